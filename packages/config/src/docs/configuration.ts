@@ -1,0 +1,76 @@
+import { type Section, schema } from "../schema.ts";
+
+interface SchemaLeaf {
+  doc: string;
+  env: string;
+  default: unknown;
+  format: unknown;
+  sensitive?: boolean;
+}
+
+const SECTION_TITLES: Record<Section, string> = {
+  redis: "Redis (queues and recording store)",
+  livekit: "LiveKit Egress",
+  storage: "Storage (S3 / MinIO)",
+  smtp: "SMTP",
+  api: "API",
+  recorder: "Recorder",
+  profiles: "Encoding profiles",
+  recordings: "Recording store",
+  mailer: "Mailer",
+  listener: "Storage listener",
+  health: "Health and metrics endpoint of the workers",
+  log: "Logging",
+};
+
+function defaultCell(leaf: SchemaLeaf): string {
+  if (leaf.format === "required-string" && leaf.default === "") return "**required**";
+  if (leaf.sensitive && leaf.default !== "" && !(Array.isArray(leaf.default) && leaf.default.length === 0)) {
+    return `\`${String(leaf.default).replace(/\/\/.*@/, "//…@")}\``;
+  }
+  if (Array.isArray(leaf.default))
+    return leaf.default.length === 0 ? "(empty)" : `\`${leaf.default.join(",")}\``;
+  if (leaf.default === "") return "(empty)";
+  return `\`${String(leaf.default)}\``;
+}
+
+function allowedCell(leaf: SchemaLeaf): string {
+  return Array.isArray(leaf.format)
+    ? ` One of: ${leaf.format.map((value) => `\`${value}\``).join(", ")}.`
+    : "";
+}
+
+/** docs/configuration.md, made from the schema. */
+export function renderConfigurationDoc(): string {
+  const lines = [
+    "# Configuration reference",
+    "",
+    "<!-- Generated from packages/config/src/schema.ts by `npm run docs`; a test fails when it is stale. -->",
+    "",
+    "Every setting is an environment variable. Secrets can also be read from a file: set `<VAR>_FILE`",
+    "to its path (Docker and Kubernetes secrets). Each app reads only the sections it uses and stops",
+    "at start with exit code 78 and one line per problem, naming the variable, when a value is wrong:",
+    "",
+    "```",
+    "config: REDIS_URL: must be a redis:// or rediss:// URL",
+    "config: LIVEKIT_API_SECRET: must be set",
+    "```",
+    "",
+    "| app | sections |",
+    "|---|---|",
+    "| api | redis, livekit (webhook keys), api, profiles, recordings, log |",
+    "| recorder | redis, livekit, storage, recorder, profiles, recordings, health, log |",
+    "| storage-listener | redis, storage, listener, recordings, health, log |",
+    "| mailer | redis, storage, smtp, mailer, recordings, health, log |",
+    "",
+  ];
+  for (const section of Object.keys(schema) as Section[]) {
+    lines.push(`## ${SECTION_TITLES[section]}`, "", "| variable | default | description |", "|---|---|---|");
+    for (const leaf of Object.values(schema[section] as Record<string, SchemaLeaf>)) {
+      const secret = leaf.sensitive ? " Secret: never logged; also read from `" + leaf.env + "_FILE`." : "";
+      lines.push(`| \`${leaf.env}\` | ${defaultCell(leaf)} | ${leaf.doc}${allowedCell(leaf)}${secret} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}

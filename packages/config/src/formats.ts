@@ -1,0 +1,160 @@
+// Strict convict formats. Convict's built-ins coerce loosely (parseInt("12abc") is 12, any string
+// but "false" is true), which would let a typo start a production process; these formats keep
+// the raw string when it does not parse, so validation reports it with a clear message.
+import convict from "convict";
+
+const INTEGER = /^-?\d+$/;
+
+function strictInt(value: unknown): unknown {
+  return typeof value === "string" && INTEGER.test(value.trim()) ? Number(value.trim()) : value;
+}
+
+function assertIntIn(value: unknown, min: number, max: number, what: string): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`must be ${what}`);
+  }
+}
+
+function parseUrl(value: unknown, expected: string): URL {
+  try {
+    return new URL(String(value));
+  } catch {
+    throw new Error(`must be ${expected}`);
+  }
+}
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+export function registerFormats(): void {
+  convict.addFormats({
+    "strict-boolean": {
+      coerce: (value: unknown) => {
+        if (typeof value !== "string") return value;
+        const lower = value.trim().toLowerCase();
+        if (TRUE.has(lower)) return true;
+        if (FALSE.has(lower)) return false;
+        return value;
+      },
+      validate: (value: unknown) => {
+        if (typeof value !== "boolean") throw new Error("must be true or false");
+      },
+    },
+    port: {
+      coerce: strictInt,
+      validate: (value: unknown) => assertIntIn(value, 0, 65535, "a port number from 0 to 65535"),
+    },
+    "positive-int": {
+      coerce: strictInt,
+      validate: (value: unknown) => assertIntIn(value, 1, Number.MAX_SAFE_INTEGER, "a whole number ≥ 1"),
+    },
+    "non-negative-int": {
+      coerce: strictInt,
+      validate: (value: unknown) => assertIntIn(value, 0, Number.MAX_SAFE_INTEGER, "a whole number ≥ 0"),
+    },
+    "link-expiry-seconds": {
+      coerce: strictInt,
+      // SigV4 presigned URLs are valid for at most 7 days.
+      validate: (value: unknown) =>
+        assertIntIn(value, 1, 604_800, "a number of seconds from 1 to 604800 (7 days)"),
+    },
+    "redis-url": {
+      validate: (value: unknown) => {
+        const expected = "a redis:// or rediss:// URL such as redis://127.0.0.1:6379";
+        const url = parseUrl(value, expected);
+        if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new Error(`must be ${expected}`);
+      },
+    },
+    "http-url": {
+      validate: (value: unknown) => {
+        const expected = "an http(s):// or ws(s):// URL";
+        const url = parseUrl(value, expected);
+        if (!["http:", "https:", "ws:", "wss:"].includes(url.protocol))
+          throw new Error(`must be ${expected}`);
+      },
+    },
+    "optional-http-url": {
+      validate: (value: unknown) => {
+        if (value === "") return;
+        const expected = "empty or an http(s):// URL";
+        const url = parseUrl(value, expected);
+        if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`must be ${expected}`);
+      },
+    },
+    "required-string": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string" || value.trim() === "") throw new Error("must be set");
+      },
+    },
+    "optional-string": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string") throw new Error("must be a string");
+      },
+    },
+    "key-prefix": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+          throw new Error("must be 1-64 letters, digits, '-' or '_' (it becomes part of Redis keys)");
+        }
+      },
+    },
+    "object-prefix": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string" || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value)) {
+          throw new Error(
+            "must be a path like 'recordings' or 'meet/recordings' without leading or trailing '/'",
+          );
+        }
+      },
+    },
+    "secret-list": {
+      coerce: (value: unknown) =>
+        typeof value === "string"
+          ? value
+              .split(",")
+              .map((item) => item.trim())
+              .filter((item) => item !== "")
+          : value,
+      validate: (value: unknown) => {
+        if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+          throw new Error("must be a comma-separated list");
+        }
+        if (value.some((item: string) => item.length < 16)) {
+          throw new Error("every key must be at least 16 characters long");
+        }
+      },
+    },
+    email: {
+      validate: (value: unknown) => {
+        // "Name <addr@host>" or a bare address; nodemailer accepts both.
+        if (
+          typeof value !== "string" ||
+          !/^(?:[^<>]*<)?[^\s@<>]+@[^\s@<>]+\.?[^\s@<>]*>?$/.test(value.trim())
+        ) {
+          throw new Error('must be an email address such as "recfleet <no-reply@example.com>"');
+        }
+      },
+    },
+    "byte-size": {
+      coerce: (value: unknown) => {
+        if (typeof value !== "string") return value;
+        const match = /^(\d+)\s*(b|kb|kib|mb|mib)?$/i.exec(value.trim());
+        if (!match) return value;
+        const unit = (match[2] ?? "b").toLowerCase();
+        const factor = unit === "b" ? 1 : unit.startsWith("k") ? 1024 : 1024 * 1024;
+        return Number(match[1]) * factor;
+      },
+      validate: (value: unknown) =>
+        assertIntIn(value, 1, 64 * 1024 * 1024, "a size such as 16kb, 1mb or a byte count"),
+    },
+    "time-zone": {
+      validate: (value: unknown) => {
+        try {
+          new Intl.DateTimeFormat("en", { timeZone: String(value) });
+        } catch {
+          throw new Error("must be an IANA time zone such as Europe/Paris or UTC");
+        }
+      },
+    },
+  });
+}

@@ -1,0 +1,14 @@
+export {
+  allSections,
+  ConfigError,
+  type ConfigProblem,
+  type Environment,
+  EXIT_CONFIG,
+  exitOnConfigError,
+  formatProblem,
+  loadConfig,
+  loadConfigOrExit,
+  settingsOf,
+} from "./load.ts";
+export * from "./profiles/index.ts";
+export * from "./schema.ts";

@@ -1,0 +1,484 @@
+// The one configuration schema of the fleet. Every key has an env var and a doc; the generated
+// docs/configuration.md is made from this file. Apps load only the sections they use.
+import type convict from "convict";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export const LAYOUTS = [
+  "speaker",
+  "speaker-light",
+  "speaker-dark",
+  "grid",
+  "grid-light",
+  "grid-dark",
+  "single-speaker",
+] as const;
+
+export interface RedisConfig {
+  url: string;
+  prefix: string;
+  tls: boolean;
+  commandTimeoutMs: number;
+}
+export interface LivekitConfig {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+  requestTimeoutMs: number;
+}
+export interface StorageConfig {
+  endpoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region: string;
+  prefix: string;
+  requestTimeoutMs: number;
+  egressUpload: boolean;
+  egressEndpoint: string;
+}
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string;
+  pass: string;
+  from: string;
+  poolSize: number;
+  timeoutMs: number;
+}
+export interface ApiConfig {
+  port: number;
+  host: string;
+  apiKeys: string[];
+  bodyLimit: number;
+  dashboardUser: string;
+  dashboardPassword: string;
+  dashboardReadOnly: boolean;
+  publicUrl: string;
+  shutdownGraceMs: number;
+}
+export interface RecorderConfig {
+  concurrency: number;
+  defaultLayout: (typeof LAYOUTS)[number];
+  startDeadlineMs: number;
+  shutdownGraceMs: number;
+  reconcileIntervalMs: number;
+  maxDurationMs: number;
+}
+export interface ProfilesConfig {
+  file: string;
+  /** Named defaultName, not default: convict reads a "default" key as a leaf's default value. */
+  defaultName: string;
+}
+export interface RecordingsConfig {
+  retentionDays: number;
+}
+export interface MailerConfig {
+  concurrency: number;
+  linkExpirySeconds: number;
+  downloadUrlTemplate: string;
+  locale: string;
+  timeZone: string;
+  retryWindowMs: number;
+}
+export interface ListenerConfig {
+  resyncIntervalMs: number;
+  resyncMarginMs: number;
+}
+export interface HealthConfig {
+  port: number;
+  host: string;
+}
+export interface LogConfig {
+  level: (typeof LOG_LEVELS)[number];
+}
+
+export interface FleetConfig {
+  redis: RedisConfig;
+  livekit: LivekitConfig;
+  storage: StorageConfig;
+  smtp: SmtpConfig;
+  api: ApiConfig;
+  recorder: RecorderConfig;
+  profiles: ProfilesConfig;
+  recordings: RecordingsConfig;
+  mailer: MailerConfig;
+  listener: ListenerConfig;
+  health: HealthConfig;
+  log: LogConfig;
+}
+
+export type Section = keyof FleetConfig;
+
+type SectionSchema<T> = convict.Schema<T>;
+
+export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
+  redis: {
+    url: {
+      doc: "Redis connection URL (redis:// or rediss://). Holds the queues and the recording store.",
+      format: "redis-url",
+      default: "redis://127.0.0.1:6379",
+      env: "REDIS_URL",
+      sensitive: true,
+    },
+    prefix: {
+      doc: "Prefix of every Redis key recfleet writes (BullMQ queues and the recording store). Changing it orphans existing jobs.",
+      format: "key-prefix",
+      default: "recfleet",
+      env: "REDIS_PREFIX",
+    },
+    tls: {
+      doc: "Use TLS to reach Redis even when the URL says redis:// (a rediss:// URL always uses TLS).",
+      format: "strict-boolean",
+      default: false,
+      env: "REDIS_TLS",
+    },
+    commandTimeoutMs: {
+      doc: "Timeout of a single Redis command issued by the API and the recording store, in milliseconds.",
+      format: "positive-int",
+      default: 2000,
+      env: "REDIS_COMMAND_TIMEOUT_MS",
+    },
+  },
+  livekit: {
+    url: {
+      doc: "LiveKit server URL (http(s):// or ws(s)://); the Egress API is reached at <url>/twirp.",
+      format: "http-url",
+      default: "http://127.0.0.1:7880",
+      env: "LIVEKIT_URL",
+    },
+    apiKey: {
+      doc: "LiveKit API key: signs Egress API calls and identifies LiveKit webhooks.",
+      format: "required-string",
+      default: "",
+      env: "LIVEKIT_API_KEY",
+    },
+    apiSecret: {
+      doc: "LiveKit API secret matching LIVEKIT_API_KEY.",
+      format: "required-string",
+      default: "",
+      env: "LIVEKIT_API_SECRET",
+      sensitive: true,
+    },
+    requestTimeoutMs: {
+      doc: "Timeout of one Egress API call in milliseconds. A Start that times out may still succeed; the recorder adopts it on retry.",
+      format: "positive-int",
+      default: 10000,
+      env: "LIVEKIT_REQUEST_TIMEOUT_MS",
+    },
+  },
+  storage: {
+    endpoint: {
+      doc: "S3/MinIO host name (no scheme, no port) as recfleet reaches it.",
+      format: "required-string",
+      default: "127.0.0.1",
+      env: "STORAGE_ENDPOINT",
+    },
+    port: {
+      doc: "S3/MinIO port.",
+      format: "port",
+      default: 9000,
+      env: "STORAGE_PORT",
+    },
+    useSSL: {
+      doc: "Use HTTPS to reach S3/MinIO.",
+      format: "strict-boolean",
+      default: false,
+      env: "STORAGE_USE_SSL",
+    },
+    accessKey: {
+      doc: "S3/MinIO access key.",
+      format: "required-string",
+      default: "",
+      env: "STORAGE_ACCESS_KEY",
+    },
+    secretKey: {
+      doc: "S3/MinIO secret key.",
+      format: "required-string",
+      default: "",
+      env: "STORAGE_SECRET_KEY",
+      sensitive: true,
+    },
+    bucket: {
+      doc: "Bucket that receives the recordings.",
+      format: "required-string",
+      default: "recordings",
+      env: "STORAGE_BUCKET",
+    },
+    region: {
+      doc: "S3 region (MinIO's default is us-east-1).",
+      format: "required-string",
+      default: "us-east-1",
+      env: "STORAGE_REGION",
+    },
+    prefix: {
+      doc: "Object key prefix of recording files: <prefix>/<recordingId>.<mp4|ogg>.",
+      format: "object-prefix",
+      default: "recordings",
+      env: "STORAGE_PREFIX",
+    },
+    requestTimeoutMs: {
+      doc: "Timeout of one S3 call (list, stat, presign) in milliseconds.",
+      format: "positive-int",
+      default: 10000,
+      env: "STORAGE_REQUEST_TIMEOUT_MS",
+    },
+    egressUpload: {
+      doc: "Send S3 upload credentials in each Egress request. Set false when the egress fleet has its own storage settings.",
+      format: "strict-boolean",
+      default: true,
+      env: "STORAGE_EGRESS_UPLOAD",
+    },
+    egressEndpoint: {
+      doc: "S3 endpoint URL as the egress fleet reaches it (e.g. http://minio:9000). Empty: derived from STORAGE_ENDPOINT, STORAGE_PORT and STORAGE_USE_SSL.",
+      format: "optional-http-url",
+      default: "",
+      env: "STORAGE_EGRESS_ENDPOINT",
+    },
+  },
+  smtp: {
+    host: {
+      doc: "SMTP server host.",
+      format: "required-string",
+      default: "127.0.0.1",
+      env: "SMTP_HOST",
+    },
+    port: {
+      doc: "SMTP server port.",
+      format: "port",
+      default: 587,
+      env: "SMTP_PORT",
+    },
+    secure: {
+      doc: "Use implicit TLS (port 465 style). With false, STARTTLS is used when the server offers it.",
+      format: "strict-boolean",
+      default: false,
+      env: "SMTP_SECURE",
+    },
+    user: {
+      doc: "SMTP user name; empty for no authentication.",
+      format: "optional-string",
+      default: "",
+      env: "SMTP_USER",
+    },
+    pass: {
+      doc: "SMTP password.",
+      format: "optional-string",
+      default: "",
+      env: "SMTP_PASS",
+      sensitive: true,
+    },
+    from: {
+      doc: "Sender of notification emails.",
+      format: "email",
+      default: "recfleet <no-reply@localhost>",
+      env: "SMTP_FROM",
+    },
+    poolSize: {
+      doc: "Pooled SMTP connections per mailer process.",
+      format: "positive-int",
+      default: 5,
+      env: "SMTP_POOL_SIZE",
+    },
+    timeoutMs: {
+      doc: "Connection, greeting and socket timeout of SMTP, in milliseconds.",
+      format: "positive-int",
+      default: 30000,
+      env: "SMTP_TIMEOUT_MS",
+    },
+  },
+  api: {
+    port: {
+      doc: "HTTP port of the API.",
+      format: "port",
+      default: 8080,
+      env: "PORT",
+    },
+    host: {
+      doc: "Address the API listens on.",
+      format: "required-string",
+      default: "0.0.0.0",
+      env: "API_HOST",
+    },
+    apiKeys: {
+      doc: "Comma-separated API keys accepted as 'Authorization: Bearer <key>' (several for rotation), each at least 16 characters.",
+      format: "secret-list",
+      default: [],
+      env: "API_KEYS",
+      sensitive: true,
+    },
+    bodyLimit: {
+      doc: "Largest accepted request body (e.g. 16kb).",
+      format: "byte-size",
+      default: 16384,
+      env: "API_BODY_LIMIT",
+    },
+    dashboardUser: {
+      doc: "User name of the queue dashboard at /admin/queues. The dashboard is off while user or password is empty.",
+      format: "optional-string",
+      default: "",
+      env: "DASHBOARD_USER",
+    },
+    dashboardPassword: {
+      doc: "Password of the queue dashboard.",
+      format: "optional-string",
+      default: "",
+      env: "DASHBOARD_PASSWORD",
+      sensitive: true,
+    },
+    dashboardReadOnly: {
+      doc: "Serve the dashboard read-only (no retry, remove or promote buttons).",
+      format: "strict-boolean",
+      default: false,
+      env: "DASHBOARD_READ_ONLY",
+    },
+    publicUrl: {
+      doc: "Public base URL of the API, used in links; empty: derived from the request.",
+      format: "optional-http-url",
+      default: "",
+      env: "API_PUBLIC_URL",
+    },
+    shutdownGraceMs: {
+      doc: "On SIGTERM, how long in-flight requests may take before connections are closed, in milliseconds.",
+      format: "positive-int",
+      default: 8000,
+      env: "API_SHUTDOWN_GRACE_MS",
+    },
+  },
+  recorder: {
+    concurrency: {
+      doc: "Start/stop jobs one recorder process handles at once.",
+      format: "positive-int",
+      default: 10,
+      env: "RECORDER_CONCURRENCY",
+    },
+    defaultLayout: {
+      doc: "Room composite layout when a recording does not name one.",
+      format: LAYOUTS as unknown as string[],
+      default: "speaker",
+      env: "RECORDER_DEFAULT_LAYOUT",
+    },
+    startDeadlineMs: {
+      doc: "How long a start keeps retrying while the egress fleet is full or unreachable before the recording fails (start_failed), in milliseconds.",
+      format: "positive-int",
+      default: 600000,
+      env: "RECORDER_START_DEADLINE_MS",
+    },
+    shutdownGraceMs: {
+      doc: "On SIGTERM, how long active jobs may run before the worker closes, in milliseconds.",
+      format: "positive-int",
+      default: 20000,
+      env: "RECORDER_SHUTDOWN_GRACE_MS",
+    },
+    reconcileIntervalMs: {
+      doc: "Period of the reconciler that heals recordings whose webhooks were lost, in milliseconds.",
+      format: "positive-int",
+      default: 30000,
+      env: "RECORDER_RECONCILE_INTERVAL_MS",
+    },
+    maxDurationMs: {
+      doc: "Longest a recording may run before the reconciler stops it, in milliseconds.",
+      format: "positive-int",
+      default: 14400000,
+      env: "RECORDER_MAX_DURATION_MS",
+    },
+  },
+  profiles: {
+    file: {
+      doc: "JSON or YAML file with encoding profiles that add to or override the built-in ones; empty for none.",
+      format: "optional-string",
+      default: "",
+      env: "PROFILES_FILE",
+    },
+    defaultName: {
+      doc: "Profile used when a recording does not name one.",
+      format: "required-string",
+      default: "low-cpu",
+      env: "DEFAULT_PROFILE",
+    },
+  },
+  recordings: {
+    retentionDays: {
+      doc: "Days a finished recording's record stays in Redis.",
+      format: "positive-int",
+      default: 30,
+      env: "RECORDINGS_RETENTION_DAYS",
+    },
+  },
+  mailer: {
+    concurrency: {
+      doc: "Emails one mailer process sends at once.",
+      format: "positive-int",
+      default: 5,
+      env: "MAILER_CONCURRENCY",
+    },
+    linkExpirySeconds: {
+      doc: "Validity of the presigned download link in emails, in seconds (at most 7 days, SigV4's limit).",
+      format: "link-expiry-seconds",
+      default: 604800,
+      env: "MAILER_LINK_EXPIRY_SECONDS",
+    },
+    downloadUrlTemplate: {
+      doc: "Download link template such as https://meet.example/recordings/{id}; empty to send presigned S3 links.",
+      format: "optional-string",
+      default: "",
+      env: "MAILER_DOWNLOAD_URL_TEMPLATE",
+    },
+    locale: {
+      doc: "Default language of emails (en or fr).",
+      format: ["en", "fr"],
+      default: "en",
+      env: "MAILER_LOCALE",
+    },
+    timeZone: {
+      doc: "Time zone of dates in emails (IANA name).",
+      format: "time-zone",
+      default: "UTC",
+      env: "MAILER_TIME_ZONE",
+    },
+    retryWindowMs: {
+      doc: "How long transient SMTP failures are retried before the notification fails, in milliseconds.",
+      format: "positive-int",
+      default: 14400000,
+      env: "MAILER_RETRY_WINDOW_MS",
+    },
+  },
+  listener: {
+    resyncIntervalMs: {
+      doc: "Period of the safety-net bucket re-scan of the storage listener, in milliseconds.",
+      format: "positive-int",
+      default: 300000,
+      env: "LISTENER_RESYNC_INTERVAL_MS",
+    },
+    resyncMarginMs: {
+      doc: "How far before the last checkpoint a re-scan starts, to cover clock skew and slow uploads, in milliseconds.",
+      format: "non-negative-int",
+      default: 300000,
+      env: "LISTENER_RESYNC_MARGIN_MS",
+    },
+  },
+  health: {
+    port: {
+      doc: "Port of a worker's health and metrics endpoint (/healthz, /readyz, /metrics); 0 picks a free port.",
+      format: "port",
+      default: 9464,
+      env: "HEALTH_PORT",
+    },
+    host: {
+      doc: "Address the health endpoint listens on.",
+      format: "required-string",
+      default: "0.0.0.0",
+      env: "HEALTH_HOST",
+    },
+  },
+  log: {
+    level: {
+      doc: "Log level.",
+      format: LOG_LEVELS as unknown as string[],
+      default: "info",
+      env: "LOG_LEVEL",
+    },
+  },
+};

@@ -1,0 +1,27 @@
+import type { z } from "zod";
+import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
+import { reconcileJob } from "./jobs/reconcile.ts";
+import { startJob } from "./jobs/start.ts";
+import { stopJob } from "./jobs/stop.ts";
+import type { QueueName } from "./names.ts";
+
+/** Every job of the fleet, by name: the single source of truth for producers and consumers. */
+export const JOBS = {
+  [startJob.name]: startJob,
+  [stopJob.name]: stopJob,
+  [reconcileJob.name]: reconcileJob,
+  [recordingSavedJob.name]: recordingSavedJob,
+  [recordingFailedJob.name]: recordingFailedJob,
+} as const;
+
+export type Jobs = typeof JOBS;
+export type JobName = keyof Jobs;
+export type JobData<N extends JobName> = z.output<Jobs[N]["schema"]>;
+/** The job names that travel on queue Q. */
+export type JobNameOf<Q extends QueueName> = {
+  [N in JobName]: Jobs[N]["queue"] extends Q ? N : never;
+}[JobName];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}

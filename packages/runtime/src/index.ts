@@ -1,0 +1,12 @@
+export { type AppContext, type AppDefinition, runApp } from "./app.ts";
+export { type BackoffPolicy, backoffDelay } from "./backoff.ts";
+export {
+  type HealthServer,
+  type HealthServerOptions,
+  type ReadinessCheck,
+  startHealthServer,
+} from "./health-server.ts";
+export { flushAndExit, Lifecycle } from "./lifecycle.ts";
+export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from "./logger.ts";
+export { createMetricsRegistry } from "./metrics.ts";
+export { TimeoutError, withTimeout } from "./timeout.ts";
