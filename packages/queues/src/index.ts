@@ -9,8 +9,6 @@ export {
 export { type ConsumerOptions, createConsumer, type JobHandler, type JobHandlers } from "./consumer.ts";
 export { defineJob, type JobDefinition } from "./define.ts";
 export { describeIssues, InvalidJobPayloadError } from "./errors.ts";
-export { FAILURE_CODES, type FailureCode } from "./jobs/notifications.ts";
-export { recordingId as recordingIdSchema } from "./jobs/recording-id.ts";
 export { QUEUE, QUEUE_NAMES, type QueueName } from "./names.ts";
 export { type EnqueueOptions, JobProducer } from "./producer.ts";
 export { KEEP_COMPLETED, KEEP_FAILED } from "./retention.ts";

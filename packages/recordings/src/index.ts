@@ -1,1 +1,36 @@
-export {};
+export { renderStatesDoc, stateDiagram } from "./docs.ts";
+export { newRecordingId, recordingIdSchema } from "./id.ts";
+export { type RecordingKeys, recordingKeys } from "./keys.ts";
+export {
+  FAILURE_CODES,
+  type FailureCode,
+  type NewRecording,
+  RECORDING_KINDS,
+  type Recording,
+  type RecordingKind,
+  recordingSchema,
+  type StoredFile,
+  storedFileSchema,
+  type TimelineEntry,
+} from "./model.ts";
+export {
+  canTransition,
+  FINAL,
+  IN_PROGRESS,
+  isFinal,
+  isInProgress,
+  type RecordingStatus,
+  STATUS_MEANING,
+  STATUSES,
+  TRANSITIONS,
+} from "./states.ts";
+export {
+  type CreateResult,
+  type IdempotencyClaim,
+  type ListQuery,
+  type Page,
+  RecordingStore,
+  type RecordingStoreOptions,
+  type TransitionChanges,
+  type TransitionResult,
+} from "./store.ts";

@@ -1,19 +1,8 @@
+import { FAILURE_CODES, recordingIdSchema as recordingId } from "@recfleet/recordings";
 import { z } from "zod";
 import { defineJob } from "../define.ts";
 import { QUEUE } from "../names.ts";
 import { KEEP_COMPLETED, KEEP_FAILED } from "../retention.ts";
-import { recordingId } from "./recording-id.ts";
-
-/** Failure reasons a recording can end with; the mailer explains each in plain words. */
-export const FAILURE_CODES = [
-  "start_failed",
-  "egress_failed",
-  "egress_aborted",
-  "lost",
-  "stop_failed",
-  "notification_failed",
-] as const;
-export type FailureCode = (typeof FAILURE_CODES)[number];
 
 // Transient SMTP trouble is retried for hours: 5 s doubling with jitter, 12 attempts ≈ 5.7 h.
 const MAIL_RETRY = { attempts: 12, backoff: { type: "exponential", delay: 5000, jitter: 0.5 } } as const;

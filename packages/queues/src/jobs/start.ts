@@ -1,8 +1,8 @@
+import { recordingIdSchema as recordingId } from "@recfleet/recordings";
 import { z } from "zod";
 import { defineJob } from "../define.ts";
 import { QUEUE } from "../names.ts";
 import { KEEP_COMPLETED, KEEP_FAILED } from "../retention.ts";
-import { recordingId } from "./recording-id.ts";
 
 /**
  * Start the egress of a recording. A full egress fleet is not a failure: the recorder delays the

@@ -1,0 +1,24 @@
+import type { RecordingKind } from "./model.ts";
+import type { RecordingStatus } from "./states.ts";
+
+/** Redis keys of the recording store, all under `<REDIS_PREFIX>:rec:`. */
+export function recordingKeys(prefix: string) {
+  const base = `${prefix}:rec`;
+  return {
+    /** hash: v (version), status, doc (JSON) */
+    recording: (id: string) => `${base}:id:${id}`,
+    /** string: id of the recording holding this room and kind */
+    active: (room: string, kind: RecordingKind) => `${base}:active:${kind}:${room}`,
+    /** string: recording id of an egress */
+    egress: (egressId: string) => `${base}:egress:${egressId}`,
+    /** sorted sets of ids (score 0, ordered by id, which is time-ordered) */
+    byRoom: (room: string) => `${base}:room:${room}`,
+    byStatus: (status: RecordingStatus) => `${base}:status:${status}`,
+    all: `${base}:all`,
+    /** string: {bodyHash, recordingId} of an Idempotency-Key */
+    idempotency: (scope: string) => `${base}:idem:${scope}`,
+    recordingPrefix: `${base}:id:`,
+  };
+}
+
+export type RecordingKeys = ReturnType<typeof recordingKeys>;

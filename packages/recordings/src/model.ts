@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { STATUSES } from "./states.ts";
+
+export const FAILURE_CODES = [
+  "start_failed",
+  "egress_failed",
+  "egress_aborted",
+  "lost",
+  "stop_failed",
+  "notification_failed",
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+export const RECORDING_KINDS = ["video", "audio"] as const;
+export type RecordingKind = (typeof RECORDING_KINDS)[number];
+
+export const timelineEntrySchema = z.object({
+  status: z.enum(STATUSES),
+  at: z.iso.datetime(),
+  reason: z.string(),
+});
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+
+export const storedFileSchema = z.object({
+  key: z.string(),
+  size: z.number().int().nonnegative().nullable(),
+  etag: z.string().nullable(),
+  contentType: z.string().nullable(),
+});
+export type StoredFile = z.infer<typeof storedFileSchema>;
+
+export const recordingSchema = z.object({
+  id: z.string(),
+  room: z.string(),
+  kind: z.enum(RECORDING_KINDS),
+  profile: z.string(),
+  layout: z.string(),
+  notify: z.object({ email: z.string(), locale: z.string().optional() }).nullable(),
+  metadata: z.record(z.string(), z.unknown()).nullable(),
+  status: z.enum(STATUSES),
+  egressId: z.string().nullable(),
+  file: storedFileSchema.nullable(),
+  error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
+  stopRequested: z.boolean(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().nullable(),
+  endedAt: z.iso.datetime().nullable(),
+  timeline: z.array(timelineEntrySchema),
+});
+export type Recording = z.infer<typeof recordingSchema>;
+
+/** What a caller supplies to create a recording; the store fills in the rest. */
+export interface NewRecording {
+  room: string;
+  kind: RecordingKind;
+  profile: string;
+  layout: string;
+  notify: Recording["notify"];
+  metadata: Recording["metadata"];
+}

@@ -1,0 +1,99 @@
+import type { Redis } from "ioredis";
+
+// Lua keeps each write atomic. It never parses the JSON document: JavaScript computes the new
+// document and Lua applies it only if the version it was computed from is still current
+// (compare-and-set), so concurrent workers can never move a recording backwards or twice.
+
+const CREATE = `
+-- KEYS: recording, active, idempotency (or ''), byRoom, byStatus, all
+-- ARGV: id, doc, status, idempotencyValue (or ''), idempotencyTtlMs, recordingKeyPrefix
+if ARGV[4] ~= '' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return {'idempotent', existing} end
+end
+local holder = redis.call('GET', KEYS[2])
+if holder and redis.call('EXISTS', ARGV[6] .. holder) == 1 then
+  return {'conflict', holder}
+end
+redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'v', 1, 'status', ARGV[3], 'doc', ARGV[2])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('ZADD', KEYS[5], 0, ARGV[1])
+redis.call('ZADD', KEYS[6], 0, ARGV[1])
+if ARGV[4] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
+end
+return {'created', ARGV[1]}
+`;
+
+const UPDATE = `
+-- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or '')
+-- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId
+local version = redis.call('HGET', KEYS[1], 'v')
+if not version then return {'missing'} end
+if version ~= ARGV[1] then return {'conflict'} end
+redis.call('HSET', KEYS[1], 'v', tonumber(version) + 1, 'status', ARGV[2], 'doc', ARGV[3])
+if KEYS[2] ~= KEYS[3] then
+  redis.call('ZREM', KEYS[2], ARGV[5])
+  redis.call('ZADD', KEYS[3], 0, ARGV[5])
+end
+if ARGV[4] == '1' and redis.call('GET', KEYS[4]) == ARGV[5] then
+  redis.call('DEL', KEYS[4])
+end
+if ARGV[7] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[5])
+end
+local expireMs = tonumber(ARGV[6])
+if expireMs > 0 then
+  redis.call('PEXPIRE', KEYS[1], expireMs)
+  if ARGV[7] ~= '' then redis.call('PEXPIRE', KEYS[5], expireMs) end
+end
+return {'ok'}
+`;
+
+const DELETE = `
+-- KEYS: recording, active, byRoom, byStatus, all, egress (or '')
+-- ARGV: id
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+if KEYS[6] ~= '' then redis.call('DEL', KEYS[6]) end
+return 1
+`;
+
+export interface StoreScripts {
+  create(keys: string[], args: string[]): Promise<[string, string?]>;
+  update(keys: string[], args: string[]): Promise<[string]>;
+  remove(keys: string[], args: string[]): Promise<number>;
+}
+
+type Evaluate = (keys: string[], args: string[]) => Promise<unknown>;
+
+function script(redis: Redis, lua: string): Evaluate {
+  let sha: string | undefined;
+  return async (keys, args) => {
+    if (sha) {
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        // After a Redis restart or SCRIPT FLUSH the cached script is gone: load it again.
+        if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      }
+    }
+    sha = (await redis.script("LOAD", lua)) as string;
+    return redis.evalsha(sha, keys.length, ...keys, ...args);
+  };
+}
+
+export function storeScripts(redis: Redis): StoreScripts {
+  const create = script(redis, CREATE);
+  const update = script(redis, UPDATE);
+  const remove = script(redis, DELETE);
+  return {
+    create: (keys, args) => create(keys, args) as Promise<[string, string?]>,
+    update: (keys, args) => update(keys, args) as Promise<[string]>,
+    remove: (keys, args) => remove(keys, args) as Promise<number>,
+  };
+}

@@ -1,0 +1,62 @@
+// The recording state machine: the one table every app obeys. docs/recording-states.md is
+// generated from it.
+
+export const STATUSES = [
+  "queued",
+  "starting",
+  "active",
+  "stopping",
+  "stopped",
+  "saved",
+  "notified",
+  "failed",
+  "cancelled",
+] as const;
+export type RecordingStatus = (typeof STATUSES)[number];
+
+/** What each status means, for people reading the API, the dashboard and the docs. */
+export const STATUS_MEANING: Record<RecordingStatus, string> = {
+  queued: "accepted; the start job waits for a recorder",
+  starting: "a recorder is asking LiveKit Egress to start (retried while the egress fleet is full)",
+  active: "egress is recording",
+  stopping: "stop requested from egress; the file is being finished and uploaded",
+  stopped: "egress ended; the file is not yet seen in storage",
+  saved: "the file is confirmed in storage",
+  notified: "the owner was emailed the download link (or there was nobody to email)",
+  failed: "ended without a usable file, or the notification could not be delivered; see error.code",
+  cancelled: "stopped before it started; nothing was recorded",
+};
+
+/**
+ * Allowed transitions. Later states may be reached directly because signals race: the file can
+ * land in storage before the egress_ended webhook, a webhook can beat the start handler.
+ */
+export const TRANSITIONS: Record<RecordingStatus, readonly RecordingStatus[]> = {
+  queued: ["starting", "cancelled", "failed"],
+  starting: ["active", "stopping", "stopped", "saved", "cancelled", "failed"],
+  active: ["stopping", "stopped", "saved", "failed"],
+  stopping: ["stopped", "saved", "failed"],
+  stopped: ["saved", "failed"],
+  saved: ["notified", "failed"],
+  notified: [],
+  failed: [],
+  cancelled: [],
+};
+
+/** States in which a recording holds its room: one recording per room and kind at a time. */
+export const IN_PROGRESS: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping"];
+
+/** States after which nothing happens any more; records then expire after the retention. */
+export const FINAL: readonly RecordingStatus[] = ["notified", "failed", "cancelled"];
+
+export function canTransition(from: RecordingStatus, to: RecordingStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isInProgress(status: RecordingStatus): boolean {
+  return IN_PROGRESS.includes(status);
+}
+
+export function isFinal(status: RecordingStatus): boolean {
+  return FINAL.includes(status);
+}

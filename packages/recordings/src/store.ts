@@ -1,0 +1,348 @@
+import type { Redis } from "ioredis";
+import { newRecordingId } from "./id.ts";
+import { type RecordingKeys, recordingKeys } from "./keys.ts";
+import {
+  type FailureCode,
+  type NewRecording,
+  type Recording,
+  recordingSchema,
+  type StoredFile,
+} from "./model.ts";
+import { type StoreScripts, storeScripts } from "./scripts.ts";
+import { canTransition, isFinal, isInProgress, type RecordingStatus, STATUSES } from "./states.ts";
+
+export interface RecordingStoreOptions {
+  redis: Redis;
+  prefix: string;
+  /** Days a recording in a final state stays in Redis. */
+  retentionDays: number;
+  /** For tests: the clock. */
+  now?: () => Date;
+}
+
+export type CreateResult =
+  | { outcome: "created"; recording: Recording }
+  /** Another recording of this room and kind is in progress. */
+  | { outcome: "conflict"; existing: Recording }
+  /** The Idempotency-Key was used before with the same body: the recording it created. */
+  | { outcome: "replayed"; recording: Recording }
+  /** The Idempotency-Key was used before with another body. */
+  | { outcome: "idempotency_mismatch"; recordingId: string };
+
+export interface IdempotencyClaim {
+  /** Unique per caller and key (e.g. a hash of the API key id and the header value). */
+  scope: string;
+  bodyHash: string;
+  ttlMs: number;
+}
+
+export type TransitionResult =
+  | { ok: true; recording: Recording }
+  /** Not allowed from the current status (including "already there"): nothing changed. */
+  | { ok: false; reason: "illegal"; recording: Recording }
+  | { ok: false; reason: "not_found" };
+
+export interface TransitionChanges {
+  /** Why, in words a person reads on the timeline. */
+  reason: string;
+  egressId?: string;
+  file?: StoredFile;
+  error?: { code: FailureCode; message: string };
+}
+
+export interface Page {
+  items: Recording[];
+  nextCursor: string | null;
+}
+
+export interface ListQuery {
+  room?: string;
+  status?: RecordingStatus;
+  limit: number;
+  cursor?: string;
+}
+
+const MAX_CAS_ATTEMPTS = 20;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Recordings in Redis: one hash per recording holding a JSON document and its version, plus
+ * indexes (room, status, egress id, the room's active recording). Every change is a
+ * compare-and-set on the version, so it is atomic across processes.
+ */
+export class RecordingStore {
+  private readonly redis: Redis;
+  private readonly keys: RecordingKeys;
+  private readonly scripts: StoreScripts;
+  private readonly retentionMs: number;
+  private readonly now: () => Date;
+
+  constructor(options: RecordingStoreOptions) {
+    this.redis = options.redis;
+    this.keys = recordingKeys(options.prefix);
+    this.scripts = storeScripts(options.redis);
+    this.retentionMs = options.retentionDays * DAY_MS;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Creates a queued recording unless the room already has one of this kind in progress.
+   * With an idempotency claim, a repeat of the same request returns the first recording.
+   */
+  async create(input: NewRecording, idempotency?: IdempotencyClaim): Promise<CreateResult> {
+    const at = this.now().toISOString();
+    const recording: Recording = {
+      id: newRecordingId(),
+      ...input,
+      status: "queued",
+      egressId: null,
+      file: null,
+      error: null,
+      stopRequested: false,
+      createdAt: at,
+      updatedAt: at,
+      startedAt: null,
+      endedAt: null,
+      timeline: [{ status: "queued", at, reason: "recording requested" }],
+    };
+    const idempotencyValue = idempotency
+      ? JSON.stringify({ bodyHash: idempotency.bodyHash, recordingId: recording.id })
+      : "";
+    const [outcome, value] = await this.scripts.create(
+      [
+        this.keys.recording(recording.id),
+        this.keys.active(input.room, input.kind),
+        idempotency ? this.keys.idempotency(idempotency.scope) : "",
+        this.keys.byRoom(input.room),
+        this.keys.byStatus("queued"),
+        this.keys.all,
+      ],
+      [
+        recording.id,
+        JSON.stringify(recording),
+        "queued",
+        idempotencyValue,
+        String(idempotency?.ttlMs ?? 0),
+        this.keys.recordingPrefix,
+      ],
+    );
+    if (outcome === "created") return { outcome, recording };
+    if (outcome === "conflict") {
+      const existing = await this.get(value ?? "");
+      // The holder vanished between the script and this read: it was a race, try once more.
+      return existing ? { outcome, existing } : this.create(input, idempotency);
+    }
+    const previous = JSON.parse(value ?? "{}") as { bodyHash: string; recordingId: string };
+    if (previous.bodyHash !== idempotency?.bodyHash) {
+      return { outcome: "idempotency_mismatch", recordingId: previous.recordingId };
+    }
+    const replayed = await this.get(previous.recordingId);
+    return replayed
+      ? { outcome: "replayed", recording: replayed }
+      : { outcome: "idempotency_mismatch", recordingId: previous.recordingId };
+  }
+
+  async get(id: string): Promise<Recording | undefined> {
+    return (await this.read(id))?.recording;
+  }
+
+  async getByEgressId(egressId: string): Promise<Recording | undefined> {
+    const id = await this.redis.get(this.keys.egress(egressId));
+    return id ? this.get(id) : undefined;
+  }
+
+  /** The recording holding this room and kind, if one is in progress. */
+  async getActive(room: string, kind: Recording["kind"]): Promise<Recording | undefined> {
+    const id = await this.redis.get(this.keys.active(room, kind));
+    const recording = id ? await this.get(id) : undefined;
+    return recording && isInProgress(recording.status) ? recording : undefined;
+  }
+
+  /**
+   * Moves a recording to `to` if the state machine allows it from its current status. An
+   * illegal move (including one to the status it already has) changes nothing and says so.
+   */
+  transition(id: string, to: RecordingStatus, changes: TransitionChanges): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (!canTransition(current.status, to)) return undefined;
+      const at = this.now().toISOString();
+      const next: Recording = {
+        ...current,
+        status: to,
+        updatedAt: at,
+        timeline: [...current.timeline, { status: to, at, reason: changes.reason }],
+      };
+      if (changes.egressId !== undefined) next.egressId = changes.egressId;
+      if (changes.file !== undefined) next.file = changes.file;
+      if (changes.error !== undefined) next.error = changes.error;
+      if (to === "active" && next.startedAt === null) next.startedAt = at;
+      if (!isInProgress(to) && next.endedAt === null && to !== "cancelled") next.endedAt = at;
+      return next;
+    });
+  }
+
+  /** Records the egress id of a starting recording without changing its status. */
+  attachEgress(id: string, egressId: string, reason: string): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (current.egressId === egressId || isFinal(current.status)) return undefined;
+      return this.note(current, reason, { egressId });
+    });
+  }
+
+  /** Marks that a stop was asked for while the start is in flight; the start handler honours it. */
+  requestStop(id: string, reason: string): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (current.stopRequested || !isInProgress(current.status)) return undefined;
+      return this.note(current, reason, { stopRequested: true });
+    });
+  }
+
+  /** Adds a timeline entry (e.g. "egress fleet full, retrying in 4 s") without changing status. */
+  annotate(id: string, reason: string): Promise<TransitionResult> {
+    return this.change(id, (current) => this.note(current, reason, {}));
+  }
+
+  /** Removes a recording and its index entries (used to roll back a create whose job was not queued). */
+  async remove(id: string): Promise<void> {
+    const recording = await this.get(id);
+    if (!recording) return;
+    await this.scripts.remove(
+      [
+        this.keys.recording(id),
+        this.keys.active(recording.room, recording.kind),
+        this.keys.byRoom(recording.room),
+        this.keys.byStatus(recording.status),
+        this.keys.all,
+        recording.egressId ? this.keys.egress(recording.egressId) : "",
+      ],
+      [id],
+    );
+  }
+
+  /** Newest first, filtered by room and/or status, paginated with an opaque cursor. */
+  async list(query: ListQuery): Promise<Page> {
+    const index = query.room
+      ? this.keys.byRoom(query.room)
+      : query.status
+        ? this.keys.byStatus(query.status)
+        : this.keys.all;
+    const filter = query.room && query.status ? query.status : undefined;
+    const items: Recording[] = [];
+    let after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    let more = false;
+    // Filtering by room and status reads the room index and skips other statuses: bounded rounds.
+    rounds: for (let round = 0; round < 10; round += 1) {
+      const batchSize = Math.max(query.limit - items.length, 10);
+      const ids = await this.redis.zrange(
+        index,
+        after ? `(${after}` : "+",
+        "-",
+        "BYLEX",
+        "REV",
+        "LIMIT",
+        0,
+        batchSize,
+      );
+      for (const [position, id] of ids.entries()) {
+        after = id;
+        const recording = await this.get(id);
+        if (!recording) {
+          // Expired after its retention: drop the stale index entry.
+          await this.redis.zrem(index, id);
+          continue;
+        }
+        if (filter && recording.status !== filter) continue;
+        items.push(recording);
+        if (items.length === query.limit) {
+          more = position < ids.length - 1 || ids.length === batchSize;
+          break rounds;
+        }
+      }
+      if (ids.length < batchSize) break;
+      more = true;
+    }
+    // Resume after the last id looked at, whether it was returned or filtered out.
+    return { items, nextCursor: more && after ? encodeCursor(after) : null };
+  }
+
+  /** Ids of recordings in a status, oldest first (for the reconciler). */
+  async idsInStatus(status: RecordingStatus, limit = 1000): Promise<string[]> {
+    return this.redis.zrange(this.keys.byStatus(status), "-", "+", "BYLEX", "LIMIT", 0, limit);
+  }
+
+  /** How many recordings are in each status (for metrics). */
+  async countByStatus(): Promise<Record<RecordingStatus, number>> {
+    const pipeline = this.redis.pipeline();
+    for (const status of STATUSES) pipeline.zcard(this.keys.byStatus(status));
+    const results = (await pipeline.exec()) ?? [];
+    return Object.fromEntries(STATUSES.map((status, i) => [status, Number(results[i]?.[1] ?? 0)])) as Record<
+      RecordingStatus,
+      number
+    >;
+  }
+
+  private note(current: Recording, reason: string, patch: Partial<Recording>): Recording {
+    const at = this.now().toISOString();
+    return {
+      ...current,
+      ...patch,
+      updatedAt: at,
+      timeline: [...current.timeline, { status: current.status, at, reason }],
+    };
+  }
+
+  private async read(id: string): Promise<{ recording: Recording; version: string } | undefined> {
+    const [version, doc] = await this.redis.hmget(this.keys.recording(id), "v", "doc");
+    if (version == null || doc == null) return undefined;
+    return { recording: recordingSchema.parse(JSON.parse(doc)), version };
+  }
+
+  /**
+   * Read, compute, compare-and-set; on a concurrent change, read again and recompute. `compute`
+   * returns undefined when the change does not apply to the current state.
+   */
+  private async change(
+    id: string,
+    compute: (current: Recording) => Recording | undefined,
+  ): Promise<TransitionResult> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt += 1) {
+      const current = await this.read(id);
+      if (!current) return { ok: false, reason: "not_found" };
+      const next = compute(current.recording);
+      if (!next) return { ok: false, reason: "illegal", recording: current.recording };
+      const from = current.recording.status;
+      const releaseActive = isInProgress(from) && !isInProgress(next.status);
+      const newEgress = next.egressId !== null && next.egressId !== current.recording.egressId;
+      const expireMs = isFinal(next.status) ? this.retentionMs : 0;
+      const [outcome] = await this.scripts.update(
+        [
+          this.keys.recording(id),
+          this.keys.byStatus(from),
+          this.keys.byStatus(next.status),
+          this.keys.active(next.room, next.kind),
+          next.egressId ? this.keys.egress(next.egressId) : "",
+        ],
+        [
+          current.version,
+          next.status,
+          JSON.stringify(next),
+          releaseActive ? "1" : "0",
+          id,
+          String(expireMs),
+          newEgress || expireMs > 0 ? (next.egressId ?? "") : "",
+        ],
+      );
+      if (outcome === "ok") return { ok: true, recording: next };
+      if (outcome === "missing") return { ok: false, reason: "not_found" };
+    }
+    throw new Error(`recording ${id}: too many concurrent changes`);
+  }
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  return Buffer.from(cursor, "base64url").toString("utf8");
+}
