@@ -66,6 +66,11 @@ export interface RecorderConfig {
   shutdownGraceMs: number;
   reconcileIntervalMs: number;
   maxDurationMs: number;
+  stopTimeoutMs: number;
+  egressStartTimeoutMs: number;
+  fileCheckAfterMs: number;
+  fileLostAfterMs: number;
+  queuedTimeoutMs: number;
 }
 export interface ProfilesConfig {
   file: string;
@@ -383,6 +388,36 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "positive-int",
       default: 14400000,
       env: "RECORDER_MAX_DURATION_MS",
+    },
+    stopTimeoutMs: {
+      doc: "A recording still stopping this long after the stop was sent (its egress instance died) fails as lost, in milliseconds.",
+      format: "positive-int",
+      default: 300000,
+      env: "RECORDER_STOP_TIMEOUT_MS",
+    },
+    egressStartTimeoutMs: {
+      doc: "An egress still EGRESS_STARTING this long after Start fails the recording as lost, in milliseconds.",
+      format: "positive-int",
+      default: 120000,
+      env: "RECORDER_EGRESS_START_TIMEOUT_MS",
+    },
+    fileCheckAfterMs: {
+      doc: "When a stopped recording's file has not been reported by the storage listener after this long, the reconciler looks in the bucket itself, in milliseconds.",
+      format: "positive-int",
+      default: 120000,
+      env: "RECORDER_FILE_CHECK_AFTER_MS",
+    },
+    fileLostAfterMs: {
+      doc: "A stopped recording whose file is still not in the bucket after this long fails as lost, in milliseconds.",
+      format: "positive-int",
+      default: 1800000,
+      env: "RECORDER_FILE_LOST_AFTER_MS",
+    },
+    queuedTimeoutMs: {
+      doc: "A recording still queued after this long without a start job gets its start job queued again, in milliseconds.",
+      format: "positive-int",
+      default: 60000,
+      env: "RECORDER_QUEUED_TIMEOUT_MS",
     },
   },
   profiles: {
