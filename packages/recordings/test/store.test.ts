@@ -1,7 +1,5 @@
-import { createRedisConnection, waitUntilReady } from "@recfleet/queues";
-import { createLogger } from "@recfleet/runtime";
 import { startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NewRecording, RecordingStore, recordingIdSchema, TRANSITIONS } from "../src/index.ts";
 
@@ -9,12 +7,8 @@ let server: TestRedis;
 let redis: Redis;
 beforeAll(async () => {
   server = await startRedis();
-  redis = createRedisConnection(
-    "client",
-    { url: server.url, prefix: "x", tls: false, commandTimeoutMs: 2000 },
-    createLogger("test", { level: "silent" }),
-  );
-  await waitUntilReady(redis, 5000);
+  redis = new Redis(server.url, { commandTimeout: 2000 });
+  await redis.ping();
 });
 afterAll(async () => {
   redis?.disconnect();
