@@ -71,6 +71,7 @@ export interface RecorderConfig {
   fileCheckAfterMs: number;
   fileLostAfterMs: number;
   queuedTimeoutMs: number;
+  lockDurationMs: number;
 }
 export interface ProfilesConfig {
   file: string;
@@ -418,6 +419,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "positive-int",
       default: 60000,
       env: "RECORDER_QUEUED_TIMEOUT_MS",
+    },
+    lockDurationMs: {
+      doc: "Lock of a job a recorder works on; when a recorder dies, its jobs are picked up by another one about this long later, in milliseconds.",
+      format: "positive-int",
+      default: 30000,
+      env: "RECORDER_LOCK_DURATION_MS",
     },
   },
   profiles: {

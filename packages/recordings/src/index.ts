@@ -1,4 +1,11 @@
 export { renderStatesDoc, stateDiagram } from "./docs.ts";
+export {
+  applyEgressReport,
+  contentTypeOf,
+  type EgressReport,
+  type EgressStatusName,
+  type ReportOutcome,
+} from "./egress-report.ts";
 export { newRecordingId, recordingIdSchema } from "./id.ts";
 export { type RecordingKeys, recordingKeys } from "./keys.ts";
 export {

@@ -1,0 +1,105 @@
+import type { FailureCode, Recording, StoredFile } from "./model.ts";
+import type { RecordingStatus } from "./states.ts";
+import type { RecordingStore } from "./store.ts";
+
+/** LiveKit's EgressStatus names. */
+export type EgressStatusName =
+  | "EGRESS_STARTING"
+  | "EGRESS_ACTIVE"
+  | "EGRESS_ENDING"
+  | "EGRESS_COMPLETE"
+  | "EGRESS_FAILED"
+  | "EGRESS_ABORTED"
+  | "EGRESS_LIMIT_REACHED";
+
+/** What LiveKit says about an egress, from a webhook or from ListEgress. */
+export interface EgressReport {
+  egressId: string;
+  status: EgressStatusName;
+  error: string;
+  /** The first file result, once the egress has ended. */
+  file?: { filename: string; size: number | null };
+}
+
+export interface ReportOutcome {
+  /** The recording after the report (unchanged when the report brought nothing new). */
+  recording: Recording;
+  changed: boolean;
+  /** Set when the report failed the recording: the caller queues the failure email. */
+  failed?: FailureCode;
+}
+
+const CONTENT_TYPES: Record<string, string> = { mp4: "video/mp4", ogg: "audio/ogg", mp3: "audio/mpeg" };
+
+export function contentTypeOf(key: string): string | null {
+  return CONTENT_TYPES[key.split(".").pop()?.toLowerCase() ?? ""] ?? null;
+}
+
+function storedFile(report: EgressReport): StoredFile | undefined {
+  if (!report.file) return undefined;
+  return {
+    key: report.file.filename,
+    size: report.file.size,
+    etag: null,
+    contentType: contentTypeOf(report.file.filename),
+  };
+}
+
+/**
+ * Applies an egress status to its recording: the one mapping shared by the webhook intake and
+ * the reconciler. A report about a state the recording has already passed changes nothing.
+ */
+export async function applyEgressReport(
+  store: RecordingStore,
+  recording: Recording,
+  report: EgressReport,
+  source: string,
+): Promise<ReportOutcome> {
+  let to: RecordingStatus | undefined;
+  let reason = "";
+  let failed: FailureCode | undefined;
+  switch (report.status) {
+    case "EGRESS_STARTING":
+      return { recording, changed: false };
+    case "EGRESS_ACTIVE":
+      to = "active";
+      reason = `egress ${report.egressId} is recording (${source})`;
+      break;
+    case "EGRESS_ENDING":
+      to = "stopping";
+      reason = `egress ${report.egressId} is finishing the file (${source})`;
+      break;
+    case "EGRESS_COMPLETE":
+      to = "stopped";
+      reason = `egress ${report.egressId} complete (${source})`;
+      break;
+    case "EGRESS_LIMIT_REACHED":
+      to = "stopped";
+      reason = `limit_reached: egress ${report.egressId} hit its duration limit (${source})`;
+      break;
+    case "EGRESS_FAILED":
+      to = "failed";
+      failed = "egress_failed";
+      reason = `egress ${report.egressId} failed: ${report.error || "no reason given"} (${source})`;
+      break;
+    case "EGRESS_ABORTED":
+      to = "failed";
+      failed = "egress_aborted";
+      reason = `egress ${report.egressId} was aborted: ${report.error || "no reason given"} (${source})`;
+      break;
+  }
+  const file = to === "stopped" ? storedFile(report) : undefined;
+  const result = await store.transition(recording.id, to, {
+    reason,
+    ...(file && recording.file === null ? { file } : {}),
+    ...(failed ? { error: { code: failed, message: report.error || reason } } : {}),
+  });
+  if (!result.ok) {
+    const current = result.reason === "illegal" ? result.recording : recording;
+    // A repeat of a failure still reports it, so a crash before the email was queued heals.
+    const repeatFailure =
+      failed && current.status === "failed" && current.error?.code === failed ? failed : undefined;
+    return { recording: current, changed: false, ...(repeatFailure ? { failed: repeatFailure } : {}) };
+  }
+  return { recording: result.recording, changed: true, ...(failed ? { failed } : {}) };
+}

@@ -1,0 +1,94 @@
+import { startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyEgressReport, type Recording, RecordingStore } from "../src/index.ts";
+
+let server: TestRedis;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { commandTimeout: 2000 });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+async function activeRecording(store: RecordingStore): Promise<Recording> {
+  const created = await store.create({
+    room: `room-${uniquePrefix()}`,
+    kind: "video",
+    profile: "low-cpu",
+    layout: "speaker",
+    notify: null,
+    metadata: null,
+  });
+  if (created.outcome !== "created") throw new Error("not created");
+  await store.transition(created.recording.id, "starting", { reason: "picked up" });
+  const active = await store.transition(created.recording.id, "active", {
+    reason: "started",
+    egressId: "EG_1",
+  });
+  if (!active.ok) throw new Error("not active");
+  return active.recording;
+}
+
+describe("applyEgressReport", () => {
+  it("records a completed egress with its file, once", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    const recording = await activeRecording(store);
+    const report = {
+      egressId: "EG_1",
+      status: "EGRESS_COMPLETE" as const,
+      error: "",
+      file: { filename: `recordings/${recording.id}.mp4`, size: 1234 },
+    };
+    const first = await applyEgressReport(store, recording, report, "webhook");
+    expect(first).toMatchObject({
+      changed: true,
+      recording: {
+        status: "stopped",
+        file: { key: `recordings/${recording.id}.mp4`, size: 1234, etag: null, contentType: "video/mp4" },
+      },
+    });
+    const again = await applyEgressReport(store, first.recording, report, "webhook");
+    expect(again.changed).toBe(false);
+    expect((await store.get(recording.id))?.timeline).toHaveLength(4);
+  });
+
+  it("fails the recording on EGRESS_FAILED and reports the failure again on a repeat", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    const recording = await activeRecording(store);
+    const report = { egressId: "EG_1", status: "EGRESS_FAILED" as const, error: "pipeline crashed" };
+    const first = await applyEgressReport(store, recording, report, "webhook");
+    expect(first).toMatchObject({
+      changed: true,
+      failed: "egress_failed",
+      recording: { status: "failed", error: { code: "egress_failed", message: "pipeline crashed" } },
+    });
+    expect(await applyEgressReport(store, first.recording, report, "reconciler")).toMatchObject({
+      changed: false,
+      failed: "egress_failed",
+    });
+  });
+
+  it("ignores reports about states the recording has passed", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    const recording = await activeRecording(store);
+    await store.transition(recording.id, "saved", { reason: "file landed before the webhook" });
+    const late = await applyEgressReport(
+      store,
+      recording,
+      { egressId: "EG_1", status: "EGRESS_ENDING", error: "" },
+      "webhook",
+    );
+    expect(late).toMatchObject({ changed: false, recording: { status: "saved" } });
+    const starting = await applyEgressReport(
+      store,
+      recording,
+      { egressId: "EG_1", status: "EGRESS_STARTING", error: "" },
+      "webhook",
+    );
+    expect(starting.changed).toBe(false);
+  });
+});
