@@ -1,23 +1,76 @@
+import { hostname } from "node:os";
 import { loadProfileCatalog } from "@recfleet/config";
-import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
+import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
+import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
+import { Client as MinioClient } from "minio";
+import type { RecorderContext } from "./context.ts";
+import { createEgressClient } from "./egress-client.ts";
+import { StartLeases } from "./leases.ts";
+import { createRecorderMetrics } from "./metrics.ts";
+import { closeWorker, createRecorderWorker, scheduleReconciler } from "./worker.ts";
 
 await runApp({
   name: "recorder",
   sections: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
   shutdownDeadlineMs: (config) => config.recorder.shutdownGraceMs + 5000,
   start: async ({ config, logger, lifecycle }) => {
-    loadProfileCatalog(config.profiles);
-    const redis = createRedisConnection("client", config.redis, logger);
-    lifecycle.add("redis", () => redis.quit());
-    await checkEvictionPolicy(redis, logger);
+    const profiles = loadProfileCatalog(config.profiles);
+    const { prefix } = config.redis;
+    const client = createRedisConnection("client", config.redis, logger);
+    lifecycle.add("redis (store)", () => client.quit());
+    const producerConnection = createRedisConnection("producer", config.redis, logger);
+    lifecycle.add("redis (producer)", () => producerConnection.quit());
+    const workerConnection = createRedisConnection("worker", config.redis, logger);
+    lifecycle.add("redis (worker)", () => workerConnection.quit());
+    await checkEvictionPolicy(client, logger);
+
+    const producer = new JobProducer(producerConnection, prefix);
+    lifecycle.add("queues", () => producer.close());
     const registry = createMetricsRegistry("recorder");
+    const egress = createEgressClient(config.livekit);
+    const context: RecorderContext = {
+      store: new RecordingStore({ redis: client, prefix, retentionDays: config.recordings.retentionDays }),
+      producer,
+      egress,
+      profiles,
+      storage: config.storage,
+      minio: new MinioClient({
+        endPoint: config.storage.endpoint,
+        port: config.storage.port,
+        useSSL: config.storage.useSSL,
+        accessKey: config.storage.accessKey,
+        secretKey: config.storage.secretKey,
+        region: config.storage.region,
+      }),
+      recorder: config.recorder,
+      egressTimeoutMs: config.livekit.requestTimeoutMs,
+      leases: new StartLeases(client, prefix, `${hostname()}-${process.pid}`),
+      metrics: createRecorderMetrics(registry),
+      logger,
+      now: Date.now,
+    };
+
     const health = await startHealthServer({
       ...config.health,
       logger,
       registry,
-      checks: { redis: () => redis.ping() },
+      checks: {
+        redis: () => client.ping(),
+        livekit: () => egress.listEgress({ roomName: "recfleet-readiness-probe" }),
+      },
     });
     lifecycle.add("health endpoint", () => health.close());
+
+    await scheduleReconciler(context, config.recorder.reconcileIntervalMs);
+    const worker = createRecorderWorker(context, {
+      connection: workerConnection,
+      lockConnection: client,
+      prefix,
+      concurrency: config.recorder.concurrency,
+      lockDurationMs: config.recorder.lockDurationMs,
+      logger,
+    });
+    lifecycle.add("worker", () => closeWorker(worker, config.recorder.shutdownGraceMs, logger));
   },
 });

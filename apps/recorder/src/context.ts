@@ -1,0 +1,25 @@
+import type { ProfileCatalog, RecorderConfig, StorageConfig } from "@recfleet/config";
+import type { JobProducer } from "@recfleet/queues";
+import type { RecordingStore } from "@recfleet/recordings";
+import type { Logger } from "@recfleet/runtime";
+import type { EgressClient } from "livekit-server-sdk";
+import type { Client as MinioClient } from "minio";
+import type { StartLeases } from "./leases.ts";
+import type { RecorderMetrics } from "./metrics.ts";
+
+/** Everything the job handlers use, built once by main.ts (or a test). */
+export interface RecorderContext {
+  store: RecordingStore;
+  producer: JobProducer;
+  egress: EgressClient;
+  profiles: ProfileCatalog;
+  storage: StorageConfig;
+  minio: MinioClient;
+  recorder: RecorderConfig;
+  /** LIVEKIT_REQUEST_TIMEOUT_MS: bounds a start lease. */
+  egressTimeoutMs: number;
+  leases: StartLeases;
+  metrics: RecorderMetrics;
+  logger: Logger;
+  now: () => number;
+}

@@ -1,0 +1,53 @@
+import type { EgressInfo } from "@livekit/protocol";
+import type { Recording } from "@recfleet/recordings";
+import type { RecorderContext } from "./context.ts";
+import { classifyEgressError } from "./egress-errors.ts";
+import { buildStartRequest, filepathOf } from "./start-request.ts";
+
+type Method = "start" | "stop" | "list";
+
+/** Runs one Egress API call, recording its latency and error code. */
+async function measured<T>(context: RecorderContext, method: Method, call: () => Promise<T>): Promise<T> {
+  const end = context.metrics.egressCalls.startTimer({ method });
+  try {
+    const result = await call();
+    end({ outcome: "ok" });
+    return result;
+  } catch (error) {
+    const { code } = classifyEgressError(error);
+    end({ outcome: code });
+    context.metrics.egressErrors.inc({ method, code });
+    throw error;
+  }
+}
+
+export function startEgress(context: RecorderContext, recording: Recording): Promise<EgressInfo> {
+  const request = buildStartRequest(recording, context.profiles, context.storage);
+  return measured(context, "start", () =>
+    context.egress.startRoomCompositeEgress(request.roomName, request.output, request.options),
+  );
+}
+
+export function stopEgress(context: RecorderContext, egressId: string): Promise<EgressInfo> {
+  return measured(context, "stop", () => context.egress.stopEgress(egressId));
+}
+
+export async function getEgress(context: RecorderContext, egressId: string): Promise<EgressInfo | undefined> {
+  const items = await measured(context, "list", () => context.egress.listEgress({ egressId }));
+  return items.find((item) => item.egressId === egressId);
+}
+
+/**
+ * An egress already running for this recording: Start is not idempotent, so before any retried
+ * start we look for one whose file output is this recording's file, and adopt it.
+ */
+export async function findRunningEgress(
+  context: RecorderContext,
+  recording: Recording,
+): Promise<EgressInfo | undefined> {
+  const expected = buildStartRequest(recording, context.profiles, context.storage).filepath;
+  const items = await measured(context, "list", () =>
+    context.egress.listEgress({ roomName: recording.room, active: true }),
+  );
+  return items.find((item) => filepathOf(item) === expected);
+}

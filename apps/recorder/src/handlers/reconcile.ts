@@ -1,0 +1,246 @@
+import { type EgressInfo, EgressStatus } from "@livekit/protocol";
+import {
+  applyEgressReport,
+  contentTypeOf,
+  type EgressStatusName,
+  type Recording,
+  type RecordingStatus,
+} from "@recfleet/recordings";
+import { withTimeout } from "@recfleet/runtime";
+import type { Redis } from "ioredis";
+import type { RecorderContext } from "../context.ts";
+import { getEgress } from "../egress-calls.ts";
+import { classifyEgressError } from "../egress-errors.ts";
+import { enteredAt, failRecording } from "../outcomes.ts";
+import { buildStartRequest } from "../start-request.ts";
+
+const SWEPT: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped", "saved"];
+const BATCH = 500;
+const PARALLEL = 4;
+
+type Action = string | undefined;
+
+function report(info: EgressInfo) {
+  const file = info.fileResults[0];
+  return {
+    egressId: info.egressId,
+    status: EgressStatus[info.status] as EgressStatusName,
+    error: info.error,
+    ...(file ? { file: { filename: file.filename, size: Number(file.size) } } : {}),
+  };
+}
+
+async function queueState(context: RecorderContext, jobId: string): Promise<string> {
+  const job = await context.producer.queue("control").getJob(jobId);
+  return job ? await job.getState() : "missing";
+}
+
+/** Queued without a start job (the API could not queue it and could not roll back): queue it. */
+async function reconcileQueued(context: RecorderContext, recording: Recording, age: number): Promise<Action> {
+  if (age < context.recorder.queuedTimeoutMs) return undefined;
+  const state = await queueState(context, `start-${recording.id}`);
+  if (state !== "missing") return undefined;
+  await context.producer.enqueue("start", { recordingId: recording.id });
+  await context.store.annotate(recording.id, "start job was missing: queued again by the reconciler");
+  return "requeued start";
+}
+
+async function reconcileWithEgress(
+  context: RecorderContext,
+  recording: Recording,
+  egressId: string,
+): Promise<Action> {
+  const { recorder, store } = context;
+  const now = context.now();
+  let info: EgressInfo | undefined;
+  try {
+    info = await getEgress(context, egressId);
+  } catch (error) {
+    // LiveKit unreachable: nothing can be concluded this round.
+    context.logger.warn(
+      { recordingId: recording.id, err: classifyEgressError(error) },
+      "reconcile: ListEgress failed",
+    );
+    return undefined;
+  }
+  if (!info) {
+    await failRecording(context, recording.id, "lost", `egress ${egressId} no longer exists in LiveKit`);
+    return "lost: egress gone";
+  }
+  const outcome = await applyEgressReport(store, recording, report(info), "reconciler: webhook missed");
+  if (outcome.failed) {
+    await context.producer.enqueue("recording-failed", { recordingId: recording.id, reason: outcome.failed });
+    return `failed: ${outcome.failed}`;
+  }
+  if (outcome.changed) return `moved to ${outcome.recording.status}`;
+  const current = outcome.recording;
+  if (info.status === EgressStatus.EGRESS_STARTING) {
+    const since = enteredAt(current, current.status) ?? now;
+    if (now - since > recorder.egressStartTimeoutMs) {
+      await failRecording(context, current.id, "lost", `egress ${egressId} never left EGRESS_STARTING`);
+      return "lost: never started";
+    }
+  }
+  if (current.status === "stopping") {
+    // A dead egress instance keeps its egress ACTIVE forever and never uploads the file.
+    const since = enteredAt(current, "stopping") ?? now;
+    if (now - since > recorder.stopTimeoutMs) {
+      await failRecording(
+        context,
+        current.id,
+        "lost",
+        `egress ${egressId} did not finish within ${Math.round(recorder.stopTimeoutMs / 1000)} s of the stop; its instance is presumed dead and the file lost`,
+      );
+      return "lost: stop never completed";
+    }
+  }
+  if (current.status === "active") {
+    const since = Date.parse(current.startedAt ?? current.createdAt);
+    if (now - since > recorder.maxDurationMs) {
+      await context.producer.enqueue("stop", { recordingId: current.id, reason: "maximum duration reached" });
+      return "stopped: maximum duration";
+    }
+  }
+  return undefined;
+}
+
+async function reconcileStarting(context: RecorderContext, recording: Recording): Promise<Action> {
+  if (recording.egressId) return reconcileWithEgress(context, recording, recording.egressId);
+  // The start job owns this recording while it is waiting, delayed or running.
+  const state = await queueState(context, `start-${recording.id}`);
+  if (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized")
+    return undefined;
+  await failRecording(
+    context,
+    recording.id,
+    "start_failed",
+    `start job ended (${state}) without starting an egress`,
+  );
+  return "failed: start job gone";
+}
+
+/** Egress ended but the listener never reported the file: look in the bucket. */
+async function reconcileStopped(context: RecorderContext, recording: Recording): Promise<Action> {
+  const { recorder, storage, minio } = context;
+  const since = enteredAt(recording, "stopped") ?? context.now();
+  const age = context.now() - since;
+  if (age < recorder.fileCheckAfterMs) return undefined;
+  const key = recording.file?.key ?? buildStartRequest(recording, context.profiles, storage).filepath;
+  try {
+    const stat = await withTimeout(
+      minio.statObject(storage.bucket, key),
+      storage.requestTimeoutMs,
+      "statObject",
+    );
+    const saved = await context.store.transition(recording.id, "saved", {
+      reason: "file found in storage by the reconciler (bucket event missed)",
+      file: {
+        key,
+        size: stat.size,
+        etag: stat.etag,
+        contentType: (stat.metaData["content-type"] as string | undefined) ?? contentTypeOf(key),
+      },
+    });
+    if (saved.ok) await context.producer.enqueue("recording-saved", { recordingId: recording.id });
+    return saved.ok ? "saved: file found" : undefined;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "NotFound" && code !== "NoSuchKey") {
+      context.logger.warn(
+        { recordingId: recording.id, err: { message: (error as Error).message } },
+        "reconcile: statObject failed",
+      );
+      return undefined;
+    }
+  }
+  if (age < recorder.fileLostAfterMs) return undefined;
+  await failRecording(
+    context,
+    recording.id,
+    "lost",
+    `the file ${key} never arrived in storage (${Math.round(recorder.fileLostAfterMs / 60_000)} min after the egress ended)`,
+  );
+  return "lost: file never arrived";
+}
+
+/** Saved but its email job is gone (a crash between the two steps): queue it (same job id). */
+async function reconcileSaved(context: RecorderContext, recording: Recording): Promise<Action> {
+  const since = enteredAt(recording, "saved") ?? context.now();
+  if (context.now() - since < context.recorder.fileCheckAfterMs) return undefined;
+  const job = await context.producer.queue("notifications").getJob(`saved-${recording.id}`);
+  if (job) return undefined;
+  await context.producer.enqueue("recording-saved", { recordingId: recording.id });
+  return "requeued notification";
+}
+
+async function reconcileOne(context: RecorderContext, id: string): Promise<Action> {
+  const recording = await context.store.get(id);
+  if (!recording) return undefined;
+  const age = context.now() - Date.parse(recording.updatedAt);
+  switch (recording.status) {
+    case "queued":
+      return reconcileQueued(context, recording, age);
+    case "starting":
+      return reconcileStarting(context, recording);
+    case "active":
+    case "stopping":
+      return recording.egressId ? reconcileWithEgress(context, recording, recording.egressId) : undefined;
+    case "stopped":
+      return reconcileStopped(context, recording);
+    case "saved":
+      return reconcileSaved(context, recording);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * One sweep over every recording that is not final, applying what lost webhooks and bucket
+ * events would have. Single-flight across recorders through a Redis lock.
+ */
+export async function handleReconcile(
+  context: RecorderContext,
+  lock: Redis,
+  prefix: string,
+): Promise<Record<string, number>> {
+  const lockKey = `${prefix}:rec:reconcile-lock`;
+  const owner = `${process.pid}-${Math.random()}`;
+  const taken = await lock.set(
+    lockKey,
+    owner,
+    "PX",
+    Math.max(context.recorder.reconcileIntervalMs, 10_000),
+    "NX",
+  );
+  if (taken !== "OK") return { skipped: 1 };
+  const summary: Record<string, number> = {};
+  try {
+    for (const status of SWEPT) {
+      const ids = await context.store.idsInStatus(status, BATCH);
+      for (let i = 0; i < ids.length; i += PARALLEL) {
+        const actions = await Promise.all(
+          ids.slice(i, i + PARALLEL).map((id) =>
+            reconcileOne(context, id).catch((error: unknown) => {
+              context.logger.error({ recordingId: id, err: error }, "reconcile failed for a recording");
+              return "error";
+            }),
+          ),
+        );
+        for (const action of actions) {
+          if (!action) continue;
+          summary[action] = (summary[action] ?? 0) + 1;
+          context.metrics.reconcileActions.inc({ action });
+        }
+      }
+    }
+  } finally {
+    await lock.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      lockKey,
+      owner,
+    );
+  }
+  if (Object.keys(summary).length > 0) context.logger.info({ summary }, "reconciled");
+  return summary;
+}

@@ -1,0 +1,125 @@
+import type { JobData } from "@recfleet/queues";
+import type { Recording } from "@recfleet/recordings";
+import { backoffDelay } from "@recfleet/runtime";
+import { DelayedError, type Job, UnrecoverableError } from "bullmq";
+import type { RecorderContext } from "../context.ts";
+import { findRunningEgress, startEgress } from "../egress-calls.ts";
+import { classifyEgressError } from "../egress-errors.ts";
+import { enteredAt, failRecording } from "../outcomes.ts";
+import { stopRecordingEgress } from "./stop-egress.ts";
+
+/** Timeline notes of a start waiting for egress capacity start with this; their count drives the backoff. */
+export const BACKPRESSURE_NOTE = "egress not available";
+const BACKPRESSURE_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: 0.5 };
+
+/** Puts the job back in the delayed set without spending an attempt. */
+async function retryLater(job: Job, token: string | undefined, delayMs: number): Promise<never> {
+  await job.moveToDelayed(Date.now() + delayMs, token);
+  throw new DelayedError();
+}
+
+/**
+ * Stores the egress id and moves the recording to active; honours a stop that arrived while the
+ * Start call was in flight.
+ */
+async function finishStart(context: RecorderContext, recording: Recording, egressId: string, reason: string) {
+  const result = await context.store.transition(recording.id, "active", { egressId, reason });
+  await context.leases.release(recording.id);
+  const current = result.ok || result.reason === "illegal" ? result.recording : undefined;
+  if (current?.stopRequested && (current.status === "active" || current.status === "starting")) {
+    await stopRecordingEgress(context, current, current.egressId ?? egressId);
+    return "started, then stopped as requested";
+  }
+  return result.ok ? "started" : `already ${current?.status ?? "gone"}`;
+}
+
+export async function handleStart(
+  context: RecorderContext,
+  data: JobData<"start">,
+  job: Job,
+  token: string | undefined,
+): Promise<string> {
+  const { store, logger } = context;
+  const { recordingId } = data;
+  let recording = await store.get(recordingId);
+  if (!recording) {
+    logger.warn({ recordingId }, "start: recording not found (expired or removed)");
+    return "missing";
+  }
+  // A recording already starting was picked up before: a previous attempt may have started an egress.
+  const retried = recording.status === "starting";
+  if (recording.status === "queued") {
+    const moved = await store.transition(recordingId, "starting", { reason: "picked up by a recorder" });
+    recording = moved.ok || moved.reason === "illegal" ? moved.recording : undefined;
+  }
+  if (recording?.status !== "starting") return `skipped (${recording?.status ?? "missing"})`;
+  if (recording.egressId)
+    return finishStart(context, recording, recording.egressId, `egress ${recording.egressId} started`);
+
+  const since = enteredAt(recording, "starting") ?? context.now();
+  const lease = await context.leases.acquire(recordingId, context.egressTimeoutMs * 3);
+  if (!lease.acquired) return retryLater(job, token, lease.remainingMs);
+
+  try {
+    if (retried || job.attemptsMade > 0) {
+      const running = await findRunningEgress(context, recording);
+      if (running) {
+        logger.info(
+          { recordingId, egressId: running.egressId },
+          "adopted the egress a previous attempt started",
+        );
+        return await finishStart(
+          context,
+          recording,
+          running.egressId,
+          `adopted egress ${running.egressId} started by a previous attempt`,
+        );
+      }
+    }
+    if (recording.stopRequested) {
+      await context.leases.release(recordingId);
+      await store.transition(recordingId, "cancelled", {
+        reason: "stop requested before the egress started",
+      });
+      return "cancelled";
+    }
+    const info = await startEgress(context, recording);
+    logger.info({ recordingId, egressId: info.egressId }, "egress started");
+    return await finishStart(context, recording, info.egressId, `egress ${info.egressId} started`);
+  } catch (error) {
+    if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+    const failure = classifyEgressError(error);
+    // An answered call did not start anything; a timeout or broken connection might have, so its
+    // lease stays until it expires and the retry looks for the egress first.
+    const answered = failure.code !== "timeout" && failure.code !== "network";
+    if (answered) await context.leases.release(recordingId);
+    if (failure.class === "retryable") {
+      const waitedMs = context.now() - since;
+      if (waitedMs >= context.recorder.startDeadlineMs) {
+        const minutes = Math.round(context.recorder.startDeadlineMs / 60_000);
+        await failRecording(
+          context,
+          recordingId,
+          "start_failed",
+          `egress did not start within ${minutes} min; last answer: ${failure.code}: ${failure.message}`,
+        );
+        throw new UnrecoverableError(`start deadline passed: ${failure.code}`);
+      }
+      const waits = recording.timeline.filter((entry) => entry.reason.startsWith(BACKPRESSURE_NOTE)).length;
+      const delayMs = backoffDelay(waits + 1, BACKPRESSURE_BACKOFF);
+      await store.annotate(
+        recordingId,
+        `${BACKPRESSURE_NOTE} (${failure.code}: ${failure.message}); retrying in ${Math.ceil(delayMs / 1000)} s`,
+      );
+      logger.info({ recordingId, code: failure.code, delayMs }, "egress not available: start delayed");
+      return retryLater(job, token, delayMs);
+    }
+    await failRecording(
+      context,
+      recordingId,
+      "start_failed",
+      `egress refused to start: ${failure.code}: ${failure.message}`,
+    );
+    throw new UnrecoverableError(`start refused: ${failure.code}: ${failure.message}`);
+  }
+}

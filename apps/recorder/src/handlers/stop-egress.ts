@@ -1,0 +1,48 @@
+import type { Recording } from "@recfleet/recordings";
+import { UnrecoverableError } from "bullmq";
+import type { RecorderContext } from "../context.ts";
+import { stopEgress } from "../egress-calls.ts";
+import { classifyEgressError } from "../egress-errors.ts";
+import { failRecording } from "../outcomes.ts";
+
+/**
+ * Asks egress to stop a recording's egress and records the outcome. Throws to have the job
+ * retried when egress did not answer; the reconciler fails the recording as lost if it never does.
+ */
+export async function stopRecordingEgress(
+  context: RecorderContext,
+  recording: Recording,
+  egressId: string,
+): Promise<string> {
+  const { store } = context;
+  try {
+    await stopEgress(context, egressId);
+    await store.transition(recording.id, "stopping", { reason: `stop sent to egress ${egressId}` });
+    return "stopping";
+  } catch (error) {
+    const failure = classifyEgressError(error);
+    switch (failure.class) {
+      case "already_ended":
+        await store.transition(recording.id, "stopped", {
+          reason: `egress had already ended (${failure.message})`,
+        });
+        return "already ended";
+      case "not_found":
+        await failRecording(context, recording.id, "lost", `egress ${egressId} is unknown to LiveKit`);
+        return "lost";
+      case "retryable":
+        await store.transition(recording.id, "stopping", {
+          reason: `stop sent to egress ${egressId}; no answer yet (${failure.code}: ${failure.message}), retrying`,
+        });
+        throw error;
+      case "permanent":
+        await failRecording(
+          context,
+          recording.id,
+          "stop_failed",
+          `egress refused to stop: ${failure.code}: ${failure.message}`,
+        );
+        throw new UnrecoverableError(`stop refused: ${failure.code}: ${failure.message}`);
+    }
+  }
+}

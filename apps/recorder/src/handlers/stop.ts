@@ -1,0 +1,36 @@
+import type { JobData } from "@recfleet/queues";
+import type { RecorderContext } from "../context.ts";
+import { stopRecordingEgress } from "./stop-egress.ts";
+
+export async function handleStop(context: RecorderContext, data: JobData<"stop">): Promise<string> {
+  const { store } = context;
+  const { recordingId } = data;
+  const reason = data.reason ?? "stop requested";
+  for (let round = 0; round < 3; round += 1) {
+    const recording = await store.get(recordingId);
+    if (!recording) return "missing";
+    switch (recording.status) {
+      case "queued": {
+        const result = await store.transition(recordingId, "cancelled", {
+          reason: `${reason} before it started`,
+        });
+        if (result.ok) return "cancelled";
+        continue; // a recorder picked it up meanwhile: handle it as starting
+      }
+      case "starting":
+        if (!recording.egressId) {
+          // Start is in flight: the start handler stops the egress as soon as it has an id.
+          await store.requestStop(recordingId, `${reason} while the egress is starting`);
+          return "stop requested";
+        }
+        return stopRecordingEgress(context, recording, recording.egressId);
+      case "active":
+      case "stopping":
+        if (!recording.egressId) return "no egress";
+        return stopRecordingEgress(context, recording, recording.egressId);
+      default:
+        return `nothing to stop (${recording.status})`;
+    }
+  }
+  return "gave up: recording kept changing";
+}

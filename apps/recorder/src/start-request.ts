@@ -1,0 +1,61 @@
+import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol";
+import { egressEncodingFor, type ProfileCatalog, type StorageConfig } from "@recfleet/config";
+import type { Recording } from "@recfleet/recordings";
+import type { RoomCompositeOptions } from "livekit-server-sdk";
+
+export interface StartRequest {
+  roomName: string;
+  output: { file: EncodedFileOutput };
+  options: RoomCompositeOptions;
+  /** Where egress writes the file: <prefix>/<recordingId>.<mp4|ogg>. */
+  filepath: string;
+}
+
+/** The object key a recording's file gets; the storage listener matches the same pattern. */
+export function recordingFilepath(prefix: string, recordingId: string, extension: "mp4" | "ogg"): string {
+  return `${prefix}/${recordingId}.${extension}`;
+}
+
+/** The S3 endpoint as the egress fleet reaches it. */
+export function egressS3Endpoint(storage: StorageConfig): string {
+  if (storage.egressEndpoint !== "") return storage.egressEndpoint;
+  return `${storage.useSSL ? "https" : "http"}://${storage.endpoint}:${storage.port}`;
+}
+
+/** Builds the room composite request of a recording from its profile and the storage settings. */
+export function buildStartRequest(
+  recording: Recording,
+  profiles: ProfileCatalog,
+  storage: StorageConfig,
+): StartRequest {
+  const profile = profiles.get(recording.profile);
+  if (!profile) throw new Error(`recording ${recording.id} names unknown profile "${recording.profile}"`);
+  const encoding = egressEncodingFor(profile, recording.kind);
+  const filepath = recordingFilepath(storage.prefix, recording.id, encoding.extension);
+  const file = new EncodedFileOutput({ fileType: encoding.fileType, filepath });
+  if (storage.egressUpload) {
+    file.output = {
+      case: "s3",
+      value: new S3Upload({
+        accessKey: storage.accessKey,
+        secret: storage.secretKey,
+        region: storage.region,
+        endpoint: egressS3Endpoint(storage),
+        bucket: storage.bucket,
+        forcePathStyle: true,
+      }),
+    };
+  }
+  const options: RoomCompositeOptions = { layout: recording.layout, audioOnly: encoding.audioOnly };
+  if (encoding.encodingOptions !== undefined) options.encodingOptions = encoding.encodingOptions;
+  return { roomName: recording.room, output: { file }, options, filepath };
+}
+
+/** The file path an egress writes to, read back from the request it echoes in EgressInfo. */
+export function filepathOf(info: EgressInfo): string | undefined {
+  if (info.request.case !== "roomComposite") return undefined;
+  const request = info.request.value;
+  const fromList = request.fileOutputs[0]?.filepath;
+  if (fromList) return fromList;
+  return request.output.case === "file" ? request.output.value.filepath : undefined;
+}

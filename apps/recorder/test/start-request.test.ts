@@ -1,0 +1,82 @@
+import { EgressInfo, EncodedFileType, RoomCompositeEgressRequest } from "@livekit/protocol";
+import { loadConfig, loadProfileCatalog } from "@recfleet/config";
+import type { Recording } from "@recfleet/recordings";
+import { describe, expect, it } from "vitest";
+import { buildStartRequest, filepathOf } from "../src/start-request.ts";
+
+const { storage } = loadConfig(["storage"], {
+  STORAGE_ACCESS_KEY: "egress-user",
+  STORAGE_SECRET_KEY: "egress-secret",
+  STORAGE_EGRESS_ENDPOINT: "http://minio:9000",
+});
+const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu" });
+const recording = (kind: Recording["kind"], profile: string): Recording => ({
+  id: "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b",
+  room: "standup",
+  kind,
+  profile,
+  layout: "grid",
+  notify: null,
+  metadata: null,
+  status: "starting",
+  egressId: null,
+  file: null,
+  error: null,
+  stopRequested: false,
+  createdAt: "2026-11-22T10:00:00.000Z",
+  updatedAt: "2026-11-22T10:00:00.000Z",
+  startedAt: null,
+  endedAt: null,
+  timeline: [],
+});
+
+describe("buildStartRequest", () => {
+  it("writes the video file under the recordings prefix with the S3 upload of the config", () => {
+    const request = buildStartRequest(recording("video", "low-cpu"), profiles, storage);
+    expect(request.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
+    expect(request.output.file.fileType).toBe(EncodedFileType.MP4);
+    expect(request.output.file.toJson()).toEqual({
+      fileType: "MP4",
+      filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+      s3: {
+        accessKey: "egress-user",
+        secret: "egress-secret",
+        region: "us-east-1",
+        endpoint: "http://minio:9000",
+        bucket: "recordings",
+        forcePathStyle: true,
+      },
+    });
+    expect(request.options).toMatchObject({ layout: "grid", audioOnly: false });
+  });
+
+  it("records audio as OGG, audio only", () => {
+    const request = buildStartRequest(recording("audio", "balanced"), profiles, storage);
+    expect(request.filepath.endsWith(".ogg")).toBe(true);
+    expect(request.output.file.fileType).toBe(EncodedFileType.OGG);
+    expect(request.options.audioOnly).toBe(true);
+  });
+
+  it("sends no upload block when egress has its own storage settings", () => {
+    const request = buildStartRequest(recording("video", "default"), profiles, {
+      ...storage,
+      egressUpload: false,
+    });
+    expect(request.output.file.toJson()).toEqual({
+      filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+    });
+    expect(request.options.encodingOptions).toBeUndefined();
+  });
+
+  it("reads the file path back from the request an egress echoes", () => {
+    const request = buildStartRequest(recording("video", "low-cpu"), profiles, storage);
+    const info = new EgressInfo({
+      egressId: "EG_1",
+      request: {
+        case: "roomComposite",
+        value: new RoomCompositeEgressRequest({ roomName: "standup", fileOutputs: [request.output.file] }),
+      },
+    });
+    expect(filepathOf(info)).toBe(request.filepath);
+  });
+});
