@@ -63,6 +63,7 @@ describe("buildStartRequest", () => {
       egressUpload: false,
     });
     expect(request.output.file.toJson()).toEqual({
+      fileType: "MP4",
       filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
     });
     expect(request.options.encodingOptions).toBeUndefined();
