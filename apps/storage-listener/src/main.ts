@@ -1,21 +1,80 @@
-import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
-import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
+import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
+import { RecordingStore } from "@recfleet/recordings";
+import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
+import { Client as MinioClient } from "minio";
+import { ResyncCheckpoint } from "./checkpoint.ts";
+import { handleObject } from "./file-handler.ts";
+import { createListenerMetrics } from "./metrics.ts";
+import { isListenStreamCrash } from "./stream-crash.ts";
+import { BucketWatcher } from "./watcher.ts";
 
 await runApp({
   name: "storage-listener",
   sections: ["redis", "storage", "listener", "recordings", "health"],
   shutdownDeadlineMs: () => 15_000,
   start: async ({ config, logger, lifecycle }) => {
-    const redis = createRedisConnection("client", config.redis, logger);
-    lifecycle.add("redis", () => redis.quit());
-    await checkEvictionPolicy(redis, logger);
+    const { prefix } = config.redis;
+    const client = createRedisConnection("client", config.redis, logger);
+    lifecycle.add("redis (store)", () => client.quit());
+    const producerConnection = createRedisConnection("producer", config.redis, logger);
+    lifecycle.add("redis (producer)", () => producerConnection.quit());
+    await checkEvictionPolicy(client, logger);
+    const producer = new JobProducer(producerConnection, prefix);
+    lifecycle.add("queues", () => producer.close());
+
     const registry = createMetricsRegistry("storage-listener");
+    const metrics = createListenerMetrics(registry);
+    const store = new RecordingStore({
+      redis: client,
+      prefix,
+      retentionDays: config.recordings.retentionDays,
+    });
+    const { storage } = config;
+    const minio = new MinioClient({
+      endPoint: storage.endpoint,
+      port: storage.port,
+      useSSL: storage.useSSL,
+      accessKey: storage.accessKey,
+      secretKey: storage.secretKey,
+      region: storage.region,
+    });
+    const watcher = new BucketWatcher({
+      minio,
+      bucket: storage.bucket,
+      prefix: storage.prefix,
+      checkpoint: new ResyncCheckpoint(client, prefix),
+      handle: (object, source) =>
+        handleObject({ store, producer, prefix: storage.prefix, metrics, logger }, object, source),
+      resyncIntervalMs: config.listener.resyncIntervalMs,
+      resyncMarginMs: config.listener.resyncMarginMs,
+      logger,
+      metrics,
+    });
+    // minio-js parses the stream outside its emitter: a malformed line throws from a stream
+    // callback. Recover from that one crash; anything else still ends the process.
+    process.on("uncaughtException", (error) => {
+      if (isListenStreamCrash(error)) {
+        logger.warn({ err: { message: error.message } }, "listen stream crashed in minio-js: reconnecting");
+        watcher.recoverFromStreamCrash(error);
+        return;
+      }
+      logger.fatal({ err: error }, "uncaught exception");
+      logger.flush(() => process.exit(1));
+    });
+
     const health = await startHealthServer({
       ...config.health,
       logger,
       registry,
-      checks: { redis: () => redis.ping() },
+      checks: {
+        redis: () => client.ping(),
+        storage: () =>
+          withTimeout(minio.bucketExists(storage.bucket), storage.requestTimeoutMs, "bucketExists"),
+      },
+      status: () => ({ listener: watcher.status() }),
     });
     lifecycle.add("health endpoint", () => health.close());
+    watcher.start();
+    lifecycle.add("bucket watcher", () => watcher.stop());
   },
 });

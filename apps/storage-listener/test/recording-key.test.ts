@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { parseRecordingKey } from "../src/recording-key.ts";
+
+const id = "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b";
+
+describe("parseRecordingKey", () => {
+  it("matches <prefix>/<recordingId>.<mp4|ogg>", () => {
+    expect(parseRecordingKey(`recordings/${id}.mp4`, "recordings")).toEqual({
+      recordingId: id,
+      extension: "mp4",
+      key: `recordings/${id}.mp4`,
+    });
+    expect(parseRecordingKey(`meet/recordings/${id}.ogg`, "meet/recordings")?.extension).toBe("ogg");
+  });
+
+  it("accepts a URL-encoded key, as configured MinIO targets send them", () => {
+    expect(parseRecordingKey(`recordings%2F${id}.mp4`, "recordings")?.key).toBe(`recordings/${id}.mp4`);
+  });
+
+  it.each([
+    [`recordings/${id}.webm`, "another extension"],
+    [`recordings/${id}.mp4.part`, "a temporary file"],
+    [`other/${id}.mp4`, "another prefix"],
+    [`recordings/nested/${id}.mp4`, "a nested path"],
+    [`recordings/not-a-recording.mp4`, "not a recording id"],
+    [`recordings/0193a8b0-7c2e-4d4f-8a1b-2c3d4e5f6a7b.mp4`, "a UUID that is not v7"],
+    [`recordings%ZZ${id}.mp4`, "broken escaping"],
+  ])("ignores %s (%s)", (key) => {
+    expect(parseRecordingKey(key, "recordings")).toBeUndefined();
+  });
+});
