@@ -37,6 +37,7 @@ export interface StorageConfig {
   requestTimeoutMs: number;
   egressUpload: boolean;
   egressEndpoint: string;
+  publicUrl: string;
 }
 export interface SmtpConfig {
   host: string;
@@ -242,6 +243,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "optional-http-url",
       default: "",
       env: "STORAGE_EGRESS_ENDPOINT",
+    },
+    publicUrl: {
+      doc: "S3 base URL as email recipients reach it (e.g. https://files.example.com); presigned download links are signed for this host. Empty: the same as STORAGE_ENDPOINT.",
+      format: "optional-http-url",
+      default: "",
+      env: "STORAGE_PUBLIC_URL",
     },
   },
   smtp: {
