@@ -1,0 +1,195 @@
+import { parseArgs } from "node:util";
+import { createLogger, flushAndExit, Lifecycle } from "@recfleet/runtime";
+import { DEFAULT_PAYLOAD_CAP_BYTES, DEV_API_KEY, DEV_API_SECRET, startEgressEmulator } from "./emulator.ts";
+import { DEFAULT_FAULTS } from "./faults.ts";
+import type { DefaultStorage } from "./storage.ts";
+
+const HELP = `LiveKit Egress emulator: the Twirp Egress API (StartRoomCompositeEgress, StopEgress, ListEgress),
+egress webhooks and real S3 uploads, with fault knobs.
+
+Usage: node --conditions=@recfleet/source src/egress/cli.ts [options]
+
+Server
+  --host <addr>                  interface to listen on (default 127.0.0.1)
+  --port <n>                     port, 0 for a free one (default 7880, LiveKit's)
+  --api-key <key>                API key tokens must be issued by (default $LIVEKIT_API_KEY or ${DEV_API_KEY})
+  --api-secret <secret>          its secret (default $LIVEKIT_API_SECRET or ${DEV_API_SECRET})
+  --log-level <level>            pino level (default info)
+
+Webhooks
+  --webhook-url <url>            POST egress_started / egress_updated / egress_ended here (default: none)
+  --webhook-timeout-ms <ms>      timeout of each POST (default 5000)
+  --webhook-retries <n>          retries after a failed POST (default 3)
+  --drop-webhooks <fraction>     fraction 0..1 of events never delivered (default 0)
+
+Lifecycle and faults (all changeable later with PUT /_admin/faults)
+  --activation-delay-ms <ms>     STARTING → ACTIVE after this long (default ${DEFAULT_FAULTS.activationDelayMs})
+  --start-latency-ms <ms>        Start answers this late; the egress exists at once (default 0)
+  --capacity <n>                 at most n egresses running; more get 503 unavailable (default: no limit)
+  --max-duration-ms <ms>         an ACTIVE egress ends with EGRESS_LIMIT_REACHED after this long (default: never)
+  --fail-next <n>                the next n egresses fail once ACTIVE (default 0)
+  --crash-next <n>               the next n egresses crash once ACTIVE (default 0)
+
+Files
+  --payload-cap-bytes <n>        largest file written, whatever the bitrate (default ${DEFAULT_PAYLOAD_CAP_BYTES})
+  --upload-timeout-ms <ms>       timeout of each upload (default 30000)
+  --storage-endpoint <url>       egress' own S3 storage, for requests without an s3 block, e.g. http://127.0.0.1:9000
+  --storage-bucket <name>        its bucket
+  --storage-region <region>      its region (default us-east-1)
+  --storage-access-key <key>     its access key
+  --storage-secret <secret>      its secret key
+  --storage-force-path-style <true|false>  path-style URLs (default true, what MinIO needs)
+
+  -h, --help                     this text
+
+Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/webhooks, /_admin/faults;
+PUT /_admin/faults; POST /_admin/egresses/{id}/fail, /_admin/egresses/{id}/crash, /_admin/reset.
+`;
+
+class UsageError extends Error {}
+
+function wholeNumber(flag: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    throw new UsageError(`--${flag} needs a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function fraction(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) {
+    throw new UsageError(`--${flag} needs a number from 0 to 1, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function bool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UsageError(`--${flag} needs true or false, got ${JSON.stringify(value)}`);
+}
+
+function defaultStorage(values: Record<string, string | boolean | undefined>): DefaultStorage | null {
+  const text = (flag: string) => {
+    const value = values[flag];
+    return typeof value === "string" ? value : undefined;
+  };
+  const endpoint = text("storage-endpoint");
+  const bucket = text("storage-bucket");
+  const accessKey = text("storage-access-key");
+  const secret = text("storage-secret");
+  const region = text("storage-region");
+  const forcePathStyle = bool("storage-force-path-style", text("storage-force-path-style"));
+  const given = [endpoint, bucket, accessKey, secret, region, forcePathStyle].some((v) => v !== undefined);
+  if (!given) return null;
+  if (!endpoint || !bucket || !accessKey || !secret) {
+    throw new UsageError(
+      "default storage needs --storage-endpoint, --storage-bucket, --storage-access-key and --storage-secret together",
+    );
+  }
+  return {
+    endpoint,
+    bucket,
+    accessKey,
+    secret,
+    ...(region ? { region } : {}),
+    ...(forcePathStyle !== undefined ? { forcePathStyle } : {}),
+  };
+}
+
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "api-key": { type: "string" },
+  "api-secret": { type: "string" },
+  "log-level": { type: "string" },
+  "webhook-url": { type: "string" },
+  "webhook-timeout-ms": { type: "string" },
+  "webhook-retries": { type: "string" },
+  "drop-webhooks": { type: "string" },
+  "activation-delay-ms": { type: "string" },
+  "start-latency-ms": { type: "string" },
+  capacity: { type: "string" },
+  "max-duration-ms": { type: "string" },
+  "fail-next": { type: "string" },
+  "crash-next": { type: "string" },
+  "payload-cap-bytes": { type: "string" },
+  "upload-timeout-ms": { type: "string" },
+  "storage-endpoint": { type: "string" },
+  "storage-bucket": { type: "string" },
+  "storage-region": { type: "string" },
+  "storage-access-key": { type: "string" },
+  "storage-secret": { type: "string" },
+  "storage-force-path-style": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function main(): Promise<void> {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
+  try {
+    values = parseArgs({ options: OPTIONS, allowPositionals: false }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const logger = createLogger("egress-emulator", { level: values["log-level"] ?? "info" });
+  let options: Parameters<typeof startEgressEmulator>[0];
+  try {
+    const maxDuration = wholeNumber("max-duration-ms", values["max-duration-ms"], 1);
+    const capacity = wholeNumber("capacity", values.capacity);
+    options = {
+      host: values.host ?? "127.0.0.1",
+      port: wholeNumber("port", values.port) ?? 7880,
+      apiKey: values["api-key"] ?? process.env.LIVEKIT_API_KEY ?? DEV_API_KEY,
+      apiSecret: values["api-secret"] ?? process.env.LIVEKIT_API_SECRET ?? DEV_API_SECRET,
+      webhookUrl: values["webhook-url"] ?? null,
+      webhookTimeoutMs: wholeNumber("webhook-timeout-ms", values["webhook-timeout-ms"], 1),
+      webhookRetries: wholeNumber("webhook-retries", values["webhook-retries"]),
+      dropWebhooks: fraction("drop-webhooks", values["drop-webhooks"]),
+      activationDelayMs: wholeNumber("activation-delay-ms", values["activation-delay-ms"]),
+      startLatencyMs: wholeNumber("start-latency-ms", values["start-latency-ms"]),
+      ...(capacity !== undefined ? { capacity } : {}),
+      ...(maxDuration !== undefined ? { maxDurationMs: maxDuration } : {}),
+      failNext: wholeNumber("fail-next", values["fail-next"]),
+      crashNext: wholeNumber("crash-next", values["crash-next"]),
+      payloadCapBytes: wholeNumber("payload-cap-bytes", values["payload-cap-bytes"], 1),
+      uploadTimeoutMs: wholeNumber("upload-timeout-ms", values["upload-timeout-ms"], 1),
+      defaultStorage: defaultStorage(values),
+      logger,
+    };
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals(10_000);
+  try {
+    const emulator = await startEgressEmulator(options);
+    lifecycle.add("egress emulator", () => emulator.close());
+    logger.info(
+      {
+        port: emulator.port,
+        url: emulator.url,
+        apiKey: emulator.apiKey,
+        webhookUrl: options.webhookUrl ?? null,
+        defaultStorage: options.defaultStorage ? options.defaultStorage.endpoint : null,
+      },
+      "egress emulator listening",
+    );
+  } catch (error) {
+    logger.error({ err: error }, "egress emulator failed to start");
+    flushAndExit(logger, 1);
+  }
+}
+
+await main();

@@ -1,0 +1,227 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createLogger, type Logger } from "@recfleet/runtime";
+import { closeServer, listen } from "../common/http.ts";
+import { ADMIN_PREFIX, type EgressAdminApi, handleAdmin } from "./admin.ts";
+import { EgressAdminError, EgressFleet, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
+import { DEFAULT_FAULTS, type EgressFaults, type FaultPatch, parseFaultPatch } from "./faults.ts";
+import { RequestLog } from "./request-log.ts";
+import type { DefaultStorage } from "./storage.ts";
+import { writePlainError } from "./twirp.ts";
+import { handleTwirp } from "./twirp-handler.ts";
+import { WebhookNotifier, type WebhookSettings } from "./webhooks.ts";
+
+export interface EgressEmulatorOptions extends FaultPatch {
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The one API key the server knows, and its secret (LiveKit's dev defaults: devkey / secret). */
+  apiKey?: string;
+  apiSecret?: string;
+  /** Where webhooks go; none are sent without it. */
+  webhookUrl?: string | null;
+  webhookTimeoutMs?: number;
+  webhookRetries?: number;
+  webhookRetryDelayMs?: number;
+  webhookMaxAgeMs?: number;
+  /** Largest file an egress writes, whatever its bitrate and length (default 256 KiB). */
+  payloadCapBytes?: number;
+  /** Each upload's timeout (default 30 s). */
+  uploadTimeoutMs?: number;
+  /** Egress' own S3 settings, for requests without an `s3` block. */
+  defaultStorage?: DefaultStorage | null;
+  logger?: Logger;
+  /** Level of the emulator's own logger when none is given (default "warn"). */
+  logLevel?: string;
+}
+
+export interface EgressEmulator extends EgressAdminApi {
+  /** Base URL for EgressClient (http://host:port). */
+  readonly url: string;
+  readonly port: number;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  setFaults(patch: FaultPatch): EgressFaults;
+  /** Resolves when no upload is in flight and every queued webhook has been sent or given up. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEV_API_KEY = "devkey";
+export const DEV_API_SECRET = "secret";
+export const DEFAULT_PAYLOAD_CAP_BYTES = 256 * 1024;
+
+function positive(name: string, value: number | undefined, fallback: number, min = 0): number {
+  const result = value ?? fallback;
+  if (!Number.isFinite(result) || result < min)
+    throw new RangeError(`${name} must be a number ≥ ${min}, got ${result}`);
+  return result;
+}
+
+function checkWebhookUrl(url: string | null): string | null {
+  if (url === null || url === "") return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`webhookUrl is not a URL: ${url}`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new RangeError(`webhookUrl must be http(s), got ${url}`);
+  }
+  return url;
+}
+
+/** Starts the LiveKit Egress emulator: the Twirp API, webhooks, uploads, and its admin endpoint. */
+export async function startEgressEmulator(options: EgressEmulatorOptions = {}): Promise<EgressEmulator> {
+  const host = options.host ?? "127.0.0.1";
+  const apiKey = options.apiKey ?? DEV_API_KEY;
+  const apiSecret = options.apiSecret ?? DEV_API_SECRET;
+  if (apiKey === "" || apiSecret === "") throw new RangeError("apiKey and apiSecret must not be empty");
+  const logger = options.logger ?? createLogger("egress-emulator", { level: options.logLevel ?? "warn" });
+
+  const { failNext, crashNext, ...initialFaults } = parseFaultPatch(
+    Object.fromEntries(Object.entries(faultFields(options)).filter(([, value]) => value !== undefined)),
+  );
+  const startupFaults: EgressFaults = { ...DEFAULT_FAULTS, ...initialFaults };
+  let faults: EgressFaults = { ...startupFaults };
+
+  const webhookSettings: WebhookSettings = {
+    url: checkWebhookUrl(options.webhookUrl ?? null),
+    apiKey,
+    apiSecret,
+    timeoutMs: positive("webhookTimeoutMs", options.webhookTimeoutMs, 5_000, 1),
+    retries: positive("webhookRetries", options.webhookRetries, 3),
+    retryDelayMs: positive("webhookRetryDelayMs", options.webhookRetryDelayMs, 250),
+    maxAgeMs: positive("webhookMaxAgeMs", options.webhookMaxAgeMs, 30_000, 1),
+  };
+  const notifier = new WebhookNotifier({
+    settings: () => webhookSettings,
+    dropFraction: () => faults.dropWebhooks,
+    logger,
+  });
+  const fleet = new EgressFleet({
+    faults: () => faults,
+    payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
+    uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
+    defaultStorage: options.defaultStorage ?? null,
+    notify: (event, info) => notifier.notify(event, info),
+    logger,
+  });
+  fleet.armNextFaults({ failNext, crashNext });
+  const log = new RequestLog();
+  const keys = new Map([[apiKey, apiSecret]]);
+  const closing = new AbortController();
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        closing.signal.removeEventListener("abort", done);
+        resolve();
+      }
+      closing.signal.addEventListener("abort", done, { once: true });
+    });
+
+  const currentFaults = (): EgressFaults => ({ ...faults, ...fleet.pendingNextFaults() });
+
+  const snapshotOf = (egressId: string): EgressSnapshot => {
+    const snapshot = fleet.find(egressId);
+    if (!snapshot) throw new EgressAdminError(404, `no egress ${egressId}`);
+    return snapshot;
+  };
+
+  const api: EgressAdminApi = {
+    faults: currentFaults,
+    setFaults(patch: unknown) {
+      const { failNext: fails, crashNext: crashes, ...rest } = parseFaultPatch(patch);
+      faults = { ...faults, ...rest };
+      fleet.armNextFaults({ failNext: fails, crashNext: crashes });
+      logger.info({ faults: currentFaults() }, "faults changed");
+      return currentFaults();
+    },
+    requests: () => log.list(),
+    egresses: () => fleet.snapshots(),
+    egress: (egressId) => fleet.find(egressId),
+    webhooks: () => notifier.deliveries(),
+    failEgress(egressId: string, failOptions?: FailOptions) {
+      fleet.fail(egressId, failOptions);
+      return snapshotOf(egressId);
+    },
+    crashEgress(egressId: string) {
+      fleet.crash(egressId);
+      return snapshotOf(egressId);
+    },
+    reset() {
+      fleet.reset();
+      log.clear();
+      notifier.clear();
+      faults = { ...startupFaults };
+      fleet.armNextFaults({ failNext: failNext ?? 0, crashNext: crashNext ?? 0 });
+      logger.info("reset");
+    },
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://emulator").pathname;
+    if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) return handleAdmin(req, res, api);
+    if (path.startsWith("/twirp/")) {
+      return handleTwirp(req, res, {
+        keys,
+        fleet,
+        log,
+        logger,
+        startLatencyMs: () => faults.startLatencyMs,
+        sleep,
+      });
+    }
+    // livekit-server answers its health check on / with "OK", and Go's 404 text elsewhere.
+    if (path === "/" && (req.method === "GET" || req.method === "HEAD"))
+      return writePlainError(res, 200, "OK");
+    writePlainError(res, 404, "404 page not found\n");
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error, path: req.url }, "request failed");
+      if (!res.headersSent) writePlainError(res, 500, "internal error");
+      else res.destroy();
+    });
+  });
+  const port = await listen(server, options.port ?? 0, host);
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    apiKey,
+    apiSecret,
+    ...api,
+    setFaults: (patch: FaultPatch) => api.setFaults(patch),
+    async idle() {
+      await fleet.idle();
+      await notifier.idle();
+    },
+    async close() {
+      closing.abort();
+      fleet.reset();
+      await notifier.close();
+      await closeServer(server);
+    },
+  };
+}
+
+function faultFields(options: EgressEmulatorOptions): FaultPatch {
+  return {
+    capacity: options.capacity,
+    startLatencyMs: options.startLatencyMs,
+    activationDelayMs: options.activationDelayMs,
+    maxDurationMs: options.maxDurationMs,
+    dropWebhooks: options.dropWebhooks,
+    failNext: options.failNext,
+    failAfterMs: options.failAfterMs,
+    failError: options.failError,
+    crashNext: options.crashNext,
+  };
+}

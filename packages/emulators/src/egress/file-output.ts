@@ -1,0 +1,96 @@
+import type { EncodedFileOutput, RoomCompositeEgressRequest, S3Upload } from "@livekit/protocol";
+import { type FileFormat, invalidInput } from "./encoding.ts";
+import { TwirpError } from "./twirp.ts";
+
+/**
+ * egress' choice of file output: `fileOutputs` when given (at most one), else the legacy `file`
+ * field; other output kinds are not something this emulator records.
+ */
+export function selectFileOutput(request: RoomCompositeEgressRequest): EncodedFileOutput {
+  const others =
+    request.streamOutputs.length + request.segmentOutputs.length + request.imageOutputs.length > 0 ||
+    request.output.case === "stream" ||
+    request.output.case === "segments";
+  if (others) {
+    throw new TwirpError(
+      "unimplemented",
+      "the egress emulator records file outputs only (no stream, segment or image outputs)",
+    );
+  }
+  if (request.fileOutputs.length > 1) throw invalidInput("multiple file outputs");
+  const file = request.fileOutputs[0] ?? (request.output.case === "file" ? request.output.value : undefined);
+  if (!file) throw invalidInput("output");
+  const upload = file.output.case;
+  if (upload !== undefined && upload !== "s3") {
+    throw new TwirpError("unimplemented", `the egress emulator uploads to S3 only, not to ${upload}`);
+  }
+  return file;
+}
+
+// Extensions egress recognises (and replaces) at the end of a requested filepath.
+const KNOWN_EXTENSIONS = new Set([".mp4", ".ogg", ".mp3", ".ts", ".webm", ".ivf", ".m3u8"]);
+
+/** Go's "2006-01-02T150405" layout, the timestamp egress puts in generated names. */
+function egressTime(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return (
+    `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
+    `T${pad(date.getUTCHours())}${pad(date.getUTCMinutes())}${pad(date.getUTCSeconds())}`
+  );
+}
+
+export interface FilenameContext {
+  roomName: string;
+  roomId: string;
+  now: Date;
+}
+
+/**
+ * egress' updateFilepath: substitutes {room_name}, {room_id} and {time}, generates a name for an
+ * empty path or a directory, and makes the extension match the container.
+ */
+export function resolveFilename(requested: string, format: FileFormat, context: FilenameContext): string {
+  const time = egressTime(context.now);
+  let path = requested
+    .replaceAll("{room_name}", context.roomName)
+    .replaceAll("{room_id}", context.roomId)
+    .replaceAll("{time}", time);
+  if (path === "" || path.endsWith("/")) return `${path}${context.roomName}-${time}${format.extension}`;
+  if (path.endsWith(format.extension)) return path;
+  const dot = path.lastIndexOf(".");
+  if (dot > 0 && KNOWN_EXTENSIONS.has(path.slice(dot))) path = path.slice(0, dot);
+  return path + format.extension;
+}
+
+function redactValue(value: string, placeholder: string): string {
+  return value === "" ? value : placeholder;
+}
+
+function redactS3(s3: S3Upload): void {
+  s3.accessKey = redactValue(s3.accessKey, "{access_key}");
+  s3.secret = redactValue(s3.secret, "{secret}");
+  s3.sessionToken = redactValue(s3.sessionToken, "{session_token}");
+  s3.assumeRoleExternalId = redactValue(s3.assumeRoleExternalId, "{external_id}");
+}
+
+function redactFile(file: EncodedFileOutput): void {
+  const upload = file.output;
+  if (upload.case === "s3") redactS3(upload.value);
+  else if (upload.case === "gcp")
+    upload.value.credentials = redactValue(upload.value.credentials, "{credentials}");
+  else if (upload.case === "azure") {
+    upload.value.accountName = redactValue(upload.value.accountName, "{account_name}");
+    upload.value.accountKey = redactValue(upload.value.accountKey, "{account_key}");
+  } else if (upload.case === "aliOSS") {
+    upload.value.accessKey = redactValue(upload.value.accessKey, "{access_key}");
+    upload.value.secret = redactValue(upload.value.secret, "{secret}");
+  }
+}
+
+/** The request as EgressInfo carries it: a copy with storage credentials replaced (egress' RedactUpload). */
+export function redactedRequest(request: RoomCompositeEgressRequest): RoomCompositeEgressRequest {
+  const copy = request.clone();
+  if (copy.fileOutputs.length === 1 && copy.fileOutputs[0]) redactFile(copy.fileOutputs[0]);
+  if (copy.output.case === "file") redactFile(copy.output.value);
+  return copy;
+}

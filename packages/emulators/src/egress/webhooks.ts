@@ -1,0 +1,209 @@
+import { createHash } from "node:crypto";
+import { type EgressInfo, WebhookEvent } from "@livekit/protocol";
+import type { Logger } from "@recfleet/runtime";
+import { newId } from "./ids.ts";
+import { signToken } from "./jwt.ts";
+import { statusName } from "./status.ts";
+
+export type EgressEventName = "egress_started" | "egress_updated" | "egress_ended";
+
+export interface WebhookSettings {
+  /** Where events are POSTed; null turns webhooks off. */
+  url: string | null;
+  apiKey: string;
+  apiSecret: string;
+  /** Each POST's own timeout. */
+  timeoutMs: number;
+  /** Further attempts after a failed one (network error, 429 or 5xx), like go-retryablehttp. */
+  retries: number;
+  /** Wait before the first retry; doubles for each next one. */
+  retryDelayMs: number;
+  /** An event still queued after this long is dropped instead of sent (LiveKit: 30 s). */
+  maxAgeMs: number;
+}
+
+export type DeliveryOutcome = "pending" | "sent" | "failed" | "dropped";
+
+/** One event as the admin API lists it. */
+export interface WebhookDelivery {
+  id: string;
+  event: EgressEventName;
+  egressId: string;
+  status: string;
+  url: string;
+  queuedAt: string;
+  outcome: DeliveryOutcome;
+  /** Why it was dropped: the drop-webhooks fault or its age. */
+  dropReason?: "fault" | "age";
+  attempts: number;
+  /** The receiver's HTTP status on the last attempt. */
+  responseStatus?: number;
+  error?: string;
+}
+
+interface QueuedEvent {
+  delivery: WebhookDelivery;
+  body: string;
+  queuedAtMs: number;
+}
+
+// LiveKit's webhook tokens are valid for five minutes.
+const TOKEN_VALIDITY_SECONDS = 5 * 60;
+
+function isRetryable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * LiveKit's ResourceURLNotifier: one queue per egress so its events arrive in order, signed
+ * `Authorization: <jwt>` with the body's SHA-256, retried a few times, dropped when too old.
+ */
+export class WebhookNotifier {
+  private readonly settings: () => WebhookSettings;
+  private readonly dropFraction: () => number;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private readonly queues = new Map<string, QueuedEvent[]>();
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly history: WebhookDelivery[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(options: {
+    settings: () => WebhookSettings;
+    dropFraction: () => number;
+    logger: Logger;
+    random?: () => number;
+  }) {
+    this.settings = options.settings;
+    this.dropFraction = options.dropFraction;
+    this.logger = options.logger;
+    this.random = options.random ?? Math.random;
+  }
+
+  notify(event: EgressEventName, info: EgressInfo): void {
+    const { url } = this.settings();
+    if (url === null || this.abort.signal.aborted) return;
+    const id = newId("EV_");
+    const body = new WebhookEvent({
+      event,
+      id,
+      createdAt: BigInt(Math.floor(Date.now() / 1000)),
+      egressInfo: info.clone(),
+    }).toJsonString();
+    const delivery: WebhookDelivery = {
+      id,
+      event,
+      egressId: info.egressId,
+      status: statusName(info.status),
+      url,
+      queuedAt: new Date().toISOString(),
+      outcome: "pending",
+      attempts: 0,
+    };
+    this.history.push(delivery);
+    if (this.random() < this.dropFraction()) {
+      delivery.outcome = "dropped";
+      delivery.dropReason = "fault";
+      this.logger.info({ webhookId: id, event, egressId: info.egressId }, "webhook dropped by fault");
+      return;
+    }
+    const queue = this.queues.get(info.egressId) ?? [];
+    queue.push({ delivery, body, queuedAtMs: Date.now() });
+    this.queues.set(info.egressId, queue);
+    if (!this.running.has(info.egressId)) {
+      const run = this.drain(info.egressId).finally(() => this.running.delete(info.egressId));
+      this.running.set(info.egressId, run);
+    }
+  }
+
+  deliveries(): WebhookDelivery[] {
+    return this.history.map((delivery) => ({ ...delivery }));
+  }
+
+  /** Resolves once every queued event has been sent, failed or dropped. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  clear(): void {
+    this.history.length = 0;
+  }
+
+  /** Stops delivering: queued events are dropped, a POST in flight is aborted. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.idle();
+  }
+
+  private async drain(egressId: string): Promise<void> {
+    const queue = this.queues.get(egressId);
+    while (queue && queue.length > 0) {
+      const next = queue.shift();
+      if (next) await this.deliver(next);
+    }
+    this.queues.delete(egressId);
+  }
+
+  private async deliver(queued: QueuedEvent): Promise<void> {
+    const { delivery } = queued;
+    const settings = this.settings();
+    for (let attempt = 0; attempt <= settings.retries; attempt += 1) {
+      if (attempt > 0) await this.sleep(settings.retryDelayMs * 2 ** (attempt - 1));
+      if (this.abort.signal.aborted || Date.now() - queued.queuedAtMs > settings.maxAgeMs) {
+        delivery.outcome = "dropped";
+        delivery.dropReason = "age";
+        this.logger.warn({ webhookId: delivery.id, event: delivery.event }, "webhook dropped: too old");
+        return;
+      }
+      delivery.attempts = attempt + 1;
+      try {
+        const response = await fetch(delivery.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/webhook+json",
+            authorization: this.sign(queued.body, settings),
+          },
+          body: queued.body,
+          signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), this.abort.signal]),
+        });
+        await response.arrayBuffer();
+        delivery.responseStatus = response.status;
+        if (!isRetryable(response.status)) {
+          delivery.outcome = "sent";
+          delete delivery.error;
+          return;
+        }
+        delivery.error = `receiver answered ${response.status}`;
+      } catch (error) {
+        delivery.error = (error as Error).message;
+      }
+    }
+    delivery.outcome = "failed";
+    this.logger.warn(
+      { webhookId: delivery.id, event: delivery.event, attempts: delivery.attempts, error: delivery.error },
+      "webhook delivery failed",
+    );
+  }
+
+  private sign(body: string, settings: WebhookSettings): string {
+    const now = Math.floor(Date.now() / 1000);
+    const sha256 = createHash("sha256").update(body).digest("base64");
+    return signToken(
+      { iss: settings.apiKey, nbf: now, exp: now + TOKEN_VALIDITY_SECONDS, sha256 },
+      settings.apiSecret,
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.abort.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,124 @@
+import { fileURLToPath } from "node:url";
+import { spawnTs } from "@recfleet/testing";
+import {
+  EgressClient,
+  EgressStatus,
+  EncodedFileOutput,
+  EncodedFileType,
+  ServerError,
+} from "livekit-server-sdk";
+import { describe, expect, it } from "vitest";
+import { failure, startS3Recorder, waitFor } from "./egress-support.ts";
+
+const CLI = fileURLToPath(new URL("../src/egress/cli.ts", import.meta.url));
+
+async function admin(base: string, method: string, path: string, body?: unknown): Promise<[number, unknown]> {
+  const response = await fetch(`${base}/_admin${path}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  });
+  return [response.status, await response.json()];
+}
+
+describe("egress emulator CLI", () => {
+  it("runs as its own process with its flags, takes faults over HTTP and exits 0 on SIGTERM", async () => {
+    const storage = await startS3Recorder({ "cli-key": "cli-secret" });
+    const child = spawnTs(CLI, [
+      "--port",
+      "0",
+      "--api-key",
+      "cli-api-key",
+      "--api-secret",
+      "cli-api-secret",
+      "--activation-delay-ms",
+      "20",
+      "--capacity",
+      "1",
+      "--storage-endpoint",
+      storage.url,
+      "--storage-bucket",
+      "cli-bucket",
+      "--storage-access-key",
+      "cli-key",
+      "--storage-secret",
+      "cli-secret",
+    ]);
+    try {
+      const line = await child.waitForLine(/"msg":"egress emulator listening"/);
+      const listening = JSON.parse(line) as { port: number; url: string };
+      expect(listening.port).toBeGreaterThan(0);
+      const base = `http://127.0.0.1:${listening.port}`;
+      expect(await (await fetch(base)).text()).toBe("OK");
+
+      const client = new EgressClient(base, "cli-api-key", "cli-api-secret");
+      const started = await client.startRoomCompositeEgress("cli-room", {
+        file: new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: "cli/rec.mp4" }),
+      });
+      // --capacity 1: the second one is refused while the first runs.
+      const refused = await failure(
+        client.startRoomCompositeEgress("cli-room", {
+          file: new EncodedFileOutput({ filepath: "cli/other.mp4" }),
+        }),
+      );
+      expect(refused).toBeInstanceOf(ServerError);
+      expect((refused as unknown as ServerError).status).toBe(503);
+
+      await waitFor(async () =>
+        (await client.listEgress({ egressId: started.egressId }))[0]?.status === EgressStatus.EGRESS_ACTIVE
+          ? true
+          : undefined,
+      );
+      await client.stopEgress(started.egressId);
+      await waitFor(async () =>
+        (await client.listEgress({ egressId: started.egressId }))[0]?.status === EgressStatus.EGRESS_COMPLETE
+          ? true
+          : undefined,
+      );
+      expect(storage.objects.map((object) => `${object.bucket}/${object.key}`)).toEqual([
+        "cli-bucket/cli/rec.mp4",
+      ]);
+
+      const [faultStatus, faults] = await admin(base, "PUT", "/faults", { capacity: null, failNext: 2 });
+      expect(faultStatus).toBe(200);
+      expect(faults).toMatchObject({ capacity: null, failNext: 2, activationDelayMs: 20 });
+      const [badStatus, bad] = await admin(base, "PUT", "/faults", { capacity: -1, nonsense: true });
+      expect(badStatus).toBe(400);
+      expect((bad as { error: string }).error).toMatch(/capacity/);
+
+      const [, listed] = await admin(base, "GET", "/egresses");
+      expect((listed as { egresses: { info: { egress_id: string; status: string } }[] }).egresses).toEqual([
+        expect.objectContaining({
+          info: expect.objectContaining({ egress_id: started.egressId, status: "EGRESS_COMPLETE" }),
+        }),
+      ]);
+      const [, requests] = await admin(base, "GET", "/requests");
+      const methods = (requests as { requests: { method: string; status: number }[] }).requests.map(
+        (request) => `${request.method} ${request.status}`,
+      );
+      expect(methods.slice(0, 3)).toEqual([
+        "StartRoomCompositeEgress 200",
+        "StartRoomCompositeEgress 503",
+        "ListEgress 200",
+      ]);
+      const [missing] = await admin(base, "POST", "/egresses/EG_nope/crash");
+      expect(missing).toBe(404);
+      const [resetStatus] = await admin(base, "POST", "/reset");
+      expect(resetStatus).toBe(200);
+      const [, afterReset] = await admin(base, "GET", "/faults");
+      expect(afterReset).toMatchObject({ capacity: 1, failNext: 0 });
+
+      expect(await child.stop("SIGTERM")).toBe(0);
+    } finally {
+      await child.stop("SIGKILL");
+      await storage.close();
+    }
+  });
+
+  it("refuses a bad flag with a message and exit code 2", async () => {
+    const child = spawnTs(CLI, ["--port", "0", "--drop-webhooks", "2"]);
+    expect(await child.exited).toBe(2);
+    expect(child.lines.join("\n")).toContain("--drop-webhooks needs a number from 0 to 1");
+  });
+});
