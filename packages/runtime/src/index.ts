@@ -9,4 +9,5 @@ export {
 export { flushAndExit, Lifecycle } from "./lifecycle.ts";
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
+export { freePort } from "./ports.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";

@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@recfleet/runtime";
 import { Redis } from "ioredis";
-import { freePort } from "./ports.ts";
 
 export interface TestRedis {
   /** redis://127.0.0.1:<port> */
