@@ -23,6 +23,8 @@ export async function stopRecordingEgress(
     const failure = classifyEgressError(error);
     switch (failure.class) {
       case "already_ended":
+        // Stopping already: egress is finishing the file; its webhook or the reconciler settles it.
+        if (recording.status === "stopping") return "already ending";
         await store.transition(recording.id, "stopped", {
           reason: `egress had already ended (${failure.message})`,
         });

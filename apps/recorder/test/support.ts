@@ -1,0 +1,209 @@
+import { fileURLToPath } from "node:url";
+import { loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/config";
+import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
+import { type NewRecording, type Recording, RecordingStore } from "@recfleet/recordings";
+import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
+import { type RunningProcess, spawnTs, uniquePrefix } from "@recfleet/testing";
+import type { Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { Client as MinioClient } from "minio";
+import type { RecorderContext } from "../src/context.ts";
+import { createEgressClient } from "../src/egress-client.ts";
+import { StartLeases } from "../src/leases.ts";
+import { createRecorderMetrics } from "../src/metrics.ts";
+import { createRecorderWorker } from "../src/worker.ts";
+
+export const API_KEY = "recorder-test-key";
+export const API_SECRET = "recorder-test-secret-0123456789";
+const egressCli = fileURLToPath(new URL("../../../packages/emulators/src/egress/cli.ts", import.meta.url));
+
+export interface EgressProcess {
+  url: string;
+  process: RunningProcess;
+  admin<T>(path: string, body?: unknown): Promise<T>;
+  startRequests(): Promise<{ body: Record<string, unknown>; status: number | null; code: string | null }[]>;
+  egresses(): Promise<{ info: Record<string, unknown>; crashed: boolean }[]>;
+}
+
+/** The LiveKit Egress emulator as a separate process, driven through its admin endpoint. */
+export async function startEgressProcess(extraArgs: string[] = []): Promise<EgressProcess> {
+  const process = spawnTs(egressCli, [
+    "--port",
+    "0",
+    "--api-key",
+    API_KEY,
+    "--api-secret",
+    API_SECRET,
+    "--activation-delay-ms",
+    "50",
+    ...extraArgs,
+  ]);
+  const line = await process.waitForLine(/egress emulator listening/);
+  const port = (JSON.parse(line) as { port: number }).port;
+  const url = `http://127.0.0.1:${port}`;
+  const admin = async <T>(path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}/_admin${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+    if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  return {
+    url,
+    process,
+    admin,
+    startRequests: async () =>
+      (
+        await admin<{
+          requests: {
+            method: string | null;
+            body: Record<string, unknown>;
+            status: number | null;
+            code: string | null;
+          }[];
+        }>("/requests")
+      ).requests.filter((request) => request.method === "StartRoomCompositeEgress"),
+    egresses: async () =>
+      (await admin<{ egresses: { info: Record<string, unknown>; crashed: boolean }[] }>("/egresses"))
+        .egresses,
+  };
+}
+
+export interface Harness {
+  prefix: string;
+  /** The fail-fast connection the store and the reconciler's lock use. */
+  client: Redis;
+  context: RecorderContext;
+  store: RecordingStore;
+  producer: JobProducer;
+  worker: Worker;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const silent = createLogger("recorder-test", { level: process.env.LOG_LEVEL ?? "silent" });
+
+/** The recorder's worker in-process, with the real SDK pointed at the emulator. */
+export async function startHarness(options: {
+  redisUrl: string;
+  egressUrl: string;
+  apiSecret?: string;
+  recorder?: Partial<RecorderConfig>;
+  storage?: Record<string, string>;
+  requestTimeoutMs?: number;
+}): Promise<Harness> {
+  const prefix = uniquePrefix();
+  const env: Record<string, string> = {
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: prefix,
+    LIVEKIT_URL: options.egressUrl,
+    LIVEKIT_API_KEY: API_KEY,
+    LIVEKIT_API_SECRET: options.apiSecret ?? API_SECRET,
+    LIVEKIT_REQUEST_TIMEOUT_MS: String(options.requestTimeoutMs ?? 5000),
+    STORAGE_ACCESS_KEY: "recfleet",
+    STORAGE_SECRET_KEY: "recfleet-secret",
+    STORAGE_ENDPOINT: "127.0.0.1",
+    STORAGE_PORT: "9",
+    ...options.storage,
+  };
+  const config = loadConfig(["redis", "livekit", "storage", "recorder", "profiles", "recordings"], env);
+  const recorder = { ...config.recorder, lockDurationMs: 2000, ...options.recorder };
+  const client = createRedisConnection("client", config.redis, silent);
+  const producerConnection = createRedisConnection("producer", config.redis, silent);
+  const workerConnection = createRedisConnection("worker", config.redis, silent);
+  await Promise.all([waitUntilReady(client, 5000), waitUntilReady(producerConnection, 5000)]);
+  const producer = new JobProducer(producerConnection, prefix);
+  const store = new RecordingStore({ redis: client, prefix, retentionDays: 1 });
+  const context: RecorderContext = {
+    store,
+    producer,
+    egress: createEgressClient(config.livekit),
+    profiles: loadProfileCatalog(config.profiles),
+    storage: config.storage,
+    minio: new MinioClient({
+      endPoint: config.storage.endpoint,
+      port: config.storage.port,
+      useSSL: false,
+      accessKey: config.storage.accessKey,
+      secretKey: config.storage.secretKey,
+      region: config.storage.region,
+    }),
+    recorder,
+    egressTimeoutMs: config.livekit.requestTimeoutMs,
+    leases: new StartLeases(client, prefix, `test-${process.pid}`),
+    metrics: createRecorderMetrics(createMetricsRegistry("recorder-test")),
+    logger: silent,
+    now: Date.now,
+  };
+  const worker = createRecorderWorker(context, {
+    connection: workerConnection,
+    lockConnection: client,
+    prefix,
+    concurrency: 10,
+    lockDurationMs: recorder.lockDurationMs,
+    logger: silent,
+  });
+  return {
+    prefix,
+    client,
+    context,
+    store,
+    producer,
+    worker,
+    env: { ...env, RECORDER_LOCK_DURATION_MS: String(recorder.lockDurationMs) },
+    close: async () => {
+      await worker.close(true);
+      await producer.close();
+      client.disconnect();
+      producerConnection.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}
+
+export async function createRecording(
+  store: RecordingStore,
+  input: Partial<NewRecording> = {},
+): Promise<Recording> {
+  const result = await store.create({
+    room: `room-${uniquePrefix()}`,
+    kind: "video",
+    profile: "low-cpu",
+    layout: "speaker",
+    notify: { email: "owner@example.com" },
+    metadata: null,
+    ...input,
+  });
+  if (result.outcome !== "created") throw new Error(`recording not created: ${result.outcome}`);
+  return result.recording;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails with the last value seen. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until the recording reaches the status, returning it. */
+export function statusOf(store: RecordingStore, id: string, status: Recording["status"], timeoutMs = 15_000) {
+  return eventually(
+    async () => {
+      const recording = await store.get(id);
+      return recording?.status === status ? recording : undefined;
+    },
+    timeoutMs,
+    `recording ${id} to be ${status}`,
+  );
+}
