@@ -1,34 +1,66 @@
-import type { AddressInfo } from "node:net";
-import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
-import { runApp } from "@recfleet/runtime";
-import express from "express";
+import { ConfigError, loadProfileCatalog } from "@recfleet/config";
+import {
+  checkEvictionPolicy,
+  createRedisConnection,
+  JobProducer,
+  QUEUE_NAMES,
+  type QueueName,
+} from "@recfleet/queues";
+import { RecordingStore } from "@recfleet/recordings";
+import { createMetricsRegistry, runApp } from "@recfleet/runtime";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { WebhookReceiver } from "livekit-server-sdk";
+import { createApp } from "./app.ts";
+import { listen } from "./http/server.ts";
+
+const closeConnection = (redis: Redis) => () => redis.quit().catch(() => redis.disconnect());
 
 await runApp({
   name: "api",
-  sections: ["redis", "api"],
+  sections: ["redis", "livekit", "api", "profiles", "recordings"],
   shutdownDeadlineMs: (config) => config.api.shutdownGraceMs + 2000,
   start: async ({ config, logger, lifecycle }) => {
+    // An API nobody can call is a misconfiguration, not a service: refuse to start (exit 78).
+    if (config.api.apiKeys.length === 0) {
+      throw new ConfigError([
+        {
+          env: "API_KEYS",
+          key: "api.apiKeys",
+          message: "must list at least one API key (comma-separated, each at least 16 characters)",
+        },
+      ]);
+    }
+    const profiles = loadProfileCatalog(config.profiles);
+    // Separate connections: the store's reads and the producer's writes never wait on each other.
     const redis = createRedisConnection("client", config.redis, logger);
-    lifecycle.add("redis", () => redis.quit());
+    lifecycle.add("redis (store)", closeConnection(redis));
+    const producerConnection = createRedisConnection("producer", config.redis, logger);
+    lifecycle.add("redis (producer)", closeConnection(producerConnection));
     await checkEvictionPolicy(redis, logger);
-    const app = express();
-    app.get("/healthz", (_req, res) => {
-      res.json({ status: "ok" });
+    const producer = new JobProducer(producerConnection, config.redis.prefix);
+    lifecycle.add("queues", () => producer.close());
+    const queues = Object.fromEntries(QUEUE_NAMES.map((name) => [name, producer.queue(name)])) as Record<
+      QueueName,
+      Queue
+    >;
+    const app = createApp({
+      config,
+      logger,
+      store: new RecordingStore({
+        redis,
+        prefix: config.redis.prefix,
+        retentionDays: config.recordings.retentionDays,
+      }),
+      producer,
+      profiles,
+      queues,
+      webhookReceiver: new WebhookReceiver(config.livekit.apiKey, config.livekit.apiSecret),
+      registry: createMetricsRegistry("api"),
+      redis,
+      readiness: { redis: () => redis.ping(), "redis-producer": () => producerConnection.ping() },
     });
-    app.get("/readyz", async (_req, res) => {
-      try {
-        await redis.ping();
-        res.json({ status: "ready" });
-      } catch {
-        res.status(503).json({ status: "not ready" });
-      }
-    });
-    const server = app.listen(config.api.port, config.api.host);
-    await new Promise<void>((resolve, reject) => {
-      server.once("listening", resolve);
-      server.once("error", reject);
-    });
-    logger.info({ port: (server.address() as AddressInfo).port }, "api listening");
-    lifecycle.add("http server", () => new Promise((resolve) => server.close(resolve)));
+    const server = await listen(app, config.api, logger);
+    lifecycle.add("http server", () => server.close(config.api.shutdownGraceMs));
   },
 });

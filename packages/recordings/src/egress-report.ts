@@ -12,6 +12,25 @@ export type EgressStatusName =
   | "EGRESS_ABORTED"
   | "EGRESS_LIMIT_REACHED";
 
+/** EgressStatus names by their protocol number. */
+const STATUS_NAMES: readonly EgressStatusName[] = [
+  "EGRESS_STARTING",
+  "EGRESS_ACTIVE",
+  "EGRESS_ENDING",
+  "EGRESS_COMPLETE",
+  "EGRESS_FAILED",
+  "EGRESS_ABORTED",
+  "EGRESS_LIMIT_REACHED",
+];
+
+/** The fields of LiveKit's EgressInfo a report needs (structural: no protocol dependency here). */
+export interface EgressInfoLike {
+  egressId: string;
+  status: number;
+  error: string;
+  fileResults: readonly { filename: string; size: bigint }[];
+}
+
 /** What LiveKit says about an egress, from a webhook or from ListEgress. */
 export interface EgressReport {
   egressId: string;
@@ -28,6 +47,21 @@ export interface ReportOutcome {
   /** Set when the report failed the recording: the caller queues the failure email. */
   failed?: FailureCode;
 }
+
+/** The report an EgressInfo (webhook or ListEgress) makes; undefined for an unknown status. */
+export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
+  const status = STATUS_NAMES[info.status];
+  if (!status) return undefined;
+  const result = info.fileResults[0];
+  const file =
+    result && result.filename !== ""
+      ? { filename: result.filename, size: result.size > 0n ? Number(result.size) : null }
+      : undefined;
+  return { egressId: info.egressId, status, error: info.error, ...(file ? { file } : {}) };
+}
+
+/** Once the file is confirmed in storage, a late egress failure must not hide it. */
+const FAILABLE_BY_EGRESS = ["starting", "active", "stopping", "stopped"] as const;
 
 const CONTENT_TYPES: Record<string, string> = { mp4: "video/mp4", ogg: "audio/ogg", mp3: "audio/mpeg" };
 
@@ -91,6 +125,7 @@ export async function applyEgressReport(
   const file = to === "stopped" ? storedFile(report) : undefined;
   const result = await store.transition(recording.id, to, {
     reason,
+    ...(failed ? { onlyFrom: FAILABLE_BY_EGRESS } : {}),
     ...(file && recording.file === null ? { file } : {}),
     ...(failed ? { error: { code: failed, message: report.error || reason } } : {}),
   });

@@ -2,8 +2,10 @@ export { renderStatesDoc, stateDiagram } from "./docs.ts";
 export {
   applyEgressReport,
   contentTypeOf,
+  type EgressInfoLike,
   type EgressReport,
   type EgressStatusName,
+  egressReportOf,
   type ReportOutcome,
 } from "./egress-report.ts";
 export { newRecordingId, recordingIdSchema } from "./id.ts";

@@ -45,6 +45,8 @@ export type TransitionResult =
 export interface TransitionChanges {
   /** Why, in words a person reads on the timeline. */
   reason: string;
+  /** Apply only from these statuses (a narrower rule than the table, checked in the same CAS). */
+  onlyFrom?: readonly RecordingStatus[];
   egressId?: string;
   file?: StoredFile;
   error?: { code: FailureCode; message: string };
@@ -165,6 +167,7 @@ export class RecordingStore {
   transition(id: string, to: RecordingStatus, changes: TransitionChanges): Promise<TransitionResult> {
     return this.change(id, (current) => {
       if (!canTransition(current.status, to)) return undefined;
+      if (changes.onlyFrom && !changes.onlyFrom.includes(current.status)) return undefined;
       const at = this.now().toISOString();
       const next: Recording = {
         ...current,
@@ -200,6 +203,11 @@ export class RecordingStore {
   /** Adds a timeline entry (e.g. "egress fleet full, retrying in 4 s") without changing status. */
   annotate(id: string, reason: string): Promise<TransitionResult> {
     return this.change(id, (current) => this.note(current, reason, {}));
+  }
+
+  /** Forgets an Idempotency-Key (after rolling back the recording it created), so a retry can use it. */
+  async releaseIdempotency(scope: string): Promise<void> {
+    await this.redis.del(this.keys.idempotency(scope));
   }
 
   /** Removes a recording and its index entries (used to roll back a create whose job was not queued). */
@@ -275,6 +283,8 @@ export class RecordingStore {
     const pipeline = this.redis.pipeline();
     for (const status of STATUSES) pipeline.zcard(this.keys.byStatus(status));
     const results = (await pipeline.exec()) ?? [];
+    const failure = results.find(([error]) => error !== null)?.[0];
+    if (failure) throw failure;
     return Object.fromEntries(STATUSES.map((status, i) => [status, Number(results[i]?.[1] ?? 0)])) as Record<
       RecordingStatus,
       number

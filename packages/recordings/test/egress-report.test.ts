@@ -1,7 +1,7 @@
 import { startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyEgressReport, type Recording, RecordingStore } from "../src/index.ts";
+import { applyEgressReport, egressReportOf, type Recording, RecordingStore } from "../src/index.ts";
 
 let server: TestRedis;
 let redis: Redis;
@@ -70,6 +70,39 @@ describe("applyEgressReport", () => {
       changed: false,
       failed: "egress_failed",
     });
+  });
+
+  it("never lets a late egress failure hide a file already saved", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    const recording = await activeRecording(store);
+    await store.transition(recording.id, "saved", { reason: "file landed before the webhook" });
+    const late = await applyEgressReport(
+      store,
+      recording,
+      { egressId: "EG_1", status: "EGRESS_FAILED", error: "x" },
+      "webhook",
+    );
+    expect(late).toEqual({ recording: expect.objectContaining({ status: "saved" }), changed: false });
+  });
+
+  it("reads an EgressInfo's status, error and first file", () => {
+    expect(
+      egressReportOf({
+        egressId: "EG_2",
+        status: 3,
+        error: "",
+        fileResults: [{ filename: "recordings/x.ogg", size: 2048n }],
+      }),
+    ).toEqual({
+      egressId: "EG_2",
+      status: "EGRESS_COMPLETE",
+      error: "",
+      file: { filename: "recordings/x.ogg", size: 2048 },
+    });
+    expect(egressReportOf({ egressId: "EG_2", status: 6, error: "", fileResults: [] })?.status).toBe(
+      "EGRESS_LIMIT_REACHED",
+    );
+    expect(egressReportOf({ egressId: "EG_2", status: 42, error: "", fileResults: [] })).toBeUndefined();
   });
 
   it("ignores reports about states the recording has passed", async () => {

@@ -146,6 +146,38 @@ describe("RecordingStore.transition", () => {
     }
   });
 
+  it("applies a narrower rule when asked, in the same compare-and-set", async () => {
+    const { store } = newStore();
+    const { id } = await created(store, "room-o");
+    const refused = await store.transition(id, "failed", { reason: "x", onlyFrom: ["active"] });
+    expect(refused).toMatchObject({ ok: false, reason: "illegal", recording: { status: "queued" } });
+    expect((await store.transition(id, "failed", { reason: "x", onlyFrom: ["queued"] })).ok).toBe(true);
+  });
+
+  it("counts by status, and fails rather than report zeros when Redis fails", async () => {
+    const { store } = newStore();
+    await created(store, "room-c");
+    expect((await store.countByStatus()).queued).toBe(1);
+    const offline = new Redis(server.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    const unreachable = new RecordingStore({ redis: offline, prefix: "p", retentionDays: 1 });
+    await expect(unreachable.countByStatus()).rejects.toThrow();
+    offline.disconnect();
+  });
+
+  it("forgets an idempotency key on request", async () => {
+    const { store } = newStore();
+    const claim = { scope: "k", bodyHash: "h", ttlMs: 60_000 };
+    const first = await store.create(input("room-k"), claim);
+    if (first.outcome !== "created") throw new Error("not created");
+    await store.remove(first.recording.id);
+    await store.releaseIdempotency("k");
+    expect((await store.create(input("room-k"), claim)).outcome).toBe("created");
+  });
+
   it("expires final recordings after the retention", async () => {
     const { store, prefix } = newStore(2);
     const { id } = await created(store, "room-e");

@@ -2,7 +2,7 @@ import { type EgressInfo, EgressStatus } from "@livekit/protocol";
 import {
   applyEgressReport,
   contentTypeOf,
-  type EgressStatusName,
+  egressReportOf,
   type Recording,
   type RecordingStatus,
 } from "@recfleet/recordings";
@@ -19,16 +19,6 @@ const BATCH = 500;
 const PARALLEL = 4;
 
 type Action = string | undefined;
-
-function report(info: EgressInfo) {
-  const file = info.fileResults[0];
-  return {
-    egressId: info.egressId,
-    status: EgressStatus[info.status] as EgressStatusName,
-    error: info.error,
-    ...(file ? { file: { filename: file.filename, size: Number(file.size) } } : {}),
-  };
-}
 
 async function queueState(context: RecorderContext, jobId: string): Promise<string> {
   const job = await context.producer.queue("control").getJob(jobId);
@@ -67,7 +57,9 @@ async function reconcileWithEgress(
     await failRecording(context, recording.id, "lost", `egress ${egressId} no longer exists in LiveKit`);
     return "lost: egress gone";
   }
-  const outcome = await applyEgressReport(store, recording, report(info), "reconciler: webhook missed");
+  const report = egressReportOf(info);
+  if (!report) return undefined;
+  const outcome = await applyEgressReport(store, recording, report, "reconciler: webhook missed");
   if (outcome.failed) {
     await context.producer.enqueue("recording-failed", { recordingId: recording.id, reason: outcome.failed });
     return `failed: ${outcome.failed}`;

@@ -1,0 +1,51 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "@recfleet/runtime";
+import type { Request, RequestHandler, Response } from "express";
+import type { ApiMetrics } from "../metrics.ts";
+
+const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The route template a request matched ("/v1/recordings/:id"), for logs and metric labels. */
+export function routeOf(req: Request, res: Response): string {
+  // Mounted sub-applications (the dashboard) name themselves: their routes are not ours.
+  if (typeof res.locals.route === "string") return res.locals.route;
+  const route = req.route as { path?: unknown } | undefined;
+  if (route && typeof route.path === "string") return `${req.baseUrl}${route.path}`;
+  return "(unmatched)";
+}
+
+/**
+ * Request id (accepted from X-Request-Id when it is sane, else generated, always echoed), one
+ * log line per request and the duration histogram. Headers are logged under req.headers, where
+ * the logger redacts Authorization (API keys, dashboard passwords, webhook tokens).
+ */
+export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const offered = req.get("x-request-id");
+    const requestId = offered && ACCEPTED_REQUEST_ID.test(offered) ? offered : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader("X-Request-Id", requestId);
+    res.once("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeOf(req, res);
+      metrics.observeRequest({ method: req.method, route, status: res.statusCode }, seconds);
+      const line = {
+        req: {
+          id: requestId,
+          method: req.method,
+          url: req.originalUrl,
+          route,
+          remoteAddress: req.socket.remoteAddress,
+          headers: req.headers,
+        },
+        res: { statusCode: res.statusCode },
+        apiKeyId: res.locals.apiKeyId as string | undefined,
+        responseTimeMs: Math.round(seconds * 1e4) / 10,
+      };
+      if (res.statusCode >= 500) logger.error(line, "request failed");
+      else logger.info(line, "request completed");
+    });
+    next();
+  };
+}

@@ -1,0 +1,314 @@
+// /openapi.json, generated from the same zod schemas the handlers validate with (schemas.ts).
+import { z } from "zod";
+import { DASHBOARD_PATH } from "./dashboard.ts";
+import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from "./http/problem.ts";
+import { WEBHOOK_PATH } from "./routes/webhooks.ts";
+import { listRecordingsQuerySchema, REQUEST_COMPONENTS, RESPONSE_COMPONENTS } from "./schemas.ts";
+
+type JsonObject = Record<string, unknown>;
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+// JSON Schema 2020-12 is OpenAPI 3.1's dialect; only the per-document keywords are dropped.
+function clean(schema: JsonObject): JsonObject {
+  const { $schema: _schema, $id: _id, ...rest } = schema;
+  return rest;
+}
+
+const override: NonNullable<Parameters<typeof z.toJSONSchema>[1]>["override"] = ({ jsonSchema }) => {
+  // zod spells out date-time as a long regex as well; the format says it.
+  if (jsonSchema.format === "date-time") delete jsonSchema.pattern;
+};
+
+function componentSchemas(): Record<string, JsonObject> {
+  const convert = (components: Record<string, z.ZodType>, io: "input" | "output") => {
+    const registry = z.registry<{ id: string }>();
+    for (const [id, schema] of Object.entries(components)) registry.add(schema, { id });
+    const { schemas } = z.toJSONSchema(registry, {
+      io,
+      override,
+      uri: (id) => `#/components/schemas/${id}`,
+    });
+    return Object.fromEntries(
+      Object.entries(schemas).map(([id, schema]) => [id, clean(schema as JsonObject)]),
+    );
+  };
+  return { ...convert(REQUEST_COMPONENTS, "input"), ...convert(RESPONSE_COMPONENTS, "output") };
+}
+
+function queryParameters(schema: z.ZodObject): JsonObject[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const json = clean(z.toJSONSchema(field as z.ZodType, { io: "input", override }) as JsonObject);
+    const { description, ...rest } = json;
+    return { name, in: "query", required: false, description, schema: rest };
+  });
+}
+
+/** A response carrying an RFC 9457 problem, naming the problem types it can be. */
+function problem(types: ProblemType[]): JsonObject {
+  const status = PROBLEM_TYPES[types[0] as ProblemType].status;
+  return {
+    description: types.map((type) => `\`${type}\`: ${PROBLEM_TYPES[type].title}`).join("; "),
+    headers: {
+      "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" },
+      ...(status === 503 ? { "Retry-After": { $ref: "#/components/headers/Retry-After" } } : {}),
+      ...(status === 401 ? { "WWW-Authenticate": { $ref: "#/components/headers/WWW-Authenticate" } } : {}),
+      ...(status === 405 ? { Allow: { schema: { type: "string" } } } : {}),
+    },
+    content: { "application/problem+json": { schema: ref("Problem") } },
+  };
+}
+
+const json = (name: string, description: string, headers: JsonObject = {}) => ({
+  description,
+  headers: { "X-Request-Id": { $ref: "#/components/headers/X-Request-Id" }, ...headers },
+  content: { "application/json": { schema: ref(name) } },
+});
+
+const authErrors = { "401": problem(["unauthorized"]), "500": problem(["internal-error"]) };
+const unavailable = { "503": problem(["service-unavailable"]) };
+const recordingId = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "Recording id (UUIDv7). A malformed id is answered 404 like an unknown one.",
+  schema: { type: "string" },
+};
+const recordingWritten = {
+  Location: { description: "URL of the recording.", schema: { type: "string" } },
+};
+
+let cached: JsonObject | undefined;
+
+/** The OpenAPI 3.1 document of the API. */
+export function openApiDocument(): JsonObject {
+  cached ??= {
+    openapi: "3.1.0",
+    info: {
+      title: "recfleet API",
+      version: "1.0.0",
+      description: `Start and stop LiveKit room recordings. Errors are RFC 9457 problems whose types are listed at ${PROBLEM_BASE}<type> (see docs/api.md).`,
+    },
+    security: [{ bearerAuth: [] }],
+    tags: [{ name: "recordings" }, { name: "profiles" }, { name: "webhooks" }, { name: "operations" }],
+    paths: {
+      "/v1/recordings": {
+        post: {
+          operationId: "createRecording",
+          tags: ["recordings"],
+          summary: "Start recording a room",
+          description:
+            "Creates a queued recording and queues its start job. If the start job cannot be queued the recording is not created (rolled back) and the answer is 503.",
+          parameters: [
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description:
+                "1–255 printable ASCII characters. The same key and body within 24 h return the same recording (Idempotent-Replayed: true); the same key with another body is answered 422.",
+              schema: { type: "string", minLength: 1, maxLength: 255, pattern: "^[\\x20-\\x7e]+$" },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref("CreateRecordingRequest") } },
+          },
+          responses: {
+            "202": json("Recording", "Accepted: the recording is queued.", {
+              ...recordingWritten,
+              "Idempotent-Replayed": {
+                description: "true when this answers a repeated Idempotency-Key.",
+                schema: { type: "string", enum: ["true"] },
+              },
+            }),
+            "400": problem(["validation-error", "malformed-json"]),
+            ...authErrors,
+            "409": problem(["recording-in-progress"]),
+            "413": problem(["payload-too-large"]),
+            "415": problem(["unsupported-media-type"]),
+            "422": problem(["unknown-profile", "idempotency-key-reused"]),
+            ...unavailable,
+          },
+        },
+        get: {
+          operationId: "listRecordings",
+          tags: ["recordings"],
+          summary: "List recordings, newest first",
+          parameters: queryParameters(listRecordingsQuerySchema),
+          responses: {
+            "200": json("RecordingList", "A page of recordings."),
+            "400": problem(["validation-error"]),
+            ...authErrors,
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/recordings/{id}": {
+        get: {
+          operationId: "getRecording",
+          tags: ["recordings"],
+          summary: "A recording with its timeline",
+          parameters: [recordingId],
+          responses: {
+            "200": json("Recording", "The recording.", recordingWritten),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/recordings/{id}/stop": {
+        post: {
+          operationId: "stopRecording",
+          tags: ["recordings"],
+          summary: "Stop a recording (cancel it while it is still queued)",
+          parameters: [recordingId],
+          requestBody: {
+            required: false,
+            content: { "application/json": { schema: ref("StopRecordingRequest") } },
+          },
+          responses: {
+            "202": json("Recording", "Accepted: cancelled, or a stop job is queued.", recordingWritten),
+            "400": problem(["validation-error", "malformed-json"]),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            "409": problem(["recording-not-in-progress", "stop-already-requested"]),
+            "413": problem(["payload-too-large"]),
+            "415": problem(["unsupported-media-type"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/profiles": {
+        get: {
+          operationId: "listProfiles",
+          tags: ["profiles"],
+          summary: "Encoding profiles with their effective settings and size estimates",
+          responses: { "200": json("ProfileList", "Every profile."), ...authErrors },
+        },
+      },
+      [WEBHOOK_PATH]: {
+        post: {
+          operationId: "livekitWebhook",
+          tags: ["webhooks"],
+          summary: "LiveKit egress webhooks",
+          description:
+            "Signed by LiveKit: Authorization holds a JWT (no Bearer prefix) signed with the LiveKit API secret whose sha256 claim is the base64 SHA-256 of the body.",
+          security: [{ livekitWebhook: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/webhook+json": { schema: ref("LivekitWebhookEvent") },
+              "application/json": { schema: ref("LivekitWebhookEvent") },
+            },
+          },
+          responses: {
+            "200": json("WebhookAck", "Received: applied, or ignored (unknown egress, stale event)."),
+            "400": problem(["malformed-json"]),
+            "401": problem(["invalid-webhook-signature"]),
+            "413": problem(["payload-too-large"]),
+            "415": problem(["unsupported-media-type"]),
+            "500": problem(["internal-error"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/healthz": {
+        get: {
+          operationId: "health",
+          tags: ["operations"],
+          summary: "The process is up",
+          security: [],
+          responses: { "200": json("Health", "Up.") },
+        },
+      },
+      "/readyz": {
+        get: {
+          operationId: "readiness",
+          tags: ["operations"],
+          summary: "Redis answers (each check with a timeout)",
+          security: [],
+          responses: {
+            "200": json("Readiness", "Ready."),
+            "503": problem(["service-unavailable"]),
+          },
+        },
+      },
+      "/metrics": {
+        get: {
+          operationId: "metrics",
+          tags: ["operations"],
+          summary: "Prometheus metrics",
+          security: [],
+          responses: {
+            "200": {
+              description: "Prometheus text exposition format.",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+      "/openapi.json": {
+        get: {
+          operationId: "openapi",
+          tags: ["operations"],
+          summary: "This document",
+          security: [],
+          responses: {
+            "200": {
+              description: "OpenAPI 3.1.",
+              content: { "application/json": { schema: { type: "object" } } },
+            },
+          },
+        },
+      },
+      [DASHBOARD_PATH]: {
+        get: {
+          operationId: "queueDashboard",
+          tags: ["operations"],
+          summary: "bull-board queue dashboard (404 unless DASHBOARD_USER and DASHBOARD_PASSWORD are set)",
+          security: [{ dashboardBasic: [] }],
+          responses: {
+            "200": {
+              description: "The dashboard.",
+              content: { "text/html": { schema: { type: "string" } } },
+            },
+            "401": problem(["unauthorized"]),
+            "404": problem(["not-found"]),
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "One of the API_KEYS, as 'Authorization: Bearer <key>'.",
+        },
+        dashboardBasic: {
+          type: "http",
+          scheme: "basic",
+          description: "DASHBOARD_USER / DASHBOARD_PASSWORD.",
+        },
+        livekitWebhook: {
+          type: "apiKey",
+          in: "header",
+          name: "Authorization",
+          description: "A JWT signed by LiveKit with the API secret (LIVEKIT_API_KEY / LIVEKIT_API_SECRET).",
+        },
+      },
+      headers: {
+        "X-Request-Id": {
+          description:
+            "The request's id: the one sent (up to 128 of A-Z a-z 0-9 . _ : -) or a generated one.",
+          schema: { type: "string" },
+        },
+        "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "integer" } },
+        "WWW-Authenticate": { description: "The authentication challenge.", schema: { type: "string" } },
+      },
+      schemas: componentSchemas(),
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,19 @@
+import type { ApiConfig, ProfileCatalog } from "@recfleet/config";
+import type { JobProducer } from "@recfleet/queues";
+import type { RecordingStore } from "@recfleet/recordings";
+import type { Logger } from "@recfleet/runtime";
+import type { WebhookReceiver } from "livekit-server-sdk";
+import type { RedisWork } from "../http/dependency.ts";
+import type { LinkBase } from "../http/links.ts";
+
+/** What route modules share; built once by createApp. */
+export interface RouteContext {
+  api: ApiConfig;
+  logger: Logger;
+  store: RecordingStore;
+  producer: JobProducer;
+  profiles: ProfileCatalog;
+  webhookReceiver: WebhookReceiver;
+  work: RedisWork;
+  links: LinkBase;
+}

@@ -1,0 +1,287 @@
+import { QUEUE } from "@recfleet/queues";
+import {
+  type IdempotencyClaim,
+  isInProgress,
+  type NewRecording,
+  type Recording,
+  recordingIdSchema,
+} from "@recfleet/recordings";
+import { type Request, type Response, Router } from "express";
+import { jsonBody } from "../http/body.ts";
+import { serviceUnavailable } from "../http/dependency.ts";
+import { methodNotAllowed } from "../http/errors.ts";
+import { idempotencyClaim, idempotencyKeyOf } from "../http/idempotency.ts";
+import { presentRecording, recordingUrl } from "../http/links.ts";
+import { ProblemError } from "../http/problem.ts";
+import {
+  createRecordingRequestSchema,
+  DEFAULT_LAYOUT,
+  DEFAULT_PAGE_SIZE,
+  listRecordingsQuerySchema,
+  parseOrThrow,
+  stopRecordingRequestSchema,
+} from "../schemas.ts";
+import type { RouteContext } from "./context.ts";
+
+const API_REASON = "through the API";
+
+function notFound(id: string): ProblemError {
+  return new ProblemError("not-found", { detail: `There is no recording with id ${id}.` });
+}
+
+function notInProgress(recording: Recording): ProblemError {
+  return new ProblemError("recording-not-in-progress", {
+    detail: `Recording ${recording.id} is ${recording.status}: there is nothing to stop.`,
+    extensions: { recording: { id: recording.id, status: recording.status } },
+  });
+}
+
+function stopAlreadyRequested(recording: Recording): ProblemError {
+  return new ProblemError("stop-already-requested", {
+    detail: `A stop of recording ${recording.id} was already requested; it is ${recording.status}.`,
+    extensions: { recording: { id: recording.id, status: recording.status } },
+  });
+}
+
+/** POST/GET /v1/recordings, GET /v1/recordings/:id, POST /v1/recordings/:id/stop. */
+export function recordingRoutes(ctx: RouteContext): Router {
+  const { api, logger, store, producer, profiles, work, links } = ctx;
+  const router = Router();
+
+  const respond = (req: Request, res: Response, status: number, recording: Recording) => {
+    const body = presentRecording(links(req), recording);
+    res.status(status).location(body.links.self).json(body);
+  };
+
+  /** Finds a recording by a path id; a malformed id is as absent as an unknown one. */
+  const load = async (id: string): Promise<Recording> => {
+    if (!recordingIdSchema.safeParse(id).success) throw notFound(id);
+    const recording = await work(store.get(id), "reading the recording");
+    if (!recording) throw notFound(id);
+    return recording;
+  };
+
+  /**
+   * Undoes a create whose start job could not be queued, so that no recording exists that
+   * nothing will start. If even this fails, the recording stays queued and the recorder's
+   * reconciler re-enqueues its start job (the job id derived from the recording makes it safe).
+   */
+  const rollBack = async (
+    recording: Recording,
+    claim: IdempotencyClaim | undefined,
+    cause: unknown,
+  ): Promise<boolean> => {
+    try {
+      await work(store.remove(recording.id), "rolling back the recording");
+    } catch (error) {
+      logger.error(
+        { recordingId: recording.id, err: { message: (error as Error).message } },
+        "start job not queued and rollback failed: the reconciler will queue the start job",
+      );
+      return false;
+    }
+    logger.warn(
+      { recordingId: recording.id, err: { message: (cause as Error).message } },
+      "start job not queued: recording rolled back",
+    );
+    if (claim) {
+      // The key must not keep pointing at the removed recording: a retry with it creates afresh.
+      await work(store.releaseIdempotency(claim.scope), "releasing the key").catch((error: unknown) =>
+        logger.warn(
+          { recordingId: recording.id, err: { message: (error as Error).message } },
+          "could not release the Idempotency-Key of a rolled back recording; a retry with it gets 422",
+        ),
+      );
+    }
+    return true;
+  };
+
+  const enqueueStart = (recording: Recording) =>
+    work(producer.enqueue("start", { recordingId: recording.id }), "queueing the start job");
+
+  /**
+   * Takes the start job of a cancelled recording off the queue. A job a recorder already holds
+   * cannot be removed: a stop job follows it (the recorder handles a stop racing a start). The
+   * recording is cancelled either way, so a failure here is logged, not answered.
+   */
+  const removeStartJob = async (recordingId: string, reason: string | undefined) => {
+    const jobId = producer.jobIdOf("start", { recordingId }) ?? "";
+    try {
+      const removed = await work(producer.queue(QUEUE.control).remove(jobId), "removing the start job");
+      if (removed === 0) {
+        await work(
+          producer.enqueue("stop", { recordingId, ...(reason ? { reason } : {}) }),
+          "queueing the stop job",
+        );
+        logger.info({ recordingId, jobId }, "start job already taken by a recorder: stop job queued");
+      }
+    } catch (error) {
+      logger.warn(
+        { recordingId, jobId, err: { message: (error as Error).message } },
+        "could not remove the start job of a cancelled recording; the recorder will skip it",
+      );
+    }
+  };
+
+  router
+    .route("/v1/recordings")
+    .post(...jsonBody(api.bodyLimit, { required: true }), async (req, res) => {
+      const key = idempotencyKeyOf(req);
+      const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
+      const profile = body.profile ?? profiles.defaultName;
+      if (!profiles.get(profile)) {
+        throw new ProblemError("unknown-profile", {
+          detail: `There is no encoding profile "${profile}"; known profiles: ${profiles.names.join(", ")}.`,
+          errors: [
+            {
+              location: "body",
+              field: "profile",
+              pointer: "/profile",
+              message: `must be one of ${profiles.names.join(", ")}`,
+            },
+          ],
+          extensions: { validProfiles: profiles.names },
+        });
+      }
+      const input: NewRecording = {
+        room: body.room,
+        kind: body.kind,
+        profile,
+        layout: body.layout ?? DEFAULT_LAYOUT,
+        notify: body.notify ?? null,
+        metadata: body.metadata ?? null,
+      };
+      const claim = key ? idempotencyClaim(String(res.locals.apiKeyId), key, req.body) : undefined;
+      const result = await work(store.create(input, claim), "creating the recording");
+      switch (result.outcome) {
+        case "conflict": {
+          const existing = result.existing;
+          throw new ProblemError("recording-in-progress", {
+            detail: `Room "${input.room}" already has a ${input.kind} recording in progress: ${existing.id} (${existing.status}).`,
+            extensions: {
+              existing: {
+                id: existing.id,
+                status: existing.status,
+                links: { self: recordingUrl(links(req), existing.id) },
+              },
+            },
+          });
+        }
+        case "idempotency_mismatch":
+          throw new ProblemError("idempotency-key-reused", {
+            detail:
+              "This Idempotency-Key was used in the last 24 hours with a different body; use a new key for a new request.",
+            errors: [
+              {
+                location: "header",
+                field: "Idempotency-Key",
+                message: "already used with a different request body",
+              },
+            ],
+          });
+        case "replayed":
+          // Queueing again is a no-op for a queued job and heals a create whose enqueue was lost.
+          if (result.recording.status === "queued") await enqueueStart(result.recording);
+          res.setHeader("Idempotent-Replayed", "true");
+          return respond(req, res, 202, result.recording);
+        case "created": {
+          try {
+            await enqueueStart(result.recording);
+          } catch (error) {
+            const rolledBack = await rollBack(result.recording, claim, error);
+            // Anything but an unreachable Redis is a bug: let it be the 500 it is.
+            if (!(error instanceof ProblemError && error.status === 503)) throw error;
+            throw serviceUnavailable(
+              rolledBack
+                ? "The start job could not be queued, so the recording was not created; retry shortly."
+                : `The start job could not be queued; recording ${result.recording.id} stays queued and will be started once Redis is back.`,
+            );
+          }
+          logger.info(
+            { recordingId: result.recording.id, room: input.room, kind: input.kind, profile },
+            "recording queued",
+          );
+          return respond(req, res, 202, result.recording);
+        }
+      }
+    })
+    .get(async (req, res) => {
+      const query = parseOrThrow(listRecordingsQuerySchema, req.query, "query");
+      const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+      const page = await work(
+        store.list({
+          limit,
+          ...(query.room !== undefined ? { room: query.room } : {}),
+          ...(query.status !== undefined ? { status: query.status } : {}),
+          ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        }),
+        "listing recordings",
+      );
+      const base = links(req);
+      const pageUrl = (cursor?: string) => {
+        const params = new URLSearchParams();
+        if (query.room !== undefined) params.set("room", query.room);
+        if (query.status !== undefined) params.set("status", query.status);
+        params.set("limit", String(limit));
+        if (cursor) params.set("cursor", cursor);
+        return `${base}/v1/recordings?${params}`;
+      };
+      res.json({
+        items: page.items.map((recording) => presentRecording(base, recording)),
+        nextCursor: page.nextCursor,
+        links: { self: pageUrl(query.cursor), next: page.nextCursor ? pageUrl(page.nextCursor) : null },
+      });
+    })
+    .all(methodNotAllowed(["GET", "POST"]));
+
+  router
+    .route("/v1/recordings/:id")
+    .get(async (req, res) => {
+      respond(req, res, 200, await load(req.params.id));
+    })
+    .all(methodNotAllowed(["GET"]));
+
+  router
+    .route("/v1/recordings/:id/stop")
+    .post(...jsonBody(api.bodyLimit, { required: false }), async (req, res) => {
+      const body = parseOrThrow(stopRecordingRequestSchema, req.body, "body");
+      let recording = await load(req.params.id);
+      const id = recording.id;
+      const why = body.reason ? `: ${body.reason}` : "";
+      if (!isInProgress(recording.status)) throw notInProgress(recording);
+      if (recording.stopRequested) throw stopAlreadyRequested(recording);
+
+      if (recording.status === "queued") {
+        // Cancel first: once cancelled, a start job a recorder still picks up changes nothing.
+        const cancelled = await work(
+          store.transition(id, "cancelled", { reason: `cancelled ${API_REASON} before it started${why}` }),
+          "cancelling the recording",
+        );
+        if (cancelled.ok) {
+          await removeStartJob(id, body.reason);
+          return respond(req, res, 202, cancelled.recording);
+        }
+        if (cancelled.reason === "not_found") throw notFound(id);
+        // A recorder took it meanwhile: stop it like a running one.
+        recording = cancelled.recording;
+        if (!isInProgress(recording.status)) throw notInProgress(recording);
+      }
+
+      await work(
+        producer.enqueue("stop", { recordingId: id, ...(body.reason ? { reason: body.reason } : {}) }),
+        "queueing the stop job",
+      );
+      const marked = await work(
+        store.requestStop(id, `stop requested ${API_REASON}${why}`),
+        "recording the stop request",
+      );
+      if (marked.ok) return respond(req, res, 202, marked.recording);
+      if (marked.reason === "not_found") throw notFound(id);
+      throw isInProgress(marked.recording.status)
+        ? stopAlreadyRequested(marked.recording)
+        : notInProgress(marked.recording);
+    })
+    .all(methodNotAllowed(["POST"]));
+
+  return router;
+}

@@ -1,0 +1,106 @@
+import { applyEgressReport, egressReportOf } from "@recfleet/recordings";
+import express, { type RequestHandler, Router } from "express";
+import type { WebhookEvent } from "livekit-server-sdk";
+import { methodNotAllowed } from "../http/errors.ts";
+import { ProblemError } from "../http/problem.ts";
+import type { RouteContext } from "./context.ts";
+
+export const WEBHOOK_PATH = "/v1/webhooks/livekit";
+/** Egress events carry the whole original request; they are larger than API requests. */
+export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
+const WEBHOOK_TYPES = ["application/webhook+json", "application/json"];
+
+type Ack = { outcome: "applied" | "ignored"; detail: string; recordingId: string | null };
+
+const rawBody: RequestHandler[] = [
+  (req, _res, next) => {
+    if (!req.is(WEBHOOK_TYPES)) {
+      throw new ProblemError("unsupported-media-type", {
+        detail: "LiveKit webhooks are sent as Content-Type: application/webhook+json.",
+      });
+    }
+    next();
+  },
+  // The signature covers the exact bytes: keep them raw.
+  express.raw({ type: WEBHOOK_TYPES, limit: WEBHOOK_BODY_LIMIT }),
+];
+
+function isDecodeError(error: unknown): boolean {
+  return (
+    error instanceof SyntaxError || (error instanceof Error && error.message.startsWith("cannot decode"))
+  );
+}
+
+/**
+ * LiveKit egress webhooks, verified with the LiveKit API key and secret (a JWT in Authorization
+ * whose sha256 claim covers the body). Each event moves the recording through the store's state
+ * machine; answers are 200 for anything well signed (LiveKit would otherwise retry in vain),
+ * 503 only while Redis is away, so that LiveKit retries.
+ */
+export function webhookRoutes(ctx: RouteContext): Router {
+  const { logger, store, producer, webhookReceiver, work } = ctx;
+  const router = Router();
+
+  router
+    .route(WEBHOOK_PATH)
+    .post(...rawBody, async (req, res) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body.toString("utf8") : "";
+      let event: WebhookEvent;
+      try {
+        event = await webhookReceiver.receive(raw, req.get("authorization"));
+      } catch (error) {
+        if (isDecodeError(error)) {
+          throw new ProblemError("malformed-json", {
+            detail: "The signed body is not a LiveKit webhook event.",
+          });
+        }
+        throw new ProblemError("invalid-webhook-signature", {
+          detail:
+            "The Authorization header must be a JWT signed with the LiveKit API secret whose sha256 claim matches the body.",
+        });
+      }
+      const ack = (outcome: Ack["outcome"], detail: string, recordingId: string | null = null) => {
+        logger.info(
+          {
+            event: event.event,
+            eventId: event.id,
+            egressId: event.egressInfo?.egressId,
+            recordingId,
+            outcome,
+            detail,
+          },
+          "livekit webhook",
+        );
+        res.json({ outcome, detail, recordingId } satisfies Ack);
+      };
+      const info = event.egressInfo;
+      if (!event.event.startsWith("egress_") || !info || info.egressId === "") {
+        return ack("ignored", `"${event.event}" is not an egress event`);
+      }
+      const recording = await work(store.getByEgressId(info.egressId), "looking up the egress");
+      if (!recording) return ack("ignored", `egress ${info.egressId} belongs to no recording`);
+      const report = egressReportOf(info);
+      if (!report) return ack("ignored", "unknown egress status", recording.id);
+      const outcome = await work(
+        applyEgressReport(store, recording, report, "webhook"),
+        "updating the recording",
+      );
+      if (outcome.failed) {
+        // Queued whenever the recording is failed for this reason, not only on the first move:
+        // a re-delivery after a failed enqueue still gets the owner told (the job id de-duplicates).
+        await work(
+          producer.enqueue("recording-failed", { recordingId: recording.id, reason: outcome.failed }),
+          "queueing the failure notification",
+        );
+      }
+      if (outcome.changed)
+        return ack("applied", `recording is now ${outcome.recording.status}`, recording.id);
+      return ack(
+        "ignored",
+        `recording is ${outcome.recording.status}: ${report.status} changes nothing`,
+        recording.id,
+      );
+    })
+    .all(methodNotAllowed(["POST"]));
+  return router;
+}

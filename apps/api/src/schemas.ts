@@ -1,0 +1,287 @@
+// The request and response shapes of the API, in one place: handlers validate with these
+// schemas and /openapi.json is generated from them (openapi.ts), so the two cannot drift apart.
+import { LAYOUTS } from "@recfleet/config";
+import {
+  RECORDING_KINDS,
+  recordingIdSchema,
+  recordingSchema,
+  STATUSES,
+  storedFileSchema,
+} from "@recfleet/recordings";
+import { z } from "zod";
+import { type FieldError, ProblemError } from "./http/problem.ts";
+
+export const MAX_ROOM_BYTES = 256;
+export const MAX_METADATA_BYTES = 4096;
+/** The layout of a recording that names none (the first of LiveKit's room composite layouts). */
+export const DEFAULT_LAYOUT: (typeof LAYOUTS)[number] = LAYOUTS[0];
+export const NOTIFY_LOCALES = ["en", "fr"] as const;
+
+const byteLength = (text: string) => Buffer.byteLength(text, "utf8");
+
+export const roomSchema = z
+  .string({ error: "must be a string" })
+  .min(1, { error: "must not be empty" })
+  .max(MAX_ROOM_BYTES, { error: `must be at most ${MAX_ROOM_BYTES} bytes of UTF-8` })
+  .regex(/^[^\p{Cc}]*$/u, { error: "must be printable text (no control characters)" })
+  .refine((room) => room.isWellFormed(), { error: "must be valid UTF-8 text" })
+  .refine((room) => byteLength(room) <= MAX_ROOM_BYTES, {
+    error: `must be at most ${MAX_ROOM_BYTES} bytes of UTF-8`,
+  })
+  .meta({ description: `LiveKit room name: 1 to ${MAX_ROOM_BYTES} bytes of printable UTF-8.` });
+
+const metadataSchema = z
+  .record(z.string(), z.unknown(), { error: "must be a JSON object" })
+  .refine((metadata) => byteLength(JSON.stringify(metadata)) <= MAX_METADATA_BYTES, {
+    error: `must be at most ${MAX_METADATA_BYTES} bytes once serialized as JSON`,
+  })
+  .meta({
+    description: `Free JSON object stored with the recording, at most ${MAX_METADATA_BYTES} bytes serialized.`,
+  });
+
+export const createRecordingRequestSchema = z
+  .strictObject({
+    room: roomSchema,
+    kind: z
+      .enum(RECORDING_KINDS, { error: `must be one of ${RECORDING_KINDS.join(", ")}` })
+      .default("video")
+      .meta({ description: "video (MP4) or audio (OGG)." }),
+    profile: z
+      .string({ error: "must be a string" })
+      .min(1, { error: "must not be empty" })
+      .max(100, { error: "must be at most 100 characters" })
+      .optional()
+      .meta({ description: "Encoding profile name (GET /v1/profiles); the default profile when absent." }),
+    layout: z
+      .enum(LAYOUTS, { error: `must be one of ${LAYOUTS.join(", ")}` })
+      .optional()
+      .meta({ description: `Room composite layout; ${DEFAULT_LAYOUT} when absent.` }),
+    notify: z
+      .strictObject({
+        email: z.email({ error: "must be an email address" }),
+        locale: z.enum(NOTIFY_LOCALES, { error: `must be one of ${NOTIFY_LOCALES.join(", ")}` }).optional(),
+      })
+      .optional()
+      .meta({ description: "Who is emailed the download link (or the failure) and in which language." }),
+    metadata: metadataSchema.nullable().optional(),
+  })
+  .meta({ description: "A recording to start." });
+export type CreateRecordingRequest = z.output<typeof createRecordingRequestSchema>;
+
+export const stopRecordingRequestSchema = z
+  .strictObject({
+    reason: z
+      .string({ error: "must be a string" })
+      .min(1, { error: "must not be empty" })
+      .max(200, { error: "must be at most 200 characters" })
+      .regex(/^[^\p{Cc}]*$/u, { error: "must be printable text (no control characters)" })
+      .optional()
+      .meta({ description: "Why, written on the recording's timeline." }),
+  })
+  .meta({ description: "Optional body of a stop request." });
+
+export const listRecordingsQuerySchema = z.strictObject({
+  room: roomSchema.optional(),
+  status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` }).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, { error: "must be a whole number from 1 to 100" })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, { error: "must be a whole number from 1 to 100" })
+        .max(100, { error: "must be a whole number from 1 to 100" }),
+    )
+    .optional()
+    .meta({ description: "Page size, 1 to 100 (default 20)." }),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/, { error: "must be a nextCursor from a previous page" })
+    // The store's cursors are base64url recording ids: refuse anything else instead of paging oddly.
+    .refine(
+      (cursor) => recordingIdSchema.safeParse(Buffer.from(cursor, "base64url").toString("utf8")).success,
+      {
+        error: "must be a nextCursor from a previous page",
+      },
+    )
+    .optional()
+    .meta({ description: "nextCursor of the previous page." }),
+});
+export const DEFAULT_PAGE_SIZE = 20;
+
+export const linksSchema = z.object({
+  self: z.string().meta({ description: "URL of this recording." }),
+  stop: z
+    .string()
+    .nullable()
+    .meta({ description: "URL that stops it; null once it is no longer in progress." }),
+});
+
+export const recordingResponseSchema = recordingSchema
+  .extend({ links: linksSchema })
+  .meta({ description: "A recording, its timeline and links." });
+
+export const recordingListSchema = z.object({
+  items: z.array(recordingResponseSchema),
+  nextCursor: z.string().nullable(),
+  links: z.object({ self: z.string(), next: z.string().nullable() }),
+});
+
+export const profileSchema = z.object({
+  name: z.string(),
+  type: z.enum(["preset", "advanced"]),
+  description: z.string(),
+  default: z.boolean().meta({ description: "Used when a recording names no profile." }),
+  preset: z.string().nullable().meta({ description: "LiveKit preset name for preset profiles." }),
+  videoCodec: z.string().nullable(),
+  settings: z
+    .object({
+      width: z.number().int(),
+      height: z.number().int(),
+      framerate: z.number().int(),
+      videoBitrate: z.number().int().meta({ description: "kbps" }),
+      audioBitrate: z.number().int().meta({ description: "kbps" }),
+      audioFrequency: z.number().int().meta({ description: "Hz" }),
+      keyFrameInterval: z.number().nullable().meta({ description: "seconds; null when egress picks" }),
+    })
+    .meta({ description: "What egress encodes with, whichever way the profile is written." }),
+  estimatedMBPer30Min: z
+    .object({ video: z.number(), audio: z.number() })
+    .meta({ description: "Expected file size of 30 minutes, in MB (10^6 bytes)." }),
+  cpuVsDefault: z.string().nullable().meta({ description: "Egress CPU relative to the default preset." }),
+});
+
+export const profileListSchema = z.object({ default: z.string(), items: z.array(profileSchema) });
+
+export const fieldErrorSchema = z.object({
+  location: z.enum(["body", "query", "path", "header"]),
+  field: z.string().meta({ description: "Dotted path of the field, or the header / parameter name." }),
+  pointer: z.string().optional().meta({ description: "RFC 6901 JSON pointer into the body." }),
+  message: z.string(),
+});
+
+export const problemSchema = z
+  .looseObject({
+    type: z.string().meta({ description: "URI of the problem type (https://recfleet.dev/problems/…)." }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().meta({ description: "Path of the request." }),
+    requestId: z.string().optional(),
+    errors: z.array(fieldErrorSchema).optional().meta({ description: "Per-field problems (400, 422)." }),
+    existing: z
+      .object({ id: z.string(), status: z.enum(STATUSES), links: z.object({ self: z.string() }) })
+      .optional()
+      .meta({ description: "recording-in-progress: the recording holding the room." }),
+    recording: z
+      .object({ id: z.string(), status: z.enum(STATUSES) })
+      .optional()
+      .meta({ description: "recording-not-in-progress, stop-already-requested: the recording." }),
+    validProfiles: z.array(z.string()).optional().meta({ description: "unknown-profile: the known names." }),
+  })
+  .meta({ description: "RFC 9457 problem details." });
+
+export const healthSchema = z.object({ status: z.literal("ok"), uptimeS: z.number().int() });
+
+export const readinessSchema = z.object({
+  status: z.enum(["ready", "not ready"]),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() })),
+});
+
+const EGRESS_STATUS_NAMES = [
+  "EGRESS_STARTING",
+  "EGRESS_ACTIVE",
+  "EGRESS_ENDING",
+  "EGRESS_COMPLETE",
+  "EGRESS_FAILED",
+  "EGRESS_ABORTED",
+  "EGRESS_LIMIT_REACHED",
+] as const;
+
+/** LiveKit's webhook body (documentation: the signature check and decoding are LiveKit's SDK). */
+export const webhookEventSchema = z
+  .looseObject({
+    event: z.string().meta({ description: "egress_started, egress_updated, egress_ended, …" }),
+    id: z.string(),
+    createdAt: z.string().meta({ description: "Unix seconds." }),
+    egressInfo: z
+      .looseObject({
+        egressId: z.string(),
+        roomName: z.string().optional(),
+        status: z.enum(EGRESS_STATUS_NAMES).optional(),
+        error: z.string().optional(),
+        fileResults: z
+          .array(z.looseObject({ filename: z.string(), size: z.string().optional(), location: z.string() }))
+          .optional(),
+      })
+      .optional(),
+  })
+  .meta({ description: "A LiveKit webhook event (protobuf JSON, camelCase, int64 as strings)." });
+
+export const webhookAckSchema = z.object({
+  outcome: z.enum(["applied", "ignored"]),
+  detail: z.string(),
+  recordingId: z.string().nullable(),
+});
+
+/** Schemas published under components/schemas, by name. */
+export const REQUEST_COMPONENTS = {
+  CreateRecordingRequest: createRecordingRequestSchema,
+  StopRecordingRequest: stopRecordingRequestSchema,
+  LivekitWebhookEvent: webhookEventSchema,
+} as const;
+
+export const RESPONSE_COMPONENTS = {
+  Recording: recordingResponseSchema,
+  StoredFile: storedFileSchema,
+  RecordingList: recordingListSchema,
+  Profile: profileSchema,
+  ProfileList: profileListSchema,
+  Problem: problemSchema,
+  FieldError: fieldErrorSchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
+  WebhookAck: webhookAckSchema,
+} as const;
+
+function pointerOf(path: readonly PropertyKey[]): string {
+  return path.map((part) => `/${String(part).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
+}
+
+/** Zod issues as the per-field errors of a problem document. */
+export function fieldErrors(error: z.ZodError, location: FieldError["location"]): FieldError[] {
+  const errors: FieldError[] = [];
+  const add = (path: readonly PropertyKey[], message: string) => {
+    const field = path.map(String).join(".");
+    errors.push({
+      location,
+      field: field === "" ? `(${location})` : field,
+      ...(location === "body" ? { pointer: pointerOf(path) } : {}),
+      message,
+    });
+  };
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) add([...issue.path, key], "unknown field");
+    } else {
+      add(issue.path, issue.message);
+    }
+  }
+  return errors;
+}
+
+/** Parses input with a schema, or throws a 400 validation-error problem listing every field. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  location: FieldError["location"],
+): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const errors = fieldErrors(parsed.error, location);
+  throw new ProblemError("validation-error", {
+    detail: errors.map((error) => `${error.field}: ${error.message}`).join("; "),
+    errors,
+  });
+}

@@ -1,0 +1,225 @@
+import type { Recording } from "@recfleet/recordings";
+import { startRedis, type TestRedis } from "@recfleet/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { egressEvent, problemOf, signedWebhook, startTestApi, type TestApi } from "./support.ts";
+
+let redis: TestRedis;
+let api: TestApi;
+beforeAll(async () => {
+  redis = await startRedis();
+  api = await startTestApi({ redisUrl: redis.url });
+});
+afterAll(async () => {
+  await api?.close();
+  await redis?.stop();
+});
+
+let rooms = 0;
+/** A recording a recorder has started: starting, with its egress attached. */
+async function startedRecording(egressId: string): Promise<Recording> {
+  rooms += 1;
+  const created = await api.store.create({
+    room: `webhook-room-${rooms}`,
+    kind: "video",
+    profile: "low-cpu",
+    layout: "speaker",
+    notify: null,
+    metadata: null,
+  });
+  if (created.outcome !== "created") throw new Error(created.outcome);
+  const started = await api.store.transition(created.recording.id, "starting", {
+    reason: "test: egress started",
+    egressId,
+  });
+  if (!started.ok) throw new Error("could not start");
+  return started.recording;
+}
+
+async function deliver(body: unknown, signed = signedWebhook(body)) {
+  const { body: text, headers } = await signed;
+  return fetch(`${api.url}/v1/webhooks/livekit`, { method: "POST", body: text, headers });
+}
+
+async function statusOf(id: string) {
+  return (await api.store.get(id))?.status;
+}
+
+describe("POST /v1/webhooks/livekit", () => {
+  it("moves a recording starting → active → stopping → stopped and records its file", async () => {
+    const recording = await startedRecording("EG_happy");
+    const started = await deliver(egressEvent("egress_started", "EG_happy", "EGRESS_STARTING"));
+    expect(started.status).toBe(200);
+    expect(await statusOf(recording.id)).toBe("starting");
+
+    const active = await deliver(egressEvent("egress_updated", "EG_happy", "EGRESS_ACTIVE"));
+    expect(active.status).toBe(200);
+    expect(await active.json()).toEqual({
+      outcome: "applied",
+      detail: "recording is now active",
+      recordingId: recording.id,
+    });
+    expect(await statusOf(recording.id)).toBe("active");
+
+    await deliver(egressEvent("egress_updated", "EG_happy", "EGRESS_ENDING"));
+    expect(await statusOf(recording.id)).toBe("stopping");
+
+    const ended = await deliver(
+      egressEvent("egress_ended", "EG_happy", "EGRESS_COMPLETE", {
+        fileResults: [
+          {
+            filename: `recordings/${recording.id}.mp4`,
+            size: "48213",
+            location: `http://minio:9000/recordings/recordings/${recording.id}.mp4`,
+          },
+        ],
+      }),
+    );
+    expect(ended.status).toBe(200);
+    const stored = await api.store.get(recording.id);
+    expect(stored).toMatchObject({
+      status: "stopped",
+      file: { key: `recordings/${recording.id}.mp4`, size: 48213, etag: null, contentType: "video/mp4" },
+    });
+    expect(stored?.timeline.map((entry) => entry.status)).toEqual([
+      "queued",
+      "starting",
+      "active",
+      "stopping",
+      "stopped",
+    ]);
+    expect(stored?.timeline.at(-1)?.reason).toMatch(/^egress EG_\w+ complete \(webhook\)$/);
+  });
+
+  it("stops with reason limit_reached when egress hit its limit", async () => {
+    const recording = await startedRecording("EG_limit");
+    await deliver(egressEvent("egress_updated", "EG_limit", "EGRESS_ACTIVE"));
+    await deliver(
+      egressEvent("egress_ended", "EG_limit", "EGRESS_LIMIT_REACHED", {
+        fileResults: [{ filename: `recordings/${recording.id}.ogg`, size: "100", location: "x" }],
+      }),
+    );
+    const stored = await api.store.get(recording.id);
+    expect(stored).toMatchObject({ status: "stopped", file: { contentType: "audio/ogg", size: 100 } });
+    expect(stored?.timeline.at(-1)?.reason).toMatch(/^limit_reached: /);
+  });
+
+  it("fails the recording on EGRESS_FAILED and queues a recording-failed notification", async () => {
+    const recording = await startedRecording("EG_fail");
+    const response = await deliver(
+      egressEvent("egress_ended", "EG_fail", "EGRESS_FAILED", { error: "pipeline crashed" }),
+    );
+    expect(response.status).toBe(200);
+    expect(await api.store.get(recording.id)).toMatchObject({
+      status: "failed",
+      error: { code: "egress_failed", message: "pipeline crashed" },
+    });
+    const job = await api.queues.notifications.getJob(`failed-${recording.id}`);
+    expect(job?.name).toBe("recording-failed");
+    expect(job?.data).toEqual({ recordingId: recording.id, reason: "egress_failed" });
+  });
+
+  it("fails the recording as egress_aborted on EGRESS_ABORTED", async () => {
+    const recording = await startedRecording("EG_abort");
+    await deliver(egressEvent("egress_ended", "EG_abort", "EGRESS_ABORTED"));
+    expect(await api.store.get(recording.id)).toMatchObject({
+      status: "failed",
+      error: { code: "egress_aborted" },
+    });
+    expect((await api.queues.notifications.getJob(`failed-${recording.id}`))?.data).toEqual({
+      recordingId: recording.id,
+      reason: "egress_aborted",
+    });
+  });
+
+  it("changes nothing when the same event is delivered again", async () => {
+    const recording = await startedRecording("EG_twice");
+    const event = egressEvent("egress_updated", "EG_twice", "EGRESS_ACTIVE");
+    expect((await deliver(event)).status).toBe(200);
+    const again = await deliver(event);
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { outcome: string }).outcome).toBe("ignored");
+    const stored = await api.store.get(recording.id);
+    expect(stored?.timeline.filter((entry) => entry.status === "active")).toHaveLength(1);
+  });
+
+  it("ignores an event for a state the recording has already passed", async () => {
+    const recording = await startedRecording("EG_late");
+    await api.store.transition(recording.id, "saved", {
+      reason: "test: file in storage",
+      file: { key: "k.mp4", size: 1, etag: "e", contentType: "video/mp4" },
+    });
+    for (const status of ["EGRESS_COMPLETE", "EGRESS_FAILED"]) {
+      const response = await deliver(egressEvent("egress_ended", "EG_late", status));
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { outcome: string }).outcome).toBe("ignored");
+    }
+    expect(await api.store.get(recording.id)).toMatchObject({ status: "saved", file: { etag: "e" } });
+    expect(await api.queues.notifications.getJob(`failed-${recording.id}`)).toBeUndefined();
+  });
+
+  it("answers 200 and ignores an unknown egress and events that are not about egress", async () => {
+    const unknown = await deliver(egressEvent("egress_ended", "EG_nobody", "EGRESS_COMPLETE"));
+    expect(unknown.status).toBe(200);
+    expect(await unknown.json()).toMatchObject({ outcome: "ignored", recordingId: null });
+    const room = await deliver({ event: "room_started", id: "EV_1", createdAt: "1", room: { name: "r" } });
+    expect(room.status).toBe(200);
+    expect(((await room.json()) as { outcome: string }).outcome).toBe("ignored");
+  });
+
+  it("answers 401 to a forged, unsigned or tampered webhook and changes nothing", async () => {
+    const recording = await startedRecording("EG_forged");
+    const event = egressEvent("egress_updated", "EG_forged", "EGRESS_ACTIVE");
+    const forged = await deliver(
+      event,
+      signedWebhook(event, { key: "APItestkey", secret: "not-the-secret-at-all" }),
+    );
+    expect(forged.status).toBe(401);
+    expect(await problemOf(forged)).toMatchObject({
+      type: "https://recfleet.dev/problems/invalid-webhook-signature",
+    });
+    const { headers } = await signedWebhook(event);
+    const unsigned = await fetch(`${api.url}/v1/webhooks/livekit`, {
+      method: "POST",
+      body: JSON.stringify(event),
+      headers: { "content-type": headers["content-type"] as string },
+    });
+    expect(unsigned.status).toBe(401);
+    const tampered = await fetch(`${api.url}/v1/webhooks/livekit`, {
+      method: "POST",
+      body: JSON.stringify({ ...event, id: "EV_other" }),
+      headers,
+    });
+    expect(tampered.status).toBe(401);
+    const bearer = await fetch(`${api.url}/v1/webhooks/livekit`, {
+      method: "POST",
+      body: JSON.stringify(event),
+      headers: { ...headers, authorization: `Bearer ${headers.authorization}` },
+    });
+    expect(bearer.status).toBe(401);
+    expect(await statusOf(recording.id)).toBe("starting");
+  });
+
+  it("answers 415 to another content type and 400 to a signed body that is not an event", async () => {
+    const event = egressEvent("egress_updated", "EG_x", "EGRESS_ACTIVE");
+    const { body, headers } = await signedWebhook(event);
+    const text = await fetch(`${api.url}/v1/webhooks/livekit`, {
+      method: "POST",
+      body,
+      headers: { ...headers, "content-type": "text/plain" },
+    });
+    expect(text.status).toBe(415);
+    await problemOf(text);
+    const notJson = await signedWebhook("{not json");
+    const odd = await fetch(`${api.url}/v1/webhooks/livekit`, { method: "POST", ...notJson });
+    expect(odd.status).toBe(400);
+    expect(await problemOf(odd)).toMatchObject({ type: "https://recfleet.dev/problems/malformed-json" });
+    const signedGarbage = await signedWebhook({ event: 42, egressInfo: "nope" });
+    const garbage = await fetch(`${api.url}/v1/webhooks/livekit`, {
+      method: "POST",
+      body: signedGarbage.body,
+      headers: signedGarbage.headers,
+    });
+    expect(garbage.status).toBe(400);
+    expect(await problemOf(garbage)).toMatchObject({ type: "https://recfleet.dev/problems/malformed-json" });
+  });
+});
