@@ -1,0 +1,278 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "@recfleet/config";
+import { createRedisConnection, QUEUE, waitUntilReady } from "@recfleet/queues";
+import { type Recording, RecordingStore } from "@recfleet/recordings";
+import { createLogger } from "@recfleet/runtime";
+import { type RunningProcess, spawnTs, startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { Client as MinioClient } from "minio";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+const listenerMain = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const s3Cli = fileURLToPath(new URL("../../../packages/emulators/src/s3/cli.ts", import.meta.url));
+const ACCESS_KEY = "listener-test";
+const SECRET_KEY = "listener-test-secret";
+const BUCKET = "recordings";
+const logger = createLogger("test", { level: "silent" });
+
+let redis: TestRedis;
+let s3: { process: RunningProcess; port: number; dataDir: string };
+const processes: RunningProcess[] = [];
+
+async function startS3(port = 0, dataDir = mkdtempSync(join(tmpdir(), "recfleet-s3-"))) {
+  const process = spawnTs(s3Cli, [
+    "--port",
+    String(port),
+    "--data-dir",
+    dataDir,
+    "--access-key",
+    ACCESS_KEY,
+    "--secret-key",
+    SECRET_KEY,
+    "--bucket",
+    BUCKET,
+  ]);
+  const line = await process.waitForLine(/s3 emulator listening/);
+  return { process, port: (JSON.parse(line) as { port: number }).port, dataDir };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  s3 = await startS3();
+});
+afterEach(async () => {
+  while (processes.length > 0) await processes.pop()?.stop("SIGTERM");
+});
+afterAll(async () => {
+  await s3?.process.stop();
+  await redis?.stop();
+});
+
+interface Fleet {
+  prefix: string;
+  store: RecordingStore;
+  client: Redis;
+  minio: MinioClient;
+  notifications: Queue;
+  listeners: RunningProcess[];
+  close(): Promise<void>;
+}
+
+async function startFleet(replicas: number, extraEnv: Record<string, string> = {}): Promise<Fleet> {
+  const prefix = uniquePrefix();
+  const env = {
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: prefix,
+    STORAGE_ENDPOINT: "127.0.0.1",
+    STORAGE_PORT: String(s3.port),
+    STORAGE_ACCESS_KEY: ACCESS_KEY,
+    STORAGE_SECRET_KEY: SECRET_KEY,
+    STORAGE_BUCKET: BUCKET,
+    STORAGE_PREFIX: `rec-${prefix}`,
+    HEALTH_PORT: "0",
+    ...extraEnv,
+  };
+  const config = loadConfig(["redis"], env);
+  const client = createRedisConnection("client", config.redis, logger);
+  await waitUntilReady(client, 5000);
+  const listeners = Array.from({ length: replicas }, () => spawnTs(listenerMain, [], { env }));
+  processes.push(...listeners);
+  for (const listener of listeners) await listener.waitForLine(/bucket re-scan done/, 20_000);
+  const minio = new MinioClient({
+    endPoint: "127.0.0.1",
+    port: s3.port,
+    useSSL: false,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    region: "us-east-1",
+  });
+  const notifications = new Queue(QUEUE.notifications, { connection: { url: redis.url }, prefix });
+  return {
+    prefix,
+    store: new RecordingStore({ redis: client, prefix, retentionDays: 1 }),
+    client,
+    minio,
+    notifications,
+    listeners,
+    close: async () => {
+      await notifications.close();
+      client.disconnect();
+    },
+  };
+}
+
+async function stoppedRecording(fleet: Fleet, kind: Recording["kind"] = "video"): Promise<Recording> {
+  const created = await fleet.store.create({
+    room: `room-${uniquePrefix()}`,
+    kind,
+    profile: "low-cpu",
+    layout: "speaker",
+    notify: { email: "owner@example.com" },
+    metadata: null,
+  });
+  if (created.outcome !== "created") throw new Error("not created");
+  const { id } = created.recording;
+  await fleet.store.transition(id, "starting", { reason: "t" });
+  await fleet.store.transition(id, "active", { reason: "t", egressId: `EG_${id.slice(-8)}` });
+  const stopped = await fleet.store.transition(id, "stopped", { reason: "t" });
+  if (!stopped.ok) throw new Error("not stopped");
+  return stopped.recording;
+}
+
+function keyOf(fleet: Fleet, recording: Recording): string {
+  return `rec-${fleet.prefix}/${recording.id}.${recording.kind === "audio" ? "ogg" : "mp4"}`;
+}
+
+async function putFile(fleet: Fleet, key: string, bytes = 1024): Promise<void> {
+  await fleet.minio.putObject(BUCKET, key, Buffer.alloc(bytes, 7), bytes, {
+    "Content-Type": key.endsWith(".ogg") ? "audio/ogg" : "video/mp4",
+  });
+}
+
+async function waitForSaved(fleet: Fleet, ids: string[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await Promise.all(ids.map(async (id) => (await fleet.store.get(id))?.status));
+    if (statuses.every((status) => status === "saved")) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `not all saved: ${statuses.filter((s) => s !== "saved").length} of ${ids.length} missing`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The notification job ids, once `count` of them exist (the job follows the move to saved). */
+async function savedJobs(fleet: Fleet, count: number): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const jobs = await fleet.notifications.getJobs(["waiting", "delayed", "active", "completed", "failed"]);
+    if (jobs.length >= count || Date.now() > deadline) return jobs.map((job) => job.id ?? "");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("storage listener", () => {
+  it("saves a recording when its file lands, queues exactly one email, and ignores other objects", async () => {
+    const fleet = await startFleet(1);
+    const video = await stoppedRecording(fleet);
+    const audio = await stoppedRecording(fleet, "audio");
+    await putFile(fleet, keyOf(fleet, video), 4096);
+    await putFile(fleet, keyOf(fleet, audio));
+    await putFile(fleet, `rec-${fleet.prefix}/${video.id}.webm`);
+    await putFile(fleet, `rec-${fleet.prefix}/notes.txt`);
+    await putFile(fleet, `elsewhere/${audio.id}.ogg`);
+    await waitForSaved(fleet, [video.id, audio.id]);
+    const saved = await fleet.store.get(video.id);
+    expect(saved?.file).toMatchObject({ key: keyOf(fleet, video), size: 4096, contentType: "video/mp4" });
+    expect(saved?.file?.etag).toMatch(/^[0-9a-f]{32}$/);
+    expect(saved?.timeline.at(-1)?.reason).toBe("file landed in storage");
+    expect((await savedJobs(fleet, 2)).sort()).toEqual([`saved-${audio.id}`, `saved-${video.id}`].sort());
+    await fleet.close();
+  });
+
+  it("two replicas see every event and still queue one email per file", async () => {
+    const fleet = await startFleet(2);
+    const recordings = await Promise.all(Array.from({ length: 10 }, () => stoppedRecording(fleet)));
+    await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+    await waitForSaved(
+      fleet,
+      recordings.map((recording) => recording.id),
+    );
+    const jobs = await savedJobs(fleet, 10);
+    expect(jobs).toHaveLength(10);
+    for (const recording of recordings) {
+      const timeline = (await fleet.store.get(recording.id))?.timeline ?? [];
+      expect(timeline.filter((entry) => entry.status === "saved")).toHaveLength(1);
+    }
+    await fleet.close();
+  });
+
+  it("misses no file written while it was disconnected: the storage restarted, 50 files landed before it listened again", async () => {
+    const fleet = await startFleet(1);
+    const recordings = await Promise.all(Array.from({ length: 50 }, () => stoppedRecording(fleet)));
+    s3.process.child.kill("SIGKILL");
+    await s3.process.exited;
+    s3 = await startS3(s3.port, s3.dataDir);
+    // The listener is backing off: these events are lost, only the re-scan can find the files.
+    await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+    await waitForSaved(
+      fleet,
+      recordings.map((recording) => recording.id),
+      40_000,
+    );
+    expect(await savedJobs(fleet, 50)).toHaveLength(50);
+    const listener = fleet.listeners[0];
+    expect(listener?.lines.some((line) => line.includes("bucket listener lost: reconnecting"))).toBe(true);
+    const rescans =
+      listener?.lines.filter(
+        (line) => line.includes('"reason":"reconnect"') && line.includes("re-scan done"),
+      ) ?? [];
+    expect(rescans.length).toBeGreaterThanOrEqual(1);
+    await fleet.close();
+  }, 60_000);
+
+  it("finds every file when 30 % of events are dropped, through its periodic re-scan", async () => {
+    await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
+      method: "POST",
+      body: JSON.stringify({ dropEvents: 0.3 }),
+      headers: { "content-type": "application/json" },
+    });
+    try {
+      const fleet = await startFleet(1, { LISTENER_RESYNC_INTERVAL_MS: "2000" });
+      const recordings = await Promise.all(Array.from({ length: 30 }, () => stoppedRecording(fleet)));
+      await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+      await waitForSaved(
+        fleet,
+        recordings.map((recording) => recording.id),
+        20_000,
+      );
+      expect(await savedJobs(fleet, 30)).toHaveLength(30);
+      const reasons = await Promise.all(
+        recordings.map(async (r) => (await fleet.store.get(r.id))?.timeline.at(-1)?.reason),
+      );
+      expect(
+        reasons.filter((reason) => reason === "file found in storage by a re-scan").length,
+      ).toBeGreaterThan(0);
+      await fleet.close();
+    } finally {
+      await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
+        method: "POST",
+        body: JSON.stringify({ dropEvents: 0 }),
+        headers: { "content-type": "application/json" },
+      });
+    }
+  }, 40_000);
+
+  it("survives a garbage line in the stream: it reconnects and keeps working", async () => {
+    const fleet = await startFleet(1);
+    for (const line of ["this is not json", "null"]) {
+      const before =
+        fleet.listeners[0]?.lines.filter((l) => l.includes("listening for bucket notifications")).length ?? 0;
+      await fetch(`http://127.0.0.1:${s3.port}/_admin/listeners/garbage`, {
+        method: "POST",
+        body: JSON.stringify({ line }),
+        headers: { "content-type": "application/json" },
+      });
+      await fleet.listeners[0]?.waitForLine(
+        (() => {
+          let seen = 0;
+          return (l: string) => l.includes("listening for bucket notifications") && ++seen > before;
+        })(),
+        20_000,
+      );
+    }
+    const recording = await stoppedRecording(fleet);
+    await putFile(fleet, keyOf(fleet, recording));
+    await waitForSaved(fleet, [recording.id]);
+    expect(fleet.listeners[0]?.child.exitCode).toBeNull();
+    expect(
+      fleet.listeners[0]?.lines.some((line) => line.includes("bucket listener lost: reconnecting")),
+    ).toBe(true);
+    await fleet.close();
+  }, 60_000);
+});
