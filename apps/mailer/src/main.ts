@@ -1,21 +1,76 @@
 import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
+import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
+import type { MailerContext } from "./context.ts";
+import { createDownloadLinks } from "./links.ts";
+import { createMailerMetrics } from "./metrics.ts";
+import type { Language } from "./render/index.ts";
+import { DEFAULT_BACKOFF } from "./retry.ts";
+import { markerTtlSeconds, SentMarkers } from "./sent-marker.ts";
+import { createMailTransport, smtpReadiness } from "./transport.ts";
+import { closeWorker, createMailerWorker } from "./worker.ts";
+
+// In-flight sends get this long at shutdown before they are aborted (and retried later); it
+// stays under the lifecycle's 30 s per step.
+const graceOf = (smtpTimeoutMs: number) => Math.min(smtpTimeoutMs, 20_000);
 
 await runApp({
   name: "mailer",
   sections: ["redis", "storage", "smtp", "mailer", "recordings", "health"],
-  shutdownDeadlineMs: (config) => config.smtp.timeoutMs + 5000,
+  shutdownDeadlineMs: (config) => graceOf(config.smtp.timeoutMs) + 15_000,
   start: async ({ config, logger, lifecycle }) => {
-    const redis = createRedisConnection("client", config.redis, logger);
-    lifecycle.add("redis", () => redis.quit());
-    await checkEvictionPolicy(redis, logger);
+    const { prefix } = config.redis;
+    // Checked first: a bad template or public URL exits 78 before anything is opened.
+    const links = createDownloadLinks(config.storage, config.mailer);
+
+    const client = createRedisConnection("client", config.redis, logger);
+    lifecycle.add("redis (store)", () => client.quit());
+    const workerConnection = createRedisConnection("worker", config.redis, logger);
+    lifecycle.add("redis (worker)", () => workerConnection.quit());
+    await checkEvictionPolicy(client, logger);
+
+    const transport = createMailTransport(config.smtp, logger);
+    lifecycle.add("smtp pool", () => transport.close());
     const registry = createMetricsRegistry("mailer");
+    const shutdown = new AbortController();
+    const context: MailerContext = {
+      store: new RecordingStore({ redis: client, prefix, retentionDays: config.recordings.retentionDays }),
+      transport,
+      links,
+      markers: new SentMarkers(client, prefix, markerTtlSeconds(config.recordings.retentionDays)),
+      metrics: createMailerMetrics(registry),
+      logger,
+      from: config.smtp.from,
+      render: { defaultLanguage: config.mailer.locale as Language, timeZone: config.mailer.timeZone },
+      retry: { windowMs: config.mailer.retryWindowMs, backoff: DEFAULT_BACKOFF },
+      // Connecting, greeting and each read have SMTP_TIMEOUT_MS; the whole send gets three of them.
+      sendTimeoutMs: config.smtp.timeoutMs * 3,
+      shutdownSignal: shutdown.signal,
+      now: Date.now,
+    };
+
+    const checkTimeoutMs = Math.min(config.smtp.timeoutMs, 5000);
     const health = await startHealthServer({
       ...config.health,
       logger,
       registry,
-      checks: { redis: () => redis.ping() },
+      checkTimeoutMs: checkTimeoutMs + 500,
+      checks: {
+        redis: () => client.ping(),
+        smtp: smtpReadiness(transport, checkTimeoutMs),
+      },
+      status: () => ({ linkMode: links.mode, pendingEmails: transport.pending() }),
     });
     lifecycle.add("health endpoint", () => health.close());
+
+    const worker = createMailerWorker(context, {
+      connection: workerConnection,
+      prefix,
+      concurrency: config.mailer.concurrency,
+      logger,
+    });
+    lifecycle.add("worker", () =>
+      closeWorker(worker, graceOf(config.smtp.timeoutMs), () => shutdown.abort(), logger),
+    );
   },
 });

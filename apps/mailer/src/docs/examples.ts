@@ -1,0 +1,79 @@
+// Example recordings and the emails rendered from them by the real templates: the rendered
+// examples in docs/notifications.md are made from these.
+import type { StorageConfig } from "@recfleet/config";
+import type { Recording } from "@recfleet/recordings";
+import { createDownloadLinks } from "../links.ts";
+import { type RenderedEmail, renderFailedEmail, renderSavedEmail } from "../render/index.ts";
+
+const ID = "019bc0a2-5e1f-7c3a-9d2e-4b8f1a6c7d30";
+
+export const exampleRecording: Recording = {
+  id: ID,
+  room: "Weekly sync",
+  kind: "video",
+  profile: "low-cpu",
+  layout: "speaker",
+  notify: { email: "owner@example.com" },
+  metadata: null,
+  status: "saved",
+  egressId: "EG_ab12cd34ef56",
+  file: { key: `recordings/${ID}.mp4`, size: 48_213_000, etag: null, contentType: "video/mp4" },
+  error: null,
+  stopRequested: false,
+  createdAt: "2026-01-15T09:59:51.000Z",
+  updatedAt: "2026-01-15T11:02:40.000Z",
+  startedAt: "2026-01-15T10:00:02.000Z",
+  endedAt: "2026-01-15T11:02:31.000Z",
+  timeline: [],
+};
+
+export const exampleFailedRecording: Recording = {
+  ...exampleRecording,
+  status: "failed",
+  file: null,
+  error: { code: "lost", message: "egress EG_ab12cd34ef56 no longer exists in LiveKit" },
+};
+
+/** Storage settings of the examples: links signed for a public host with example credentials. */
+export const exampleStorage: StorageConfig = {
+  endpoint: "minio",
+  port: 9000,
+  useSSL: false,
+  accessKey: "EXAMPLEACCESSKEY",
+  secretKey: "example-secret-key",
+  bucket: "recordings",
+  region: "us-east-1",
+  prefix: "recordings",
+  requestTimeoutMs: 10_000,
+  egressUpload: true,
+  egressEndpoint: "",
+  publicUrl: "https://files.example.com",
+};
+
+export const exampleSentAt = new Date("2026-01-15T11:02:45.000Z");
+export const exampleTimeZone = "Europe/Paris";
+
+export interface ExampleEmails {
+  savedEn: RenderedEmail;
+  savedFr: RenderedEmail;
+  failedEn: RenderedEmail;
+}
+
+export async function renderExampleEmails(): Promise<ExampleEmails> {
+  const links = createDownloadLinks(exampleStorage, { linkExpirySeconds: 604_800, downloadUrlTemplate: "" });
+  const options = { defaultLanguage: "en", timeZone: exampleTimeZone } as const;
+  const french: Recording = {
+    ...exampleRecording,
+    room: "Point hebdo",
+    notify: { email: "owner@example.com", locale: "fr" },
+  };
+  return {
+    savedEn: renderSavedEmail(
+      exampleRecording,
+      await links.linkFor(exampleRecording, exampleSentAt),
+      options,
+    ),
+    savedFr: renderSavedEmail(french, await links.linkFor(french, exampleSentAt), options),
+    failedEn: renderFailedEmail(exampleFailedRecording, "lost", options),
+  };
+}

@@ -1,0 +1,94 @@
+import type { JobData } from "@recfleet/queues";
+import type { Recording } from "@recfleet/recordings";
+import { type Job, UnrecoverableError } from "bullmq";
+import type { MailerContext } from "../context.ts";
+import { type DeliveryResult, deliver, handleSendFailure } from "../delivery.ts";
+import { NoFileError } from "../links.ts";
+import { renderSavedEmail } from "../render/index.ts";
+
+/** Moves a saved recording to failed(notification_failed); a no-op when it is no longer saved. */
+async function failNotification(context: MailerContext, recordingId: string, message: string): Promise<void> {
+  await context.store.transition(recordingId, "failed", {
+    reason: message,
+    error: { code: "notification_failed", message },
+  });
+}
+
+async function markNotified(context: MailerContext, recording: Recording, reason: string): Promise<void> {
+  const result = await context.store.transition(recording.id, "notified", { reason });
+  if (!result.ok && result.reason === "illegal" && result.recording.status !== "notified") {
+    context.logger.warn(
+      { recordingId: recording.id, status: result.recording.status },
+      "email sent but the recording moved on meanwhile; left as it is",
+    );
+  }
+}
+
+/**
+ * `recording-saved`: email the owner the download link, then move the recording saved → notified.
+ * A recording without a recipient is notified at once (there was nobody to email).
+ */
+export async function handleSaved(
+  context: MailerContext,
+  data: JobData<"recording-saved">,
+  job: Job,
+  token: string | undefined,
+): Promise<string> {
+  const { store, logger, metrics } = context;
+  const recording = await store.get(data.recordingId);
+  const skip = (reason: string, result: string) => {
+    metrics.skipped.inc({ kind: "saved", reason });
+    return result;
+  };
+  if (!recording) {
+    logger.warn(
+      { recordingId: data.recordingId },
+      "recording-saved: recording not found (expired or removed)",
+    );
+    return skip("missing", "skipped: recording not found");
+  }
+  if (recording.status !== "saved") {
+    if (recording.status !== "notified") {
+      logger.warn(
+        { recordingId: recording.id, status: recording.status },
+        "recording-saved: recording is not saved",
+      );
+    }
+    return skip(`status_${recording.status}`, `skipped: recording is ${recording.status}`);
+  }
+  if (!recording.notify) {
+    await markNotified(context, recording, "no recipient: nothing to send");
+    logger.info({ recordingId: recording.id }, "no recipient: nothing to send");
+    return skip("no_recipient", "skipped: no recipient");
+  }
+  const to = recording.notify.email;
+  let result: DeliveryResult;
+  try {
+    result = await deliver(context, "saved", recording, to, job, token, async () => {
+      const link = await context.links.linkFor(recording, new Date(context.now()));
+      const email = renderSavedEmail(recording, link, context.render);
+      return { subject: email.subject, text: email.text, html: email.html, lang: email.lang };
+    });
+  } catch (error) {
+    if (!(error instanceof NoFileError)) throw error;
+    await failNotification(context, recording.id, `no download link to send: ${error.message}`);
+    metrics.failed.inc({ kind: "saved", class: "permanent" });
+    throw new UnrecoverableError(error.message);
+  }
+  if (result.outcome === "failed") {
+    return handleSendFailure(context, "saved", recording, to, result.failure, job, token, {
+      what: "email",
+      giveUp: (message) => failNotification(context, recording.id, message),
+    });
+  }
+  // The address the email actually went to, which an earlier run recorded in its marker.
+  await markNotified(context, recording, `emailed to ${result.record.to}`);
+  if (result.outcome === "already-sent") {
+    logger.info(
+      { recordingId: recording.id, sentAt: result.record.at },
+      "email was already sent: not sending again",
+    );
+    return skip("already_sent", "already sent");
+  }
+  return "sent";
+}

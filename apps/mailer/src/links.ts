@@ -1,0 +1,155 @@
+import { ConfigError, type MailerConfig, type StorageConfig } from "@recfleet/config";
+import type { Recording } from "@recfleet/recordings";
+import { withTimeout } from "@recfleet/runtime";
+import { Client as MinioClient } from "minio";
+
+export interface DownloadLink {
+  url: string;
+  /** When a presigned link stops working; null for links the application serves itself. */
+  expiresAt: Date | null;
+}
+
+export interface DownloadLinks {
+  readonly mode: "presigned" | "template";
+  linkFor(recording: Recording, now: Date): Promise<DownloadLink>;
+}
+
+/** A saved recording without a file: there is nothing to link to, and retrying will not change that. */
+export class NoFileError extends Error {
+  constructor(recordingId: string) {
+    super(`recording ${recordingId} is saved but has no file to link to`);
+    this.name = "NoFileError";
+  }
+}
+
+const PLACEHOLDERS = new Set(["id", "room"]);
+const SAMPLE_ID = "0190d1f4-0000-7000-8000-000000000000";
+
+function fillTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in values ? encodeURIComponent(values[name] ?? "") : whole,
+  );
+}
+
+/** Checks MAILER_DOWNLOAD_URL_TEMPLATE once at start, so a typo never reaches an inbox. */
+export function validateUrlTemplate(template: string): void {
+  const problem = (message: string) =>
+    new ConfigError([{ env: "MAILER_DOWNLOAD_URL_TEMPLATE", key: "mailer.downloadUrlTemplate", message }]);
+  for (const [, name] of template.matchAll(/\{([^}]*)\}/g)) {
+    if (!PLACEHOLDERS.has(name ?? "")) {
+      throw problem(`unknown placeholder {${name}}; use {id} and optionally {room}`);
+    }
+  }
+  if (!template.includes("{id}")) {
+    throw problem("must contain {id}, or every recipient would get the same link");
+  }
+  let url: URL;
+  try {
+    url = new URL(fillTemplate(template, { id: SAMPLE_ID, room: "room" }));
+  } catch {
+    throw problem("must be an http(s) URL such as https://meet.example/recordings/{id}");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw problem("must be an http(s) URL such as https://meet.example/recordings/{id}");
+  }
+}
+
+/** Where links are signed for: the public URL recipients reach, else the internal endpoint. */
+export function signingEndpoint(storage: StorageConfig): { endPoint: string; port: number; useSSL: boolean } {
+  if (storage.publicUrl === "") {
+    return { endPoint: storage.endpoint, port: storage.port, useSSL: storage.useSSL };
+  }
+  const url = new URL(storage.publicUrl);
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
+    throw new ConfigError([
+      {
+        env: "STORAGE_PUBLIC_URL",
+        key: "storage.publicUrl",
+        message:
+          "must be a bare origin such as https://files.example.com (links are signed from the host root)",
+      },
+    ]);
+  }
+  const useSSL = url.protocol === "https:";
+  return {
+    endPoint: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: url.port === "" ? (useSSL ? 443 : 80) : Number(url.port),
+    useSSL,
+  };
+}
+
+/** "weekly-sync-2026-01-15.mp4": what the browser saves the file as, instead of a UUID. */
+export function downloadFilename(recording: Recording, key: string): string {
+  const slug = recording.room
+    .normalize("NFKD")
+    .replace(/\p{M}+/gu, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "-")
+    .replace(/^[-.]+|[-.]+$/g, "")
+    .slice(0, 60);
+  const day = (recording.startedAt ?? recording.createdAt).slice(0, 10);
+  const extension = /\.([A-Za-z0-9]+)$/.exec(key)?.[1] ?? "bin";
+  return `${slug || "recording"}-${day}.${extension}`;
+}
+
+class PresignedLinks implements DownloadLinks {
+  readonly mode = "presigned";
+  private readonly client: MinioClient;
+  private readonly bucket: string;
+  private readonly expirySeconds: number;
+  private readonly timeoutMs: number;
+
+  constructor(storage: StorageConfig, expirySeconds: number) {
+    // The region is given so minio-js signs locally instead of asking the bucket's location.
+    this.client = new MinioClient({
+      ...signingEndpoint(storage),
+      accessKey: storage.accessKey,
+      secretKey: storage.secretKey,
+      region: storage.region,
+    });
+    this.bucket = storage.bucket;
+    this.expirySeconds = expirySeconds;
+    this.timeoutMs = storage.requestTimeoutMs;
+  }
+
+  async linkFor(recording: Recording, now: Date): Promise<DownloadLink> {
+    const key = recording.file?.key;
+    if (!key) throw new NoFileError(recording.id);
+    const url = await withTimeout(
+      this.client.presignedGetObject(
+        this.bucket,
+        key,
+        this.expirySeconds,
+        { "response-content-disposition": `attachment; filename="${downloadFilename(recording, key)}"` },
+        now,
+      ),
+      this.timeoutMs,
+      "presigning the download link",
+    );
+    return { url, expiresAt: new Date(now.getTime() + this.expirySeconds * 1000) };
+  }
+}
+
+class TemplateLinks implements DownloadLinks {
+  readonly mode = "template";
+  private readonly template: string;
+  constructor(template: string) {
+    validateUrlTemplate(template);
+    this.template = template;
+  }
+  async linkFor(recording: Recording): Promise<DownloadLink> {
+    return { url: fillTemplate(this.template, { id: recording.id, room: recording.room }), expiresAt: null };
+  }
+}
+
+/**
+ * Download links: MAILER_DOWNLOAD_URL_TEMPLATE when set (the application serves downloads
+ * itself), else a presigned S3 GET valid for MAILER_LINK_EXPIRY_SECONDS. Throws ConfigError for
+ * a template or public URL that cannot work.
+ */
+export function createDownloadLinks(
+  storage: StorageConfig,
+  mailer: Pick<MailerConfig, "linkExpirySeconds" | "downloadUrlTemplate">,
+): DownloadLinks {
+  if (mailer.downloadUrlTemplate !== "") return new TemplateLinks(mailer.downloadUrlTemplate);
+  return new PresignedLinks(storage, mailer.linkExpirySeconds);
+}

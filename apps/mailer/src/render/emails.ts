@@ -1,0 +1,122 @@
+import type { Recording } from "@recfleet/recordings";
+import type { DownloadLink } from "../links.ts";
+import { formatDateTime, formatDuration, formatSize } from "./format.ts";
+import { html, safeHref } from "./html.ts";
+import { type Fact, factsTable, htmlDocument, STYLE } from "./layout.ts";
+import { resolveLocale } from "./locale.ts";
+import type { Language } from "./locales/index.ts";
+import type { EmailedFailure, Wording } from "./wording.ts";
+
+export interface RenderOptions {
+  /** MAILER_LOCALE: the language when the recording does not ask for one we have. */
+  defaultLanguage: Language;
+  /** MAILER_TIME_ZONE (IANA). */
+  timeZone: string;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  text: string;
+  html: string;
+  /** The language the email is written in (Content-Language). */
+  lang: string;
+}
+
+function textFacts(wording: Wording, facts: Fact[]): string {
+  return facts.map((fact) => `${fact.label}${wording.colon}${fact.value}`).join("\n");
+}
+
+function textDocument(wording: Wording, heading: string, sections: string[]): string {
+  return `${[heading, ...sections].join("\n\n")}\n\n-- \n${wording.footer}\n`;
+}
+
+function durationOf(recording: Recording): number | undefined {
+  if (!recording.startedAt || !recording.endedAt) return undefined;
+  const ms = Date.parse(recording.endedAt) - Date.parse(recording.startedAt);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** The "recording is ready" email: where, when, how long, how big, the link and until when it works. */
+export function renderSavedEmail(
+  recording: Recording,
+  link: DownloadLink,
+  options: RenderOptions,
+): RenderedEmail {
+  const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
+  const words = wording.saved;
+  const date = (iso: string) => formatDateTime(new Date(iso), intlLocale, options.timeZone);
+  const duration = durationOf(recording);
+  const facts: Fact[] = [
+    { label: wording.labels.room, value: recording.room },
+    { label: wording.labels.recordedAt, value: date(recording.startedAt ?? recording.createdAt) },
+    ...(duration !== undefined
+      ? [{ label: wording.labels.duration, value: formatDuration(duration, intlLocale) }]
+      : []),
+    ...(recording.file?.size != null
+      ? [{ label: wording.labels.size, value: formatSize(recording.file.size, intlLocale) }]
+      : []),
+  ];
+  const reference = { label: wording.labels.reference, value: recording.id };
+  const expiry = link.expiresAt ? words.expires(date(link.expiresAt.toISOString())) : undefined;
+  const href = safeHref(link.url);
+  const subject = words.subject(recording.room);
+
+  const text = textDocument(wording, words.heading, [
+    words.intro(recording.room),
+    textFacts(wording, facts),
+    `${words.download}${wording.colon.trimEnd()}\n${link.url}`,
+    ...(expiry ? [expiry] : []),
+    textFacts(wording, [reference]),
+  ]);
+  const body = html`<h1 style="${STYLE.h1}">${words.heading}</h1>
+<p style="${STYLE.p}">${words.intro(recording.room)}</p>
+${factsTable(facts)}
+<p style="${STYLE.p}"><a href="${href}" style="${STYLE.button}">${words.download}</a></p>
+<p style="${STYLE.small}">${words.copyLink}<br><a href="${href}" style="${STYLE.link}">${link.url}</a></p>
+${expiry ? html`<p style="${STYLE.p}">${expiry}</p>\n` : ""}<p style="${STYLE.small}">${reference.label}${wording.colon}${reference.value}</p>`;
+  return {
+    subject,
+    text,
+    html: htmlDocument({ lang: wording.lang, title: subject, body, footer: wording.footer }),
+    lang: wording.lang,
+  };
+}
+
+/** The "recording failed" email: what happened, in plain words for its reason, and what to do. */
+export function renderFailedEmail(
+  recording: Recording,
+  reason: EmailedFailure,
+  options: RenderOptions,
+): RenderedEmail {
+  const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
+  const words = wording.failed;
+  const explanation = words.reasons[reason];
+  const facts: Fact[] = [
+    { label: wording.labels.room, value: recording.room },
+    {
+      label: wording.labels.requestedAt,
+      value: formatDateTime(new Date(recording.createdAt), intlLocale, options.timeZone),
+    },
+    { label: wording.labels.reference, value: recording.id },
+  ];
+  const subject = words.subject(recording.room);
+  const text = textDocument(wording, words.heading, [
+    words.intro(recording.room),
+    `${words.whatHappened}\n${explanation.happened}`,
+    `${words.whatToDo}\n${explanation.todo}`,
+    textFacts(wording, facts),
+  ]);
+  const body = html`<h1 style="${STYLE.h1}">${words.heading}</h1>
+<p style="${STYLE.p}">${words.intro(recording.room)}</p>
+<h2 style="${STYLE.h2}">${words.whatHappened}</h2>
+<p style="${STYLE.p}">${explanation.happened}</p>
+<h2 style="${STYLE.h2}">${words.whatToDo}</h2>
+<p style="${STYLE.p}">${explanation.todo}</p>
+${factsTable(facts)}`;
+  return {
+    subject,
+    text,
+    html: htmlDocument({ lang: wording.lang, title: subject, body, footer: wording.footer }),
+    lang: wording.lang,
+  };
+}

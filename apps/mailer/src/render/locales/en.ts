@@ -1,0 +1,58 @@
+import type { Wording } from "../wording.ts";
+
+export const en: Wording = {
+  lang: "en",
+  intlLocale: "en-US",
+  colon: ": ",
+  labels: {
+    room: "Room",
+    recordedAt: "Recorded",
+    requestedAt: "Requested",
+    duration: "Duration",
+    size: "Size",
+    reference: "Reference",
+  },
+  footer:
+    "This email was sent automatically because a recording was requested with your address. Replies to it are not read.",
+  saved: {
+    subject: (room) => `Your recording of "${room}" is ready`,
+    heading: "Your recording is ready",
+    intro: (room) => `The recording of “${room}” is saved and ready to download.`,
+    download: "Download the recording",
+    copyLink: "If the button does not work, copy this address into your browser:",
+    expires: (when) => `This link works until ${when}. Download the file before then.`,
+  },
+  failed: {
+    subject: (room) => `Your recording of "${room}" failed`,
+    heading: "Your recording failed",
+    intro: (room) => `Something went wrong with the recording of “${room}”, and no file was saved.`,
+    whatHappened: "What happened",
+    whatToDo: "What you can do",
+    reasons: {
+      start_failed: {
+        happened:
+          "The recording could not start. This usually means that no recording capacity was free at the time.",
+        todo: "Start the recording again. If it keeps failing, ask the people who run your meeting service to check the recording servers.",
+      },
+      egress_failed: {
+        happened:
+          "The recording server ran into an error while recording, so the file could not be finished.",
+        todo: "If the meeting is still going on, start a new recording. If this happens again, contact your administrator and give them the reference below.",
+      },
+      egress_aborted: {
+        happened:
+          "The recording was stopped before anything was recorded, for example because the meeting ended while the recording was still starting.",
+        todo: "If you still need a recording, start a new one once the meeting is under way.",
+      },
+      lost: {
+        happened:
+          "The recording was lost: the recording server stopped while it was working, or the file never reached storage.",
+        todo: "Nothing can be recovered from this recording. If the meeting is still going on, start a new one, and tell your administrator, giving them the reference below.",
+      },
+      stop_failed: {
+        happened: "The recording could not be stopped properly, so its file could not be finished and saved.",
+        todo: "Contact your administrator and give them the reference below. If you need a recording, start a new one.",
+      },
+    },
+  },
+};
