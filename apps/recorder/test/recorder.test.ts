@@ -12,6 +12,8 @@ import {
   startEgressProcess,
   startHarness,
   statusOf,
+  untilActive,
+  withEgress,
 } from "./support.ts";
 
 let redis: TestRedis;
@@ -52,7 +54,7 @@ describe("start", () => {
     const plain = await createRecording(harness.store, { profile: "default" });
     for (const recording of [video, audio, plain])
       await harness.producer.enqueue("start", { recordingId: recording.id });
-    for (const recording of [video, audio, plain]) await statusOf(harness.store, recording.id, "active");
+    for (const recording of [video, audio, plain]) await withEgress(harness.store, recording.id);
 
     const byRoom = new Map(
       (await egress.startRequests()).map((request) => [request.body.roomName, request.body]),
@@ -95,9 +97,17 @@ describe("start", () => {
       layout: "speaker",
       fileOutputs: [{ fileType: "MP4", filepath: `recordings/${plain.id}.mp4`, s3 }],
     });
-    const active = await harness.store.get(video.id);
-    expect(active?.egressId).toMatch(/^EG_/);
-    expect(active?.timeline.map((entry) => entry.status)).toEqual(["queued", "starting", "active"]);
+    const started = await harness.store.get(video.id);
+    expect(started?.egressId).toMatch(/^EG_/);
+    expect(started?.timeline.map((entry) => entry.reason)).toEqual([
+      "recording requested",
+      "picked up by a recorder",
+      `egress ${started?.egressId} started; waiting for it to record`,
+    ]);
+    // Once egress records, the recording is active (the webhook, or here the reconciler, says so).
+    expect((await untilActive(harness, video.id)).timeline.at(-1)?.reason).toMatch(
+      /is recording \(reconciler: webhook missed\)$/,
+    );
   });
 
   it("keeps retrying while the fleet is full, then fails the recording at the start deadline", async () => {
@@ -147,7 +157,7 @@ describe("start", () => {
     expect(await notificationJob(harness.prefix, recording.id)).toBeDefined();
   });
 
-  it("records all five when the fleet takes one at a time", async () => {
+  it("gives all five an egress when the fleet takes one at a time", async () => {
     await egress.admin("/faults", { capacity: 1 });
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recordings = await Promise.all(Array.from({ length: 5 }, () => createRecording(harness.store)));
@@ -158,9 +168,9 @@ describe("start", () => {
       async () => {
         for (const recording of recordings) {
           const current = await harness.store.get(recording.id);
-          if (current?.status === "active" && !recorded.has(recording.id)) {
+          if (current?.egressId && !recorded.has(recording.id)) {
             recorded.add(recording.id);
-            // The egress ends (its upload fails without storage, which frees the slot just the same).
+            // Stopping the egress frees the fleet's one slot for the next recording.
             await harness.producer.enqueue("stop", { recordingId: recording.id });
           }
           expect(current?.status === "failed" && current.error?.code === "start_failed").toBe(false);
@@ -168,7 +178,7 @@ describe("start", () => {
         return recorded.size === 5 ? true : undefined;
       },
       60_000,
-      "all five recordings to become active",
+      "all five recordings to get an egress",
     );
     const starts = await egress.startRequests();
     expect(starts.filter((request) => request.status === 200)).toHaveLength(5);
@@ -191,7 +201,7 @@ describe("stop", () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store);
     await harness.producer.enqueue("start", { recordingId: recording.id });
-    const active = await statusOf(harness.store, recording.id, "active");
+    const active = await untilActive(harness, recording.id);
     await harness.producer.enqueue("stop", { recordingId: recording.id });
     const stopping = await statusOf(harness.store, recording.id, "stopping");
     expect(stopping.timeline.at(-1)?.reason).toBe(`stop sent to egress ${active.egressId}`);
@@ -210,7 +220,7 @@ describe("stop", () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store);
     await harness.producer.enqueue("start", { recordingId: recording.id });
-    const active = await statusOf(harness.store, recording.id, "active");
+    const active = await untilActive(harness, recording.id);
     // Egress ended on its own (its webhook lost): StopEgress answers failed_precondition.
     await egress.admin(`/egresses/${active.egressId}/fail`, {});
     await eventually(async () => {
@@ -230,22 +240,33 @@ describe("stop", () => {
   });
 
   it("stops the egress as soon as it has an id when a stop arrives during the start", async () => {
-    await egress.admin("/faults", { startLatencyMs: 800 });
+    // Start answers after 800 ms; egress begins recording only after 2 s.
+    await egress.admin("/faults", { startLatencyMs: 800, activationDelayMs: 2000 });
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     // The recording is starting: the Start call is in flight (egress answers after 800 ms).
     await statusOf(harness.store, recording.id, "starting");
     await harness.producer.enqueue("stop", { recordingId: recording.id });
-    const stopping = await statusOf(harness.store, recording.id, "stopping");
-    expect(stopping.stopRequested).toBe(true);
-    expect(stopping.timeline.map((entry) => entry.status)).toEqual([
+    const stopped = await eventually(async () => {
+      const current = await harness.store.get(recording.id);
+      return current?.timeline.some((entry) => entry.reason.includes("before it began recording"))
+        ? current
+        : undefined;
+    });
+    expect(stopped.stopRequested).toBe(true);
+    expect(stopped.timeline.map((entry) => entry.status)).toEqual([
       "queued",
       "starting",
       "starting",
-      "active",
-      "stopping",
+      "starting",
+      "starting",
     ]);
+    const [snapshot] = (await egress.egresses()).filter((item) => item.info.egress_id === stopped.egressId);
+    expect(snapshot?.info.status).toBe("EGRESS_ABORTED");
+    // The abort, once reported, cancels the recording: nothing was recorded, as asked.
+    await handleReconcile(harness.context, harness.client, harness.prefix);
+    expect((await harness.store.get(recording.id))?.status).toBe("cancelled");
   });
 });
 
@@ -259,7 +280,7 @@ describe("reconciler", () => {
     });
     const recording = await createRecording(harness.store);
     await harness.producer.enqueue("start", { recordingId: recording.id });
-    const active = await statusOf(harness.store, recording.id, "active");
+    const active = await untilActive(harness, recording.id);
     await eventually(async () => {
       const [snapshot] = (await egress.egresses()).filter((item) => item.info.egress_id === active.egressId);
       return snapshot?.crashed ? true : undefined;
@@ -282,7 +303,7 @@ describe("reconciler", () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store);
     await harness.producer.enqueue("start", { recordingId: recording.id });
-    const active = await statusOf(harness.store, recording.id, "active");
+    const active = await untilActive(harness, recording.id);
     await egress.admin(`/egresses/${active.egressId}/fail`, { error: "pipeline crashed" });
     await eventually(async () => {
       const [snapshot] = (await egress.egresses()).filter((item) => item.info.egress_id === active.egressId);
@@ -305,8 +326,8 @@ describe("reconciler", () => {
     const recording = await createRecording(harness.store);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await harness.producer.enqueue("reconcile", {});
-    const active = await statusOf(harness.store, recording.id, "active");
-    expect(active.timeline.map((entry) => entry.reason)).toContain(
+    const started = await withEgress(harness.store, recording.id);
+    expect(started.timeline.map((entry) => entry.reason)).toContain(
       "start job was missing: queued again by the reconciler",
     );
   });

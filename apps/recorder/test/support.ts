@@ -9,6 +9,7 @@ import type { Redis } from "ioredis";
 import { Client as MinioClient } from "minio";
 import type { RecorderContext } from "../src/context.ts";
 import { createEgressClient } from "../src/egress-client.ts";
+import { handleReconcile } from "../src/handlers/reconcile.ts";
 import { StartLeases } from "../src/leases.ts";
 import { createRecorderMetrics } from "../src/metrics.ts";
 import { createRecorderWorker } from "../src/worker.ts";
@@ -205,5 +206,34 @@ export function statusOf(store: RecordingStore, id: string, status: Recording["s
     },
     timeoutMs,
     `recording ${id} to be ${status}`,
+  );
+}
+
+/** Waits until the recorder has stored the egress of a recording (it is then `starting`). */
+export function withEgress(store: RecordingStore, id: string, timeoutMs = 15_000) {
+  return eventually(
+    async () => {
+      const recording = await store.get(id);
+      return recording?.egressId ? recording : undefined;
+    },
+    timeoutMs,
+    `recording ${id} to get an egress`,
+  );
+}
+
+/**
+ * Waits until the recording is `active`. No webhook reaches these tests, so it runs the
+ * reconciler, which applies the egress' ACTIVE status as the webhook would.
+ */
+export async function untilActive(harness: Harness, id: string, timeoutMs = 15_000) {
+  await withEgress(harness.store, id, timeoutMs);
+  return eventually(
+    async () => {
+      await handleReconcile(harness.context, harness.client, harness.prefix);
+      const recording = await harness.store.get(id);
+      return recording?.status === "active" ? recording : undefined;
+    },
+    timeoutMs,
+    `recording ${id} to be active`,
   );
 }

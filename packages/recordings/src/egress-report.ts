@@ -117,6 +117,14 @@ export async function applyEgressReport(
       reason = `egress ${report.egressId} failed: ${report.error || "no reason given"} (${source})`;
       break;
     case "EGRESS_ABORTED":
+      if (recording.status === "starting" && recording.stopRequested) {
+        // Stopped before egress began recording: nothing was recorded, as asked.
+        const cancelled = await store.transition(recording.id, "cancelled", {
+          reason: `stopped before egress ${report.egressId} began recording (${source})`,
+          onlyFrom: ["starting"],
+        });
+        if (cancelled.ok) return { recording: cancelled.recording, changed: true };
+      }
       to = "failed";
       failed = "egress_aborted";
       reason = `egress ${report.egressId} was aborted: ${report.error || "no reason given"} (${source})`;

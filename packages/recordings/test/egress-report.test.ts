@@ -105,6 +105,32 @@ describe("applyEgressReport", () => {
     expect(egressReportOf({ egressId: "EG_2", status: 42, error: "", fileResults: [] })).toBeUndefined();
   });
 
+  it("cancels a recording stopped before its egress began recording", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    const created = await store.create({
+      room: "r",
+      kind: "audio",
+      profile: "low-cpu",
+      layout: "speaker",
+      notify: null,
+      metadata: null,
+    });
+    if (created.outcome !== "created") throw new Error("not created");
+    const { id } = created.recording;
+    await store.transition(id, "starting", { reason: "picked up" });
+    await store.attachEgress(id, "EG_9", "egress EG_9 started");
+    const asked = await store.requestStop(id, "stop requested");
+    if (!asked.ok) throw new Error("no stop");
+    const aborted = {
+      egressId: "EG_9",
+      status: "EGRESS_ABORTED" as const,
+      error: "Stop called before pipeline could start",
+    };
+    const outcome = await applyEgressReport(store, asked.recording, aborted, "webhook");
+    expect(outcome).toMatchObject({ changed: true, recording: { status: "cancelled" } });
+    expect(outcome.failed).toBeUndefined();
+  });
+
   it("ignores reports about states the recording has passed", async () => {
     const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
     const recording = await activeRecording(store);

@@ -67,7 +67,9 @@ async function reconcileWithEgress(
   if (outcome.changed) return `moved to ${outcome.recording.status}`;
   const current = outcome.recording;
   if (info.status === EgressStatus.EGRESS_STARTING) {
-    const since = enteredAt(current, current.status) ?? now;
+    // Counted from when this egress was started, not from when the recording began waiting.
+    const started = current.timeline.find((entry) => entry.reason.includes(egressId));
+    const since = started ? Date.parse(started.at) : now;
     if (now - since > recorder.egressStartTimeoutMs) {
       await failRecording(context, current.id, "lost", `egress ${egressId} never left EGRESS_STARTING`);
       return "lost: never started";

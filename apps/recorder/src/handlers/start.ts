@@ -1,3 +1,4 @@
+import { EgressStatus } from "@livekit/protocol";
 import type { JobData } from "@recfleet/queues";
 import type { Recording } from "@recfleet/recordings";
 import { backoffDelay } from "@recfleet/runtime";
@@ -19,11 +20,21 @@ async function retryLater(job: Job, token: string | undefined, delayMs: number):
 }
 
 /**
- * Stores the egress id and moves the recording to active; honours a stop that arrived while the
- * Start call was in flight.
+ * Stores the egress id. The recording becomes `active` once egress reports it is recording
+ * (webhook, or the reconciler), or at once when the egress already is. A stop that arrived
+ * while Start was in flight is honoured now.
  */
-async function finishStart(context: RecorderContext, recording: Recording, egressId: string, reason: string) {
-  const result = await context.store.transition(recording.id, "active", { egressId, reason });
+async function finishStart(
+  context: RecorderContext,
+  recording: Recording,
+  egress: { egressId: string; status: EgressStatus },
+  reason: string,
+) {
+  const { egressId } = egress;
+  const result =
+    egress.status === EgressStatus.EGRESS_ACTIVE
+      ? await context.store.transition(recording.id, "active", { egressId, reason })
+      : await context.store.attachEgress(recording.id, egressId, `${reason}; waiting for it to record`);
   await context.leases.release(recording.id);
   const current = result.ok || result.reason === "illegal" ? result.recording : undefined;
   if (current?.stopRequested && (current.status === "active" || current.status === "starting")) {
@@ -53,8 +64,11 @@ export async function handleStart(
     recording = moved.ok || moved.reason === "illegal" ? moved.recording : undefined;
   }
   if (recording?.status !== "starting") return `skipped (${recording?.status ?? "missing"})`;
-  if (recording.egressId)
-    return finishStart(context, recording, recording.egressId, `egress ${recording.egressId} started`);
+  if (recording.egressId) {
+    // A previous attempt stored the egress; only the stop-request check may be left to do.
+    const stored = { egressId: recording.egressId, status: EgressStatus.EGRESS_STARTING };
+    return finishStart(context, recording, stored, `egress ${recording.egressId} started`);
+  }
 
   const since = enteredAt(recording, "starting") ?? context.now();
   const lease = await context.leases.acquire(recordingId, context.egressTimeoutMs * 3);
@@ -71,7 +85,7 @@ export async function handleStart(
         return await finishStart(
           context,
           recording,
-          running.egressId,
+          running,
           `adopted egress ${running.egressId} started by a previous attempt`,
         );
       }
@@ -85,7 +99,7 @@ export async function handleStart(
     }
     const info = await startEgress(context, recording);
     logger.info({ recordingId, egressId: info.egressId }, "egress started");
-    return await finishStart(context, recording, info.egressId, `egress ${info.egressId} started`);
+    return await finishStart(context, recording, info, `egress ${info.egressId} started`);
   } catch (error) {
     if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
     const failure = classifyEgressError(error);

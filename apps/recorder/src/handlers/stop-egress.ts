@@ -17,6 +17,11 @@ export async function stopRecordingEgress(
   const { store } = context;
   try {
     await stopEgress(context, egressId);
+    if (recording.status === "starting") {
+      // Egress had not begun recording: it aborts, and the recording ends up cancelled.
+      await store.annotate(recording.id, `stop sent to egress ${egressId} before it began recording`);
+      return "stop sent while starting";
+    }
     await store.transition(recording.id, "stopping", { reason: `stop sent to egress ${egressId}` });
     return "stopping";
   } catch (error) {

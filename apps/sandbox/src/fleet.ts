@@ -1,0 +1,253 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { freePort } from "@recfleet/runtime";
+import { Redis } from "ioredis";
+import { REPO_ROOT, type SandboxInfo, type StateDirs } from "./state.ts";
+import type { ProcessSpec, SupervisedProcess } from "./supervisor.ts";
+
+const node = process.execPath;
+const tsEntry = (path: string) => [`--conditions=@recfleet/source`, join(REPO_ROOT, path)];
+
+const LIVEKIT_KEY = "sandbox-key";
+const S3_ACCESS_KEY = "recfleet";
+const BUCKET = "recordings";
+const PREFIX = "recordings";
+
+export interface FleetPlan {
+  specs: ProcessSpec[];
+  info: SandboxInfo;
+}
+
+export interface FleetOptions {
+  state: StateDirs;
+  apiPort: number;
+  apiKeys: string;
+  apiKey: string;
+  secrets: { livekit: string; s3: string; dashboard: string };
+  redisUrl?: string;
+  logLevel: string;
+}
+
+async function waitForHttp(url: string, timeoutMs: number, process: SupervisedProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer";
+  while (Date.now() < deadline) {
+    if (process.child.exitCode !== null)
+      throw new Error(`${process.name} exited before it was ready (see ${process.logFile})`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (response.ok) return;
+      last = `HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(
+    `${process.name} not ready at ${url} within ${timeoutMs} ms (${last}); see ${process.logFile}`,
+  );
+}
+
+async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      return;
+    } catch {
+      client.disconnect();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`redis at ${url} did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * The whole fleet on emulators, in start order: Redis, S3, SMTP catcher, LiveKit Egress, then the
+ * four apps wired through their normal configuration (env). Ports are found before start so
+ * that each process can be told where the others are.
+ */
+export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
+  const { state, secrets } = options;
+  const [
+    redisPort,
+    s3Port,
+    smtpPort,
+    mailHttpPort,
+    egressPort,
+    recorderHealth,
+    listenerHealth,
+    mailerHealth,
+  ] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${redisPort}`;
+  const apiUrl = `http://127.0.0.1:${options.apiPort}`;
+  const egressUrl = `http://127.0.0.1:${egressPort}`;
+  const dashboardUser = "admin";
+  const appEnv = {
+    LOG_LEVEL: options.logLevel,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: "recfleet",
+    LIVEKIT_URL: egressUrl,
+    LIVEKIT_API_KEY: LIVEKIT_KEY,
+    LIVEKIT_API_SECRET: secrets.livekit,
+    STORAGE_ENDPOINT: "127.0.0.1",
+    STORAGE_PORT: String(s3Port),
+    STORAGE_USE_SSL: "false",
+    STORAGE_ACCESS_KEY: S3_ACCESS_KEY,
+    STORAGE_SECRET_KEY: secrets.s3,
+    STORAGE_BUCKET: BUCKET,
+    STORAGE_PREFIX: PREFIX,
+    SMTP_HOST: "127.0.0.1",
+    SMTP_PORT: String(smtpPort),
+    SMTP_FROM: "recfleet sandbox <recordings@sandbox.localhost>",
+    MAILER_LINK_EXPIRY_SECONDS: "86400",
+    // Quick healing in the sandbox: a lost webhook or event is noticed in seconds, not minutes.
+    RECORDER_RECONCILE_INTERVAL_MS: "5000",
+    RECORDER_FILE_CHECK_AFTER_MS: "5000",
+    LISTENER_RESYNC_INTERVAL_MS: "30000",
+  };
+  const emulator = (name: string, path: string, args: string[], ready: RegExp): ProcessSpec => ({
+    name,
+    command: node,
+    args: [...tsEntry(path), ...args],
+    env: { LOG_LEVEL: options.logLevel },
+    ready: async (process) => void (await process.waitForLine(ready, 20_000)),
+  });
+  const app = (name: string, healthUrl: string, env: Record<string, string>): ProcessSpec => ({
+    name,
+    command: node,
+    args: tsEntry(`apps/${name}/src/main.ts`),
+    env: { ...appEnv, ...env },
+    ready: (process) => waitForHttp(healthUrl, 30_000, process),
+    stopGraceMs: 25_000,
+  });
+
+  const specs: ProcessSpec[] = [];
+  if (!options.redisUrl) {
+    const redisServer = process.env.REDIS_SERVER_BIN ?? "redis-server";
+    if (spawnSync(redisServer, ["--version"]).status !== 0) {
+      throw new Error(
+        "redis-server is not installed: install it (apt-get install redis-server) or set REDIS_URL",
+      );
+    }
+    specs.push({
+      name: "redis",
+      command: redisServer,
+      args: [
+        "--port",
+        String(redisPort),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        state.redis,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--maxmemory-policy",
+        "noeviction",
+      ],
+      ready: () => waitForRedis(redisUrl, 10_000),
+    });
+  }
+  specs.push(
+    emulator(
+      "s3",
+      "packages/emulators/src/s3/cli.ts",
+      [
+        "--port",
+        String(s3Port),
+        "--data-dir",
+        state.s3,
+        "--access-key",
+        S3_ACCESS_KEY,
+        "--secret-key",
+        secrets.s3,
+        "--bucket",
+        BUCKET,
+      ],
+      /s3 emulator listening/,
+    ),
+    emulator(
+      "smtp",
+      "packages/emulators/src/smtp/cli.ts",
+      ["--smtp-port", String(smtpPort), "--http-port", String(mailHttpPort), "--dir", state.mail],
+      /smtp emulator listening/,
+    ),
+    emulator(
+      "egress",
+      "packages/emulators/src/egress/cli.ts",
+      [
+        "--port",
+        String(egressPort),
+        "--api-key",
+        LIVEKIT_KEY,
+        "--api-secret",
+        secrets.livekit,
+        "--webhook-url",
+        `${apiUrl}/v1/webhooks/livekit`,
+        "--activation-delay-ms",
+        "300",
+      ],
+      /egress emulator listening/,
+    ),
+    app("api", `${apiUrl}/readyz`, {
+      PORT: String(options.apiPort),
+      API_HOST: "127.0.0.1",
+      API_KEYS: options.apiKeys,
+      API_PUBLIC_URL: apiUrl,
+      DASHBOARD_USER: dashboardUser,
+      DASHBOARD_PASSWORD: secrets.dashboard,
+    }),
+    app("recorder", `http://127.0.0.1:${recorderHealth}/readyz`, {
+      HEALTH_PORT: String(recorderHealth),
+      HEALTH_HOST: "127.0.0.1",
+    }),
+    app("storage-listener", `http://127.0.0.1:${listenerHealth}/readyz`, {
+      HEALTH_PORT: String(listenerHealth),
+      HEALTH_HOST: "127.0.0.1",
+    }),
+    app("mailer", `http://127.0.0.1:${mailerHealth}/readyz`, {
+      HEALTH_PORT: String(mailerHealth),
+      HEALTH_HOST: "127.0.0.1",
+    }),
+  );
+  return {
+    specs,
+    info: {
+      apiUrl,
+      apiKey: options.apiKey,
+      dashboardUrl: `${apiUrl}/admin/queues`,
+      dashboardUser,
+      dashboardPassword: secrets.dashboard,
+      mailUrl: `http://127.0.0.1:${mailHttpPort}/`,
+      s3: {
+        endpoint: "127.0.0.1",
+        port: s3Port,
+        accessKey: S3_ACCESS_KEY,
+        secretKey: secrets.s3,
+        bucket: BUCKET,
+        prefix: PREFIX,
+      },
+      egressUrl,
+      redisUrl,
+      logs: state.logs,
+      mailDir: state.mail,
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import { parseArgs } from "node:util";
+import { renderBanner } from "./banner.ts";
+import { planFleet } from "./fleet.ts";
+import { createLineFormatter, useColour } from "./log-format.ts";
+import { persistentSecret, prepareState, writeInfo } from "./state.ts";
+import { Supervisor } from "./supervisor.ts";
+
+const USAGE = `Usage: npm start [-- --fresh]
+
+Runs the whole recfleet fleet locally on emulators: Redis, an S3 (MinIO) emulator, an SMTP
+catcher, a LiveKit Egress emulator and the four apps.
+
+  --fresh      wipe the state directory first
+  -h, --help   this help
+
+Environment: PORT (API port, default 8080), API_KEYS (else a key is generated and kept in
+<state>/api-key), SANDBOX_DIR (default .sandbox), REDIS_URL (use this Redis instead of starting
+one), LOG_LEVEL (default info), NO_COLOR.`;
+
+function fail(message: string): never {
+  process.stderr.write(`sandbox: ${message}\n`);
+  process.exit(1);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        fresh: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n\n${USAGE}`);
+  }
+})();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const env = process.env;
+const apiPort = Number(env.PORT ?? "8080");
+if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
+  fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+const state = prepareState(env, values.fresh);
+const apiKey = env.API_KEYS?.split(",")[0]?.trim() || persistentSecret(state.root, "api-key");
+const plan = await planFleet({
+  state,
+  apiPort,
+  apiKeys: env.API_KEYS?.trim() ? env.API_KEYS : apiKey,
+  apiKey,
+  secrets: {
+    livekit: persistentSecret(state.root, "livekit-secret"),
+    s3: persistentSecret(state.root, "s3-secret"),
+    dashboard: persistentSecret(state.root, "dashboard-password", 12),
+  },
+  ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+  logLevel: env.LOG_LEVEL ?? "info",
+});
+
+const names = plan.specs.map((spec) => spec.name);
+const format = createLineFormatter(names, useColour(process.stdout));
+const supervisor = new Supervisor({
+  logsDir: state.logs,
+  print: (line) => process.stdout.write(`${line}\n`),
+  format,
+});
+let shuttingDown = false;
+
+async function shutdown(code: number): Promise<never> {
+  shuttingDown = true;
+  process.stdout.write("sandbox: stopping every process, newest first …\n");
+  await supervisor.stopAll();
+  process.stdout.write("sandbox: stopped.\n");
+  process.exit(code);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (shuttingDown) return;
+    void shutdown(0);
+  });
+}
+
+void supervisor.failed.then(async (failure) => {
+  if (shuttingDown) return;
+  process.stderr.write(
+    `\nsandbox: ${failure.name} exited (${failure.code}). Last lines of its log:\n${failure.tail.map((line) => `  ${line}`).join("\n")}\n`,
+  );
+  await shutdown(1);
+});
+
+try {
+  for (const spec of plan.specs) {
+    if (shuttingDown) break;
+    await supervisor.start(spec);
+  }
+} catch (error) {
+  if (!shuttingDown) {
+    process.stderr.write(`\nsandbox: ${(error as Error).message}\n`);
+    await shutdown(1);
+  }
+}
+if (!shuttingDown) {
+  writeInfo(state.root, plan.info);
+  process.stdout.write(`\n${renderBanner(plan.info, state.root)}\n\n`);
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "@recfleet/runtime";
+import { Client as MinioClient } from "minio";
+import { planFleet } from "../src/fleet.ts";
+import { createLineFormatter } from "../src/log-format.ts";
+import { prepareState, type SandboxInfo } from "../src/state.ts";
+import { Supervisor } from "../src/supervisor.ts";
+
+export interface RecordingView {
+  id: string;
+  room: string;
+  kind: "video" | "audio";
+  profile: string;
+  status: string;
+  egressId: string | null;
+  file: { key: string; size: number | null } | null;
+  error: { code: string; message: string } | null;
+  timeline: { status: string; at: string; reason: string }[];
+}
+
+export interface MailEntry {
+  id: string;
+  subject: string;
+  messageId: string | null;
+  to: { address: string }[];
+}
+
+/** The sandbox's processes, started by its own plan and supervisor, for end-to-end tests. */
+export interface TestFleet {
+  info: SandboxInfo;
+  supervisor: Supervisor;
+  output: string[];
+  minio: MinioClient;
+  api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  waitFor(id: string, status: string, timeoutMs?: number): Promise<RecordingView>;
+  mails(): Promise<MailEntry[]>;
+  mailText(id: string): Promise<string>;
+  egressAdmin<T>(path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startTestFleet(env: Record<string, string> = {}): Promise<TestFleet> {
+  const state = prepareState({ SANDBOX_DIR: mkdtempSync(join(tmpdir(), "recfleet-e2e-")) }, true);
+  const apiKey = "e2e-api-key-0123456789";
+  const plan = await planFleet({
+    state,
+    apiPort: await freePort(),
+    apiKeys: apiKey,
+    apiKey,
+    secrets: { livekit: "e2e-livekit-secret-0123456789", s3: "e2e-s3-secret", dashboard: "e2e-dashboard" },
+    logLevel: process.env.LOG_LEVEL ?? "info",
+  });
+  for (const spec of plan.specs) spec.env = { ...spec.env, ...env };
+  const output: string[] = [];
+  const supervisor = new Supervisor({
+    logsDir: state.logs,
+    print: (line) => {
+      output.push(line);
+      if (process.env.E2E_ECHO) process.stderr.write(`${line}\n`);
+    },
+    format: createLineFormatter(
+      plan.specs.map((spec) => spec.name),
+      false,
+    ),
+  });
+  try {
+    for (const spec of plan.specs) await supervisor.start(spec);
+  } catch (error) {
+    await supervisor.stopAll();
+    throw new Error(`${(error as Error).message}\n${output.slice(-40).join("\n")}`);
+  }
+  const { info } = plan;
+  const api = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${info.apiUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${info.apiKey}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+  const waitFor = async (id: string, status: string, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await api<RecordingView>("GET", `/v1/recordings/${id}`);
+      if (body.status === status) return body;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `recording ${id} is ${body.status} (timeline: ${JSON.stringify(body.timeline)}), expected ${status}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+  return {
+    info,
+    supervisor,
+    output,
+    minio: new MinioClient({
+      endPoint: info.s3.endpoint,
+      port: info.s3.port,
+      useSSL: false,
+      accessKey: info.s3.accessKey,
+      secretKey: info.s3.secretKey,
+      region: "us-east-1",
+    }),
+    api,
+    waitFor,
+    mails: async () =>
+      ((await (await fetch(`${info.mailUrl}api/messages`)).json()) as { messages: MailEntry[] }).messages,
+    mailText: async (id) => (await fetch(`${info.mailUrl}messages/${id}/text`)).text(),
+    egressAdmin: async <T>(path: string, body?: unknown) => {
+      const response = await fetch(`${info.egressUrl}/_admin${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        ...(body === undefined
+          ? {}
+          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      });
+      return (await response.json()) as T;
+    },
+    stop: () => supervisor.stopAll(),
+  };
+}
