@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createRedisConnection, JobProducer } from "@recfleet/queues";
+import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import {
   freePort,
@@ -37,6 +37,7 @@ beforeAll(async () => {
   const config = { url: redisServer.url, prefix, tls: false, commandTimeoutMs: 2000 };
   redis = createRedisConnection("client", config);
   producerConnection = createRedisConnection("producer", config);
+  await Promise.all([waitUntilReady(redis, 10_000), waitUntilReady(producerConnection, 10_000)]);
   producer = new JobProducer(producerConnection, prefix);
 });
 afterEach(async () => {

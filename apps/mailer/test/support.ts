@@ -2,7 +2,7 @@
 // driven to saved or failed in a real store, and the mailer's worker running in this process.
 import { fileURLToPath } from "node:url";
 import type { SmtpConfig, StorageConfig } from "@recfleet/config";
-import { createRedisConnection, JobProducer } from "@recfleet/queues";
+import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { type FailureCode, type Recording, RecordingStore } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
 import { type RunningProcess, spawnTs, uniquePrefix } from "@recfleet/testing";
@@ -213,6 +213,8 @@ export async function startMailer(options: MailerOptions): Promise<MailerUnderTe
   const redis = createRedisConnection("client", redisConfig);
   const workerConnection = createRedisConnection("worker", redisConfig);
   const producerConnection = createRedisConnection("producer", redisConfig);
+  // Fail-fast connections refuse commands until they are connected.
+  await Promise.all([waitUntilReady(redis, 10_000), waitUntilReady(producerConnection, 10_000)]);
   const registry = createMetricsRegistry("mailer");
   const transport = createMailTransport(smtpConfigFor(options.smtpPort));
   const store = new RecordingStore({ redis, prefix, retentionDays: 30 });
