@@ -22,7 +22,9 @@ const COMMANDS = {
   start: existsSync(join(root, "apps", "sandbox"))
     ? ["pnpm", "--filter", "@recfleet/sandbox", "start"]
     : ["pnpm", "--parallel", "--filter", "./apps/*", "start"],
-  test: ["pnpm", "exec", "turbo", "run", "lint", "typecheck", "test"],
+  // Integration suites start servers and child processes: on small machines (2 cores) running
+  // more than three packages' tests at once only makes timeouts likely.
+  test: ["pnpm", "exec", "turbo", "run", "lint", "typecheck", "test", "--concurrency=3", "--continue"],
   build: ["pnpm", "exec", "turbo", "run", "build"],
   lint: ["pnpm", "exec", "turbo", "run", "lint"],
   typecheck: ["pnpm", "exec", "turbo", "run", "typecheck"],
