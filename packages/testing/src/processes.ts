@@ -29,11 +29,21 @@ export function spawnTs(entry: string, args: string[] = [], options: SpawnOption
 }
 
 export function spawnProcess(command: string, args: string[], options: SpawnOptions = {}): RunningProcess {
+  // Its own process group, so that whatever it starts (the sandbox starts a whole fleet) can be
+  // killed with it when a test ends early.
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
   const lines: string[] = [];
   const waiters = new Set<(line: string) => void>();
   const onLine = (line: string) => {
@@ -47,9 +57,13 @@ export function spawnProcess(command: string, args: string[], options: SpawnOpti
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
   });
-  const killOnExit = () => child.kill("SIGKILL");
+  const killOnExit = () => killGroup();
   process.once("exit", killOnExit);
-  void exited.then(() => process.off("exit", killOnExit));
+  void exited.then(() => {
+    process.off("exit", killOnExit);
+    // Whatever the process started and left behind (it was killed, say) goes with it.
+    killGroup();
+  });
 
   const waitForLine: RunningProcess["waitForLine"] = (match, timeoutMs = 15_000) => {
     const test = typeof match === "function" ? match : (line: string) => match.test(line);
@@ -87,7 +101,7 @@ export function spawnProcess(command: string, args: string[], options: SpawnOpti
   const stop: RunningProcess["stop"] = async (signal = "SIGTERM", graceMs = 15_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return exited;
     child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    const timer = setTimeout(killGroup, graceMs);
     const result = await exited;
     clearTimeout(timer);
     return result;
