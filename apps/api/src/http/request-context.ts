@@ -3,6 +3,8 @@ import type { Logger } from "@recfleet/runtime";
 import type { Request, RequestHandler, Response } from "express";
 import type { ApiMetrics } from "../metrics.ts";
 
+/** Probed every few seconds by orchestrators and Prometheus: logged at debug level only. */
+const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The route template a request matched ("/v1/recordings/:id"), for logs and metric labels. */
@@ -44,6 +46,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
         responseTimeMs: Math.round(seconds * 1e4) / 10,
       };
       if (res.statusCode >= 500) logger.error(line, "request failed");
+      else if (PROBES.has(route)) logger.debug(line, "request completed");
       else logger.info(line, "request completed");
     });
     next();
