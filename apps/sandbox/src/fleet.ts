@@ -26,7 +26,14 @@ export interface FleetOptions {
   secrets: { livekit: string; s3: string; dashboard: string };
   redisUrl?: string;
   logLevel: string;
+  /** How many processes of each worker app to run (default one each). */
+  replicas?: Partial<Record<WorkerApp, number>>;
+  /** Extra command-line flags for the emulators (fault knobs). */
+  emulatorArgs?: Partial<Record<"s3" | "smtp" | "egress", string[]>>;
 }
+
+const WORKERS = ["recorder", "storage-listener", "mailer"] as const;
+export type WorkerApp = (typeof WORKERS)[number];
 
 async function waitForHttp(url: string, timeoutMs: number, process: SupervisedProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -73,19 +80,7 @@ async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
  */
 export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   const { state, secrets } = options;
-  const [
-    redisPort,
-    s3Port,
-    smtpPort,
-    mailHttpPort,
-    egressPort,
-    recorderHealth,
-    listenerHealth,
-    mailerHealth,
-  ] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
+  const [redisPort, s3Port, smtpPort, mailHttpPort, egressPort] = await Promise.all([
     freePort(),
     freePort(),
     freePort(),
@@ -119,10 +114,15 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     RECORDER_FILE_CHECK_AFTER_MS: "5000",
     LISTENER_RESYNC_INTERVAL_MS: "30000",
   };
-  const emulator = (name: string, path: string, args: string[], ready: RegExp): ProcessSpec => ({
+  const emulator = (
+    name: "s3" | "smtp" | "egress",
+    path: string,
+    args: string[],
+    ready: RegExp,
+  ): ProcessSpec => ({
     name,
     command: node,
-    args: [...tsEntry(path), ...args],
+    args: [...tsEntry(path), ...args, ...(options.emulatorArgs?.[name] ?? [])],
     env: { LOG_LEVEL: options.logLevel },
     ready: async (process) => void (await process.waitForLine(ready, 20_000)),
   });
@@ -214,19 +214,19 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
       DASHBOARD_USER: dashboardUser,
       DASHBOARD_PASSWORD: secrets.dashboard,
     }),
-    app("recorder", `http://127.0.0.1:${recorderHealth}/readyz`, {
-      HEALTH_PORT: String(recorderHealth),
-      HEALTH_HOST: "127.0.0.1",
-    }),
-    app("storage-listener", `http://127.0.0.1:${listenerHealth}/readyz`, {
-      HEALTH_PORT: String(listenerHealth),
-      HEALTH_HOST: "127.0.0.1",
-    }),
-    app("mailer", `http://127.0.0.1:${mailerHealth}/readyz`, {
-      HEALTH_PORT: String(mailerHealth),
-      HEALTH_HOST: "127.0.0.1",
-    }),
   );
+  const health: Record<string, string> = { api: `${apiUrl}/readyz` };
+  for (const name of WORKERS) {
+    for (let replica = 1; replica <= (options.replicas?.[name] ?? 1); replica += 1) {
+      const port = await freePort();
+      const processName = replica === 1 ? name : `${name}-${replica}`;
+      health[processName] = `http://127.0.0.1:${port}/readyz`;
+      specs.push({
+        ...app(name, health[processName], { HEALTH_PORT: String(port), HEALTH_HOST: "127.0.0.1" }),
+        name: processName,
+      });
+    }
+  }
   return {
     specs,
     info: {
@@ -248,6 +248,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
       redisUrl,
       logs: state.logs,
       mailDir: state.mail,
+      health,
     },
   };
 }

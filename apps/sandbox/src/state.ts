@@ -58,6 +58,8 @@ export interface SandboxInfo {
   redisUrl: string;
   logs: string;
   mailDir: string;
+  /** Readiness URL of each app process, by process name (api, recorder, recorder-2 …). */
+  health: Record<string, string>;
 }
 
 export function writeInfo(root: string, info: SandboxInfo): void {

@@ -1,6 +1,6 @@
 import { egressEncodingFor, loadProfileCatalog } from "@recfleet/config";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RecordingView, startTestFleet, type TestFleet } from "./fleet-harness.ts";
+import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
 
 let fleet: TestFleet;
 const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu" });

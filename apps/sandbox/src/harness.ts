@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
-import { planFleet } from "../src/fleet.ts";
-import { createLineFormatter } from "../src/log-format.ts";
-import { prepareState, type SandboxInfo } from "../src/state.ts";
-import { Supervisor } from "../src/supervisor.ts";
+
+import { type FleetOptions, planFleet } from "./fleet.ts";
+import { createLineFormatter } from "./log-format.ts";
+import { prepareState, type SandboxInfo } from "./state.ts";
+import { Supervisor } from "./supervisor.ts";
 
 export interface RecordingView {
   id: string;
@@ -27,7 +28,10 @@ export interface MailEntry {
   to: { address: string }[];
 }
 
-/** The sandbox's processes, started by its own plan and supervisor, for end-to-end tests. */
+/**
+ * The sandbox's processes, started by its own plan and supervisor: the fleet that end-to-end
+ * tests, benchmarks and fault-injection runs drive through the public API.
+ */
 export interface TestFleet {
   info: SandboxInfo;
   supervisor: Supervisor;
@@ -41,7 +45,15 @@ export interface TestFleet {
   stop(): Promise<void>;
 }
 
-export async function startTestFleet(env: Record<string, string> = {}): Promise<TestFleet> {
+export interface TestFleetOptions extends Pick<FleetOptions, "replicas" | "emulatorArgs"> {
+  /** Extra env for every process (e.g. shorter reconciler timings). */
+  env?: Record<string, string>;
+  /** Use this Redis instead of starting one. */
+  redisUrl?: string;
+}
+
+export async function startTestFleet(options: TestFleetOptions = {}): Promise<TestFleet> {
+  const env = options.env ?? {};
   const state = prepareState({ SANDBOX_DIR: mkdtempSync(join(tmpdir(), "recfleet-e2e-")) }, true);
   const apiKey = "e2e-api-key-0123456789";
   const plan = await planFleet({
@@ -51,6 +63,9 @@ export async function startTestFleet(env: Record<string, string> = {}): Promise<
     apiKey,
     secrets: { livekit: "e2e-livekit-secret-0123456789", s3: "e2e-s3-secret", dashboard: "e2e-dashboard" },
     logLevel: process.env.LOG_LEVEL ?? "info",
+    ...(options.replicas ? { replicas: options.replicas } : {}),
+    ...(options.emulatorArgs ? { emulatorArgs: options.emulatorArgs } : {}),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
   for (const spec of plan.specs) spec.env = { ...spec.env, ...env };
   const output: string[] = [];
