@@ -30,7 +30,7 @@ const COMMANDS = {
   typecheck: ["pnpm", "exec", "turbo", "run", "typecheck"],
   demo: ["pnpm", "--filter", "@recfleet/sandbox", "demo"],
   bench: ["pnpm", "--filter", "@recfleet/bench", "bench"],
-  "test:chaos": ["pnpm", "--filter", "@recfleet/bench", "chaos"],
+  "test:chaos": ["pnpm", "--filter", "@recfleet/chaos", "chaos"],
   docs: ["pnpm", "-r", "--if-present", "run", "docs"],
   install: [],
 };
