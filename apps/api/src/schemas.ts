@@ -2,6 +2,7 @@
 // schemas and /openapi.json is generated from them (openapi.ts), so the two cannot drift apart.
 import { LAYOUTS } from "@recfleet/config";
 import {
+  EGRESS_STATUS_NAMES,
   RECORDING_KINDS,
   recordingIdSchema,
   recordingSchema,
@@ -188,16 +189,6 @@ export const readinessSchema = z.object({
   status: z.enum(["ready", "not ready"]),
   checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() })),
 });
-
-const EGRESS_STATUS_NAMES = [
-  "EGRESS_STARTING",
-  "EGRESS_ACTIVE",
-  "EGRESS_ENDING",
-  "EGRESS_COMPLETE",
-  "EGRESS_FAILED",
-  "EGRESS_ABORTED",
-  "EGRESS_LIMIT_REACHED",
-] as const;
 
 /** LiveKit's webhook body (documentation: the signature check and decoding are LiveKit's SDK). */
 export const webhookEventSchema = z

@@ -1,44 +1,9 @@
-import { fileURLToPath } from "node:url";
-import { runToExit, startAndTerminate, startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appLifecycleSuite } from "@recfleet/testing";
 
-const entry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-describe("recorder process", () => {
-  it("starts, then shuts down cleanly on SIGTERM", async () => {
-    const env = {
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: uniquePrefix(),
-      HEALTH_PORT: "0",
-      LIVEKIT_API_KEY: "APIkey",
-      LIVEKIT_API_SECRET: "secret-0123456789",
-      STORAGE_ACCESS_KEY: "minio",
-      STORAGE_SECRET_KEY: "minio-secret",
-    };
-    const result = await startAndTerminate(entry, "recorder", env);
-    expect(result.exitCode).toBe(0);
-    expect(result.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
-  });
-
-  it("exits 78 with one line naming the bad setting", async () => {
-    const result = await runToExit(entry, {
-      REDIS_URL: "nope",
-      HEALTH_PORT: "0",
-      LIVEKIT_API_KEY: "APIkey",
-      LIVEKIT_API_SECRET: "secret-0123456789",
-      STORAGE_ACCESS_KEY: "minio",
-      STORAGE_SECRET_KEY: "minio-secret",
-    });
-    expect(result.exitCode).toBe(78);
-    expect(result.lines).toEqual([
-      "config: REDIS_URL: must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379",
-    ]);
-  });
+appLifecycleSuite("recorder", new URL("../src/main.ts", import.meta.url), {
+  HEALTH_PORT: "0",
+  LIVEKIT_API_KEY: "APIkey",
+  LIVEKIT_API_SECRET: "secret-0123456789",
+  STORAGE_ACCESS_KEY: "minio",
+  STORAGE_SECRET_KEY: "minio-secret",
 });

@@ -2,6 +2,7 @@
 // what arrives: the emails, their download links and the bytes behind them.
 import { createHash } from "node:crypto";
 import { Client as MinioClient } from "minio";
+import { callApi } from "./api-client.ts";
 import { readInfo, type SandboxInfo } from "./state.ts";
 
 interface RecordingView {
@@ -22,18 +23,10 @@ function step(message: string): void {
 }
 
 async function api<T>(info: SandboxInfo, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${info.apiUrl}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${info.apiKey}`,
-      ...(body ? { "content-type": "application/json" } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new DemoFailure(`${method} ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
+  const answer = await callApi<T>(info, method, path, body);
+  if (answer.status >= 400)
+    throw new DemoFailure(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
 }
 
 async function waitFor(

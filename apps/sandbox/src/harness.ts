@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { freePort } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 
+import { callApi } from "./api-client.ts";
 import { type FleetOptions, planFleet } from "./fleet.ts";
 import { createLineFormatter } from "./log-format.ts";
 import { prepareState, type SandboxInfo } from "./state.ts";
@@ -87,18 +88,7 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
     throw new Error(`${(error as Error).message}\n${output.slice(-40).join("\n")}`);
   }
   const { info } = plan;
-  const api = async <T>(method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${info.apiUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${info.apiKey}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
-  };
+  const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(info, method, path, body);
   const waitFor = async (id: string, status: string, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -13,7 +13,7 @@ export type EgressStatusName =
   | "EGRESS_LIMIT_REACHED";
 
 /** EgressStatus names by their protocol number. */
-const STATUS_NAMES: readonly EgressStatusName[] = [
+export const EGRESS_STATUS_NAMES = [
   "EGRESS_STARTING",
   "EGRESS_ACTIVE",
   "EGRESS_ENDING",
@@ -21,7 +21,7 @@ const STATUS_NAMES: readonly EgressStatusName[] = [
   "EGRESS_FAILED",
   "EGRESS_ABORTED",
   "EGRESS_LIMIT_REACHED",
-];
+] as const satisfies readonly EgressStatusName[];
 
 /** The fields of LiveKit's EgressInfo a report needs (structural: no protocol dependency here). */
 export interface EgressInfoLike {
@@ -50,7 +50,7 @@ export interface ReportOutcome {
 
 /** The report an EgressInfo (webhook or ListEgress) makes; undefined for an unknown status. */
 export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
-  const status = STATUS_NAMES[info.status];
+  const status = EGRESS_STATUS_NAMES[info.status];
   if (!status) return undefined;
   const result = info.fileResults[0];
   const file =

@@ -2,6 +2,7 @@ export { renderStatesDoc, stateDiagram } from "./docs.ts";
 export {
   applyEgressReport,
   contentTypeOf,
+  EGRESS_STATUS_NAMES,
   type EgressInfoLike,
   type EgressReport,
   type EgressStatusName,

@@ -23,7 +23,16 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
+export interface ReadinessResult {
+  ok: boolean;
+  checks: Record<string, { ok: boolean; error?: string }>;
+}
+
+/** Runs every readiness check at once, each bounded by `timeoutMs`. */
+export async function runChecks(
+  checks: Record<string, ReadinessCheck>,
+  timeoutMs: number,
+): Promise<ReadinessResult> {
   const results = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {

@@ -4,6 +4,8 @@ export {
   type HealthServer,
   type HealthServerOptions,
   type ReadinessCheck,
+  type ReadinessResult,
+  runChecks,
   startHealthServer,
 } from "./health-server.ts";
 export { flushAndExit, Lifecycle } from "./lifecycle.ts";

@@ -1,4 +1,4 @@
-import { withTimeout } from "@recfleet/runtime";
+import { runChecks } from "@recfleet/runtime";
 import { Router } from "express";
 import { serviceUnavailable } from "../http/dependency.ts";
 import { methodNotAllowed } from "../http/errors.ts";
@@ -18,23 +18,16 @@ export function healthRoutes(checks: ReadinessChecks, timeoutMs: number): Router
   router
     .route("/readyz")
     .get(async (_req, res) => {
-      const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await withTimeout(check(), timeoutMs, name);
-            return [name, { ok: true }] as const;
-          } catch (error) {
-            return [name, { ok: false, error: (error as Error).message }] as const;
-          }
-        }),
-      );
-      const byName = Object.fromEntries(results);
-      if (results.every(([, result]) => result.ok)) {
+      const result = await runChecks(checks, timeoutMs);
+      const byName = result.checks;
+      if (result.ok) {
         res.setHeader("Cache-Control", "no-store");
         res.json({ status: "ready", checks: byName });
         return;
       }
-      const failing = results.filter(([, result]) => !result.ok).map(([name]) => name);
+      const failing = Object.entries(byName)
+        .filter(([, check]) => !check.ok)
+        .map(([name]) => name);
       const unavailable = serviceUnavailable(`Not ready: ${failing.join(", ")} not reachable.`);
       throw new ProblemError("service-unavailable", {
         detail: unavailable.message,
