@@ -78,7 +78,7 @@ describe("smtp emulator CLI", () => {
   it("a bad flag is reported with the usage and exit code 2", async () => {
     const child = spawnTs(CLI, ["--smtp-port", "70000"]);
     expect(await child.exited).toBe(2);
-    expect(child.lines.join("\n")).toMatch(/--smtp-port must be a whole number from 0 to 65535/);
+    expect(child.lines.join("\n")).toMatch(/--smtp-port needs a whole number from 0 to 65535/);
     expect(child.lines.join("\n")).toMatch(/Usage: smtp emulator/);
   });
 });

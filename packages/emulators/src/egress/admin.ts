@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { BodyTooLargeError, readBody, sendJson } from "../common/http.ts";
+import { AdminRequestError, readJsonBody } from "../common/admin.ts";
+import { sendJson } from "../common/http.ts";
 import { EgressAdminError, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
 import { type EgressFaults, InvalidFaultsError } from "./faults.ts";
 import type { RecordedRequest } from "./request-log.ts";
@@ -24,33 +25,6 @@ export interface EgressAdminApi {
 const failBodySchema = z
   .object({ error: z.string().min(1).optional(), errorCode: z.number().int().min(0).optional() })
   .strict();
-
-class AdminRequestError extends Error {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = "AdminRequestError";
-    this.status = status;
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, 64 * 1024);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new AdminRequestError(413, error.message);
-    throw error;
-  }
-  const text = raw.toString("utf8").trim();
-  if (text === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AdminRequestError(400, "the body is not valid JSON");
-  }
-}
 
 function parseFailBody(input: unknown): FailOptions {
   const result = failBodySchema.safeParse(input);
@@ -79,7 +53,7 @@ export async function handleAdmin(
     if (path === "/faults") {
       if (method === "GET") return sendJson(res, 200, api.faults());
       if (method === "PUT" || method === "PATCH" || method === "POST") {
-        return sendJson(res, 200, api.setFaults(await readJson(req)));
+        return sendJson(res, 200, api.setFaults(await readJsonBody(req, 64 * 1024)));
       }
     } else if (path === "/requests" && method === "GET") {
       return sendJson(res, 200, { requests: api.requests() });
@@ -100,7 +74,11 @@ export async function handleAdmin(
           return sendJson(res, 200, snapshot);
         }
         if (action === "fail" && method === "POST") {
-          return sendJson(res, 200, api.failEgress(egressId, parseFailBody(await readJson(req))));
+          return sendJson(
+            res,
+            200,
+            api.failEgress(egressId, parseFailBody(await readJsonBody(req, 64 * 1024))),
+          );
         }
         if (action === "crash" && method === "POST") return sendJson(res, 200, api.crashEgress(egressId));
       }

@@ -1,5 +1,5 @@
-import { parseArgs } from "node:util";
-import { createLogger, flushAndExit, Lifecycle } from "@recfleet/runtime";
+import { createLogger } from "@recfleet/runtime";
+import { fraction, optionsOrExit, parseFlags, runEmulator, UsageError, wholeNumber } from "../common/cli.ts";
 import { DEFAULT_PAYLOAD_CAP_BYTES, DEV_API_KEY, DEV_API_SECRET, startEgressEmulator } from "./emulator.ts";
 import { DEFAULT_FAULTS } from "./faults.ts";
 import type { DefaultStorage } from "./storage.ts";
@@ -45,26 +45,6 @@ Files
 Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/webhooks, /_admin/faults;
 PUT /_admin/faults; POST /_admin/egresses/{id}/fail, /_admin/egresses/{id}/crash, /_admin/reset.
 `;
-
-class UsageError extends Error {}
-
-function wholeNumber(flag: string, value: string | undefined, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min) {
-    throw new UsageError(`--${flag} needs a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
-function fraction(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) {
-    throw new UsageError(`--${flag} needs a number from 0 to 1, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
 
 function bool(flag: string, value: string | undefined): boolean | undefined {
   if (value === undefined) return undefined;
@@ -129,29 +109,18 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-  try {
-    values = parseArgs({ options: OPTIONS, allowPositionals: false }).values;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const values = parseFlags(OPTIONS, HELP);
   const logger = createLogger("egress-emulator", { level: values["log-level"] ?? "info" });
-  let options: Parameters<typeof startEgressEmulator>[0];
-  try {
-    const maxDuration = wholeNumber("max-duration-ms", values["max-duration-ms"], 1);
+  const options: Parameters<typeof startEgressEmulator>[0] = optionsOrExit(() => {
+    const maxDuration = wholeNumber("max-duration-ms", values["max-duration-ms"], { min: 1 });
     const capacity = wholeNumber("capacity", values.capacity);
-    options = {
+    return {
       host: values.host ?? "127.0.0.1",
-      port: wholeNumber("port", values.port) ?? 7880,
+      port: wholeNumber("port", values.port, { max: 65_535 }) ?? 7880,
       apiKey: values["api-key"] ?? process.env.LIVEKIT_API_KEY ?? DEV_API_KEY,
       apiSecret: values["api-secret"] ?? process.env.LIVEKIT_API_SECRET ?? DEV_API_SECRET,
       webhookUrl: values["webhook-url"] ?? null,
-      webhookTimeoutMs: wholeNumber("webhook-timeout-ms", values["webhook-timeout-ms"], 1),
+      webhookTimeoutMs: wholeNumber("webhook-timeout-ms", values["webhook-timeout-ms"], { min: 1 }),
       webhookRetries: wholeNumber("webhook-retries", values["webhook-retries"]),
       dropWebhooks: fraction("drop-webhooks", values["drop-webhooks"]),
       activationDelayMs: wholeNumber("activation-delay-ms", values["activation-delay-ms"]),
@@ -160,36 +129,25 @@ async function main(): Promise<void> {
       ...(maxDuration !== undefined ? { maxDurationMs: maxDuration } : {}),
       failNext: wholeNumber("fail-next", values["fail-next"]),
       crashNext: wholeNumber("crash-next", values["crash-next"]),
-      payloadCapBytes: wholeNumber("payload-cap-bytes", values["payload-cap-bytes"], 1),
-      uploadTimeoutMs: wholeNumber("upload-timeout-ms", values["upload-timeout-ms"], 1),
+      payloadCapBytes: wholeNumber("payload-cap-bytes", values["payload-cap-bytes"], { min: 1 }),
+      uploadTimeoutMs: wholeNumber("upload-timeout-ms", values["upload-timeout-ms"], { min: 1 }),
       defaultStorage: defaultStorage(values),
       logger,
     };
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
+  });
 
-  const lifecycle = new Lifecycle(logger);
-  lifecycle.handleSignals(10_000);
-  try {
-    const emulator = await startEgressEmulator(options);
-    lifecycle.add("egress emulator", () => emulator.close());
-    logger.info(
-      {
-        port: emulator.port,
-        url: emulator.url,
-        apiKey: emulator.apiKey,
-        webhookUrl: options.webhookUrl ?? null,
-        defaultStorage: options.defaultStorage ? options.defaultStorage.endpoint : null,
-      },
-      "egress emulator listening",
-    );
-  } catch (error) {
-    logger.error({ err: error }, "egress emulator failed to start");
-    flushAndExit(logger, 1);
-  }
+  await runEmulator(
+    "egress",
+    logger,
+    () => startEgressEmulator(options),
+    (emulator) => ({
+      port: emulator.port,
+      url: emulator.url,
+      apiKey: emulator.apiKey,
+      webhookUrl: options.webhookUrl ?? null,
+      defaultStorage: options.defaultStorage ? options.defaultStorage.endpoint : null,
+    }),
+  );
 }
 
 await main();

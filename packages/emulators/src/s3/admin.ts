@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { BodyTooLargeError, readBody, sendJson } from "../common/http.ts";
+import { AdminRequestError, readJsonBody } from "../common/admin.ts";
+import { sendJson } from "../common/http.ts";
 import { InvalidFaultsError, type S3Faults } from "./faults.ts";
 import type { CutMode, ListenerInfo } from "./listeners.ts";
 import type { RequestLogEntry } from "./request-log.ts";
@@ -31,33 +32,6 @@ const garbageSchema = z
   })
   .strict();
 
-class AdminRequestError extends Error {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = "AdminRequestError";
-    this.status = status;
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let raw: Buffer;
-  try {
-    raw = await readBody(req, 128 * 1024);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new AdminRequestError(413, error.message);
-    throw error;
-  }
-  const text = raw.toString("utf8").trim();
-  if (text === "") return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new AdminRequestError(400, "the body is not valid JSON");
-  }
-}
-
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const result = schema.safeParse(input);
   if (!result.success) {
@@ -87,7 +61,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, api
       case "/faults":
         if (method === "GET") return sendJson(res, 200, api.faults());
         if (method === "PUT" || method === "PATCH" || method === "POST") {
-          return sendJson(res, 200, api.setFaults(await readJson(req)));
+          return sendJson(res, 200, api.setFaults(await readJsonBody(req, 128 * 1024)));
         }
         if (method === "DELETE") return sendJson(res, 200, api.resetFaults());
         break;
@@ -96,13 +70,13 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, api
         break;
       case "/listeners/cut":
         if (method === "POST") {
-          const { mode } = parse(cutSchema, await readJson(req));
+          const { mode } = parse(cutSchema, await readJsonBody(req, 128 * 1024));
           return sendJson(res, 200, { cut: api.cutListeners(mode) });
         }
         break;
       case "/listeners/garbage":
         if (method === "POST") {
-          const { line } = parse(garbageSchema, await readJson(req));
+          const { line } = parse(garbageSchema, await readJsonBody(req, 128 * 1024));
           return sendJson(res, 200, { written: api.injectGarbage(line) });
         }
         break;

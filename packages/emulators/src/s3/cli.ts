@@ -1,5 +1,5 @@
-import { parseArgs } from "node:util";
-import { createLogger, flushAndExit, Lifecycle } from "@recfleet/runtime";
+import { createLogger } from "@recfleet/runtime";
+import { fraction, optionsOrExit, parseFlags, runEmulator, UsageError, wholeNumber } from "../common/cli.ts";
 import {
   DEFAULT_ACCESS_KEY,
   DEFAULT_KEEPALIVE_MS,
@@ -38,30 +38,6 @@ POST /_admin/listeners/cut {"mode":"reset"|"end"}, POST /_admin/listeners/garbag
 GET|DELETE /_admin/requests. Health: GET /minio/health/live.
 `;
 
-class UsageError extends Error {}
-
-function wholeNumber(
-  flag: string,
-  value: string | undefined,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === "" || !Number.isSafeInteger(parsed) || parsed < 0 || parsed > max) {
-    throw new UsageError(`--${flag} needs a whole number from 0 to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
-function fraction(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) {
-    throw new UsageError(`--${flag} needs a number from 0 to 1, got ${JSON.stringify(value)}`);
-  }
-  return parsed;
-}
-
 function failCode(value: string | undefined): S3EmulatorOptions["failCode"] {
   if (value === undefined || value === "SlowDown" || value === "ServiceUnavailable") return value;
   throw new UsageError(`--fail-code needs SlowDown or ServiceUnavailable, got ${JSON.stringify(value)}`);
@@ -84,25 +60,14 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<void> {
-  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
-  try {
-    values = parseArgs({ options: OPTIONS, allowPositionals: false }).values;
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
-    process.exit(2);
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return;
-  }
+  const values = parseFlags(OPTIONS, HELP);
   const logger = createLogger("s3-emulator", { level: values["log-level"] ?? "info" });
-  let options: S3EmulatorOptions;
-  try {
+  const options: S3EmulatorOptions = optionsOrExit(() => {
     const keepAliveMs = wholeNumber("keepalive-ms", values["keepalive-ms"]);
     if (keepAliveMs === 0) throw new UsageError("--keepalive-ms must be at least 1");
-    options = {
+    return {
       host: values.host ?? "127.0.0.1",
-      port: wholeNumber("port", values.port, 65_535) ?? 9000,
+      port: wholeNumber("port", values.port, { max: 65_535 }) ?? 9000,
       dataDir: values["data-dir"],
       accessKey: values["access-key"] ?? process.env.MINIO_ROOT_USER ?? DEFAULT_ACCESS_KEY,
       secretKey: values["secret-key"] ?? process.env.MINIO_ROOT_PASSWORD ?? DEFAULT_SECRET_KEY,
@@ -114,31 +79,20 @@ async function main(): Promise<void> {
       failCode: failCode(values["fail-code"]),
       logger,
     };
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(2);
-  }
+  });
 
-  const lifecycle = new Lifecycle(logger);
-  lifecycle.handleSignals(10_000);
-  try {
-    const emulator = await startS3Emulator(options);
-    lifecycle.add("s3 emulator", () => emulator.close());
-    logger.info(
-      {
-        port: emulator.port,
-        url: emulator.url,
-        dataDir: emulator.dataDir,
-        region: emulator.region,
-        buckets: options.buckets,
-      },
-      "s3 emulator listening",
-    );
-  } catch (error) {
-    logger.error({ err: error }, "s3 emulator failed to start");
-    flushAndExit(logger, 1);
-  }
+  await runEmulator(
+    "s3",
+    logger,
+    () => startS3Emulator(options),
+    (emulator) => ({
+      port: emulator.port,
+      url: emulator.url,
+      dataDir: emulator.dataDir,
+      region: emulator.region,
+      buckets: options.buckets,
+    }),
+  );
 }
 
 await main();

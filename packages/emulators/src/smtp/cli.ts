@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { createLogger, flushAndExit, Lifecycle } from "@recfleet/runtime";
+import { UsageError, wholeNumber } from "../common/cli.ts";
 import { startSmtpEmulator } from "./emulator.ts";
 import { compileRecipientPattern } from "./recipient-pattern.ts";
 
@@ -27,20 +28,7 @@ Prints one JSON line with "msg":"smtp emulator listening", "port"/"smtpPort" and
 once both servers listen. SIGTERM or SIGINT closes it and exits 0.
 `;
 
-class UsageError extends Error {}
-
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-
-function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    throw new UsageError(
-      `--${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return number;
-}
 
 function parseCommandLine(argv: string[]) {
   const { values } = parseArgs({
@@ -81,16 +69,16 @@ function parseCommandLine(argv: string[]) {
   return {
     help: values.help,
     logLevel: values["log-level"],
-    refuseForMs: wholeNumber("refuse-for", values["refuse-for"], 1, 3_600_000),
+    refuseForMs: wholeNumber("refuse-for", values["refuse-for"], { min: 1, max: 3_600_000 }),
     options: {
       host: values.host,
-      smtpPort: wholeNumber("smtp-port", values["smtp-port"], 0, 65_535),
-      httpPort: wholeNumber("http-port", values["http-port"], 0, 65_535),
+      smtpPort: wholeNumber("smtp-port", values["smtp-port"], { min: 0, max: 65_535 }),
+      httpPort: wholeNumber("http-port", values["http-port"], { min: 0, max: 65_535 }),
       dir: values.dir,
       user: values.user,
       password,
-      maxMessageBytes: wholeNumber("max-size", values["max-size"], 1, Number.MAX_SAFE_INTEGER),
-      failNext: wholeNumber("fail-next", values["fail-next"], 0, 1_000_000),
+      maxMessageBytes: wholeNumber("max-size", values["max-size"], { min: 1, max: Number.MAX_SAFE_INTEGER }),
+      failNext: wholeNumber("fail-next", values["fail-next"], { min: 0, max: 1_000_000 }),
       rejectRecipients: values["reject-pattern"] ?? [],
     },
   };
