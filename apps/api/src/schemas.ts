@@ -15,7 +15,6 @@ import { type FieldError, ProblemError } from "./http/problem.ts";
 export const MAX_ROOM_BYTES = 256;
 export const MAX_METADATA_BYTES = 4096;
 /** The layout of a recording that names none (the first of LiveKit's room composite layouts). */
-export const DEFAULT_LAYOUT: (typeof LAYOUTS)[number] = LAYOUTS[0];
 export const NOTIFY_LOCALES = ["en", "fr"] as const;
 
 const byteLength = (text: string) => Buffer.byteLength(text, "utf8");
@@ -56,7 +55,7 @@ export const createRecordingRequestSchema = z
     layout: z
       .enum(LAYOUTS, { error: `must be one of ${LAYOUTS.join(", ")}` })
       .optional()
-      .meta({ description: `Room composite layout; ${DEFAULT_LAYOUT} when absent.` }),
+      .meta({ description: "Room composite layout; the configured default (DEFAULT_LAYOUT) when absent." }),
     notify: z
       .strictObject({
         email: z.email({ error: "must be an email address" }),

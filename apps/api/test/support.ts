@@ -87,7 +87,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
     logger,
     store,
     producer,
-    profiles: loadProfileCatalog({ file: "", defaultName: "low-cpu" }),
+    profiles: loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" }),
     queues,
     webhookReceiver: new WebhookReceiver(LIVEKIT_KEY, LIVEKIT_SECRET),
     registry: createMetricsRegistry("api"),

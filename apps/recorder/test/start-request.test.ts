@@ -9,7 +9,7 @@ const { storage } = loadConfig(["storage"], {
   STORAGE_SECRET_KEY: "egress-secret",
   STORAGE_EGRESS_ENDPOINT: "http://minio:9000",
 });
-const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu" });
+const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
 const recording = (kind: Recording["kind"], profile: string): Recording => ({
   id: "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b",
   room: "standup",

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
 
 let fleet: TestFleet;
-const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu" });
+const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
 
 beforeAll(async () => {
   fleet = await startTestFleet();

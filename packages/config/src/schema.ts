@@ -62,7 +62,6 @@ export interface ApiConfig {
 }
 export interface RecorderConfig {
   concurrency: number;
-  defaultLayout: (typeof LAYOUTS)[number];
   startDeadlineMs: number;
   shutdownGraceMs: number;
   reconcileIntervalMs: number;
@@ -78,6 +77,7 @@ export interface ProfilesConfig {
   file: string;
   /** Named defaultName, not default: convict reads a "default" key as a leaf's default value. */
   defaultName: string;
+  defaultLayout: (typeof LAYOUTS)[number];
 }
 export interface RecordingsConfig {
   retentionDays: number;
@@ -367,12 +367,6 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       default: 10,
       env: "RECORDER_CONCURRENCY",
     },
-    defaultLayout: {
-      doc: "Room composite layout when a recording does not name one.",
-      format: LAYOUTS as unknown as string[],
-      default: "speaker",
-      env: "RECORDER_DEFAULT_LAYOUT",
-    },
     startDeadlineMs: {
       doc: "How long a start keeps retrying while the egress fleet is full or unreachable before the recording fails (start_failed), in milliseconds.",
       format: "positive-int",
@@ -446,6 +440,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "required-string",
       default: "low-cpu",
       env: "DEFAULT_PROFILE",
+    },
+    defaultLayout: {
+      doc: "Room composite layout when a recording does not name one.",
+      format: LAYOUTS as unknown as string[],
+      default: "speaker",
+      env: "DEFAULT_LAYOUT",
     },
   },
   recordings: {

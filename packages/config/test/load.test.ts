@@ -37,12 +37,12 @@ describe("loadConfig", () => {
 
   it("names the env var, the problem and the expectation, one line per problem", () => {
     const lines = problemsOf(() =>
-      loadConfig(["redis", "api", "recorder"], {
+      loadConfig(["redis", "api", "recorder", "profiles"], {
         REDIS_URL: "nope",
         PORT: "80a",
         REDIS_TLS: "maybe",
         RECORDER_CONCURRENCY: "0",
-        RECORDER_DEFAULT_LAYOUT: "mosaic",
+        DEFAULT_LAYOUT: "mosaic",
         API_BODY_LIMIT: "lots",
       }),
     );
@@ -52,9 +52,7 @@ describe("loadConfig", () => {
         "config: PORT: must be a port number from 0 to 65535",
         "config: REDIS_TLS: must be true or false",
         "config: RECORDER_CONCURRENCY: must be a whole number ≥ 1",
-        expect.stringMatching(
-          /^config: RECORDER_DEFAULT_LAYOUT: must be one of the possible values: \["speaker"/,
-        ),
+        expect.stringMatching(/^config: DEFAULT_LAYOUT: must be one of the possible values: \["speaker"/),
         "config: API_BODY_LIMIT: must be a size such as 16kb, 1mb or a byte count",
       ]),
     );

@@ -128,7 +128,7 @@ describe("loadProfileCatalog", () => {
   balanced:
     preset: H264_1080P_30
 `);
-    const catalog = loadProfileCatalog({ file, defaultName: "lecture" });
+    const catalog = loadProfileCatalog({ file, defaultName: "lecture", defaultLayout: "speaker" });
     expect(catalog.defaultName).toBe("lecture");
     expect(catalog.get("lecture")).toMatchObject({
       type: "advanced",
@@ -161,7 +161,7 @@ describe("loadProfileCatalog", () => {
     );
     let error: unknown;
     try {
-      loadProfileCatalog({ file, defaultName: "low-cpu" });
+      loadProfileCatalog({ file, defaultName: "low-cpu", defaultLayout: "speaker" });
     } catch (caught) {
       error = caught;
     }
@@ -179,14 +179,18 @@ describe("loadProfileCatalog", () => {
   });
 
   it("rejects an unknown default profile, listing the known ones", () => {
-    expect(() => loadProfileCatalog({ file: "", defaultName: "fast" })).toThrow(
+    expect(() => loadProfileCatalog({ file: "", defaultName: "fast", defaultLayout: "speaker" })).toThrow(
       'config: DEFAULT_PROFILE: unknown profile "fast"; known profiles: default, balanced, low-cpu, slide-heavy, minimum-cpu, audio-heavy',
     );
   });
 
   it("reports an unreadable file", () => {
-    expect(() => loadProfileCatalog({ file: "/nonexistent/profiles.yaml", defaultName: "low-cpu" })).toThrow(
-      "config: PROFILES_FILE: cannot read /nonexistent/profiles.yaml (ENOENT)",
-    );
+    expect(() =>
+      loadProfileCatalog({
+        file: "/nonexistent/profiles.yaml",
+        defaultName: "low-cpu",
+        defaultLayout: "speaker",
+      }),
+    ).toThrow("config: PROFILES_FILE: cannot read /nonexistent/profiles.yaml (ENOENT)");
   });
 });

@@ -15,7 +15,6 @@ import { presentRecording, recordingUrl } from "../http/links.ts";
 import { ProblemError } from "../http/problem.ts";
 import {
   createRecordingRequestSchema,
-  DEFAULT_LAYOUT,
   DEFAULT_PAGE_SIZE,
   listRecordingsQuerySchema,
   parseOrThrow,
@@ -147,7 +146,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
         room: body.room,
         kind: body.kind,
         profile,
-        layout: body.layout ?? DEFAULT_LAYOUT,
+        layout: body.layout ?? profiles.defaultLayout,
         notify: body.notify ?? null,
         metadata: body.metadata ?? null,
       };

@@ -67,7 +67,7 @@ export function renderConfigurationDoc(): string {
   for (const section of Object.keys(schema) as Section[]) {
     lines.push(`## ${SECTION_TITLES[section]}`, "", "| variable | default | description |", "|---|---|---|");
     for (const leaf of Object.values(schema[section] as Record<string, SchemaLeaf>)) {
-      const secret = leaf.sensitive ? " Secret: never logged; also read from `" + leaf.env + "_FILE`." : "";
+      const secret = leaf.sensitive ? ` Secret: never logged; also read from \`${leaf.env}_FILE\`.` : "";
       lines.push(`| \`${leaf.env}\` | ${defaultCell(leaf)} | ${leaf.doc}${allowedCell(leaf)}${secret} |`);
     }
     lines.push("");

@@ -58,6 +58,8 @@ const fileShape = z.strictObject({ profiles: z.record(z.string(), z.unknown()) }
 
 export interface ProfileCatalog {
   readonly defaultName: string;
+  /** The layout of a recording that names none (DEFAULT_LAYOUT). */
+  readonly defaultLayout: ProfilesConfig["defaultLayout"];
   readonly names: readonly string[];
   get(name: string): EncodingProfile | undefined;
   list(): readonly EncodingProfile[];
@@ -152,6 +154,7 @@ export function loadProfileCatalog(config: ProfilesConfig): ProfileCatalog {
   const names = [...profiles.keys()];
   return {
     defaultName: config.defaultName,
+    defaultLayout: config.defaultLayout,
     names,
     get: (name) => profiles.get(name),
     list: () => [...profiles.values()],
