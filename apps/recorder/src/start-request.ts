@@ -1,5 +1,6 @@
 import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol";
-import { egressEncodingFor, type ProfileCatalog, type StorageConfig } from "@recfleet/config";
+import type { ProfileCatalog, StorageConfig } from "@recfleet/config";
+import { egressEncodingFor } from "@recfleet/config/egress";
 import type { Recording } from "@recfleet/recordings";
 import type { RoomCompositeOptions } from "livekit-server-sdk";
 

@@ -1,4 +1,5 @@
-import { egressEncodingFor, loadProfileCatalog } from "@recfleet/config";
+import { loadProfileCatalog } from "@recfleet/config";
+import { egressEncodingFor } from "@recfleet/config/egress";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
 

@@ -9,11 +9,11 @@ import {
   RoomCompositeEgressRequest,
 } from "@livekit/protocol";
 import { describe, expect, it } from "vitest";
+import { egressEncodingFor } from "../src/egress.ts";
 import {
   BUILTIN_PROFILES,
   ConfigError,
   type EncodingProfile,
-  egressEncodingFor,
   estimateSizeMB,
   loadProfileCatalog,
 } from "../src/index.ts";
