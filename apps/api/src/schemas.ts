@@ -30,8 +30,29 @@ export const roomSchema = z
   })
   .meta({ description: `LiveKit room name: 1 to ${MAX_ROOM_BYTES} bytes of printable UTF-8.` });
 
+/** How deep metadata may nest; deeper input is refused before anything recurses over it. */
+const MAX_METADATA_DEPTH = 32;
+
+/** Depth of a parsed JSON value, measured without recursion (hostile input can nest thousands deep). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== "object" || current === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_METADATA_DEPTH) return deepest;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 const metadataSchema = z
   .record(z.string(), z.unknown(), { error: "must be a JSON object" })
+  .refine((metadata) => depthOf(metadata) <= MAX_METADATA_DEPTH, {
+    error: `must not nest deeper than ${MAX_METADATA_DEPTH} levels`,
+    abort: true,
+  })
   .refine((metadata) => byteLength(JSON.stringify(metadata)) <= MAX_METADATA_BYTES, {
     error: `must be at most ${MAX_METADATA_BYTES} bytes once serialized as JSON`,
   })

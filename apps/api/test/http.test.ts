@@ -295,3 +295,46 @@ describe("queue dashboard", () => {
     }
   });
 });
+
+describe("hostile input found by the fault-injection suite", () => {
+  const auth = { authorization: `Bearer ${API_KEY}` };
+
+  it("answers a path that is not valid percent-encoding 404, not 500", async () => {
+    for (const path of [
+      "/v1/recordings/%zz",
+      "/v1/recordings/%E0%A4%A",
+      "/v1/recordings/%C0%AE%C0%AE/stop",
+    ]) {
+      const response = await fetch(`${api.url}${path}`, {
+        method: path.endsWith("stop") ? "POST" : "GET",
+        headers: auth,
+      });
+      expect(response.status, path).toBe(404);
+      expect((await problemOf(response)).type).toBe("https://recfleet.dev/problems/not-found");
+    }
+  });
+
+  it("answers a body whose Content-Encoding is a lie 415, not 500", async () => {
+    for (const encoding of ["gzip", "deflate", "br"]) {
+      const response = await fetch(`${api.url}/v1/recordings`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json", "content-encoding": encoding },
+        body: JSON.stringify({ room: "encoded" }),
+      });
+      expect(response.status, encoding).toBe(415);
+    }
+  });
+
+  it("refuses metadata nested thousands deep with 400, not a stack overflow", async () => {
+    const deep = `${"[".repeat(6000)}${"]".repeat(6000)}`;
+    const response = await fetch(`${api.url}/v1/recordings`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: `{"room":"deep-room","metadata":{"deep":${deep}}}`,
+    });
+    expect(response.status).toBe(400);
+    const problem = await problemOf(response);
+    expect(JSON.stringify(problem)).toMatch(/must not nest deeper than 32 levels/);
+    expect((await api.call("/v1/profiles")).status).toBe(200);
+  });
+});

@@ -104,6 +104,9 @@ async function reconcileStarting(context: RecorderContext, recording: Recording)
   const state = await queueState(context, `start-${recording.id}`);
   if (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized")
     return undefined;
+  // The job may have finished just now, after storing its egress: only what is still true counts.
+  const current = await context.store.get(recording.id);
+  if (current?.status !== "starting" || current.egressId) return undefined;
   await failRecording(
     context,
     recording.id,
