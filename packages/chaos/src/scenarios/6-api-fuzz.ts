@@ -1,0 +1,192 @@
+import { isFinal, isInProgress } from "@recfleet/recordings";
+import { createRecording, runLifecycle, runPool, specsFor, stopRecording } from "../driver.ts";
+import type { ChaosFleet } from "../fleet.ts";
+import { type FuzzTarget, nextRequest } from "../fuzz/generator.ts";
+import { type RawAnswer, sendRaw } from "../fuzz/raw-http.ts";
+import type { Expectation } from "../invariants.ts";
+import type { Profile } from "../profile.ts";
+import { driverProblems, type Scenario, ScenarioRun } from "../scenario.ts";
+
+/** A complete request the API has not answered after this long is hanging. */
+const ANSWER_TIMEOUT_MS = 15_000;
+/** A request left incomplete on purpose is given this long before the fuzzer hangs up. */
+const INCOMPLETE_TIMEOUT_MS = 2_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Thousands of malformed and hostile requests, reproducible from the seed: broken JSON, wrong
+ * types, huge and deeply nested bodies, control characters and surrogates, path and query
+ * tricks, wrong credentials, methods and content types, abused headers and raw protocol junk.
+ * The API must answer each with a 4xx (or, for the few valid ones, a 2xx), never a 5xx, never
+ * crash, and still record normally afterwards.
+ */
+export const apiFuzz: Scenario = {
+  name: "api-fuzz",
+  title: "malformed and hostile requests against the API",
+  behaviour:
+    "hostile and malformed requests get no 5xx, do not crash the API, and a normal recording still completes",
+  async run(fleet: ChaosFleet, profile: Profile) {
+    const settings = profile.apiFuzz;
+    const run = new ScenarioRun(fleet, profile, this.name, this.title);
+    await run.begin();
+    const { api } = fleet;
+    const { watch } = run;
+    const { info } = fleet.test;
+    const [victimSpec, normalSpec] = specsFor(run.roomPrefix, 2);
+    if (!victimSpec || !normalSpec) throw new Error("no specs");
+    // A real recording, so that the id routes (GET, stop) have something to aim at.
+    const victimId = (await createRecording(api, victimSpec, profile.settleMs)).id;
+    await watch.waitFor(
+      victimId,
+      (r) => r.status === "active" || isFinal(r.status),
+      profile.settleMs,
+      "active",
+    );
+    const pidBefore = fleet.pidOf("api");
+
+    const url = new URL(info.apiUrl);
+    const target: FuzzTarget = {
+      host: url.host,
+      apiKey: info.apiKey,
+      dashboard: { user: info.dashboardUser, password: info.dashboardPassword },
+      victimId,
+    };
+    const random = run.random.fork("requests");
+    run.log(
+      `${settings.requests} requests from seed ${profile.seed} (stream "requests" of scenario ${this.name})`,
+    );
+    const byCategory: Record<string, Record<string, number>> = {};
+    const serverErrors: string[] = [];
+    const hangs: string[] = [];
+    const refused: string[] = [];
+    const created = new Set<string>();
+    let notProblemJson = 0;
+    const started = Date.now();
+    await runPool(
+      Array.from({ length: settings.requests }, (_, i) => i),
+      settings.concurrency,
+      async (index) => {
+        // Drawn in index order (the pool hands indices out in order), so the seed fixes every byte.
+        const request = nextRequest(random, target);
+        const answer: RawAnswer = await sendRaw(
+          url.hostname,
+          Number(url.port),
+          request,
+          request.incomplete ? INCOMPLETE_TIMEOUT_MS : ANSWER_TIMEOUT_MS,
+        );
+        const key = answer.status === null ? `no answer (${answer.error})` : String(answer.status);
+        const counts = byCategory[request.category] ?? {};
+        counts[key] = (counts[key] ?? 0) + 1;
+        byCategory[request.category] = counts;
+        const what = `#${index} [${request.category}] ${request.label}`;
+        if (answer.status !== null && answer.status >= 500) {
+          serverErrors.push(`${what} → ${answer.status} ${answer.body.slice(0, 200)}`);
+        }
+        if (answer.error === "ECONNREFUSED") refused.push(what);
+        if (answer.error === "timeout" && !request.incomplete)
+          hangs.push(`${what}: no answer in ${answer.ms} ms`);
+        if (answer.status !== null && answer.status >= 400 && answer.headers["content-type"]) {
+          if (!answer.headers["content-type"].startsWith("application/problem+json")) notProblemJson += 1;
+        }
+        if (answer.status === 202 && request.label.startsWith("POST /v1/recordings")) {
+          try {
+            const id = (JSON.parse(answer.body) as { id?: string }).id;
+            if (id && id !== victimId) created.add(id);
+          } catch {
+            // a 202 from the stop route carries the victim, already known
+          }
+        }
+        if ((index + 1) % 500 === 0) run.log(`${index + 1} requests sent`);
+      },
+    );
+    const fuzzMs = Date.now() - started;
+    run.log(
+      `${settings.requests} requests in ${fuzzMs} ms; ${created.size} were valid and created a recording`,
+    );
+
+    const pidAfter = fleet.pidOf("api");
+    const health = await fetch(`${info.apiUrl}/healthz`, { signal: AbortSignal.timeout(5000) })
+      .then((response) => response.status)
+      .catch((error: Error) => error.message);
+    run.addCheck(
+      "the API answers no 5xx to hostile requests",
+      serverErrors,
+      `no 5xx among ${settings.requests} requests`,
+    );
+    run.addCheck(
+      "the API stays up in the same process, and never hangs",
+      [
+        ...(pidBefore !== undefined && pidBefore === pidAfter && isAlive(pidBefore)
+          ? []
+          : [
+              `api pid before ${pidBefore}, after ${pidAfter} (alive: ${pidAfter ? isAlive(pidAfter) : "?"})`,
+            ]),
+        ...(health === 200 ? [] : [`GET /healthz answered ${health}`]),
+        ...refused.map((what) => `connection refused: ${what}`),
+        ...hangs,
+      ],
+      `pid ${pidAfter} throughout, /healthz 200`,
+    );
+
+    // The recordings the fuzzer created by being valid, and the victim, must end like any other.
+    const fuzzed = [victimId, ...created];
+    await runPool(fuzzed, 8, async (id) => {
+      const current = await fleet.store.get(id);
+      if (current && isInProgress(current.status) && !current.stopRequested) {
+        await watch
+          .waitFor(id, (r) => r.status !== "queued" && r.status !== "starting", profile.settleMs, "started")
+          .catch(() => undefined);
+        await stopRecording(api, id, profile.settleMs).catch(() => undefined);
+      }
+      await watch.waitFor(id, (r) => isFinal(r.status), profile.settleMs, "final").catch(() => undefined);
+    });
+    // And the service still records normally.
+    const normal = await runLifecycle(normalSpec, {
+      api,
+      watch,
+      random: run.random.fork("normal"),
+      holdMs: [500, 1000],
+      activeTimeoutMs: profile.settleMs,
+      settleMs: profile.settleMs,
+    });
+    run.addCheck("a normal recording completes after the fuzzing", driverProblems([normal]), "completed");
+
+    run.faults.requests = settings.requests;
+    run.metrics.requests = settings.requests;
+    run.metrics.fuzzMs = fuzzMs;
+    run.metrics.validCreates = created.size;
+    run.metrics.errorsNotProblemJson = notProblemJson;
+    const statuses: Record<string, number> = {};
+    for (const counts of Object.values(byCategory)) {
+      for (const [status, count] of Object.entries(counts))
+        statuses[status] = (statuses[status] ?? 0) + count;
+    }
+    run.metrics.answers = Object.entries(statuses)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([status, count]) => `${status}:${count}`)
+      .join(",");
+    run.faults.byCategory = byCategory;
+    const expectations: Expectation[] = [
+      { id: victimId, room: victimSpec.room, accept: [{ status: "notified" }] },
+      ...[...created].map(
+        (id): Expectation => ({
+          id,
+          room: "(created by a fuzzed request)",
+          accept: [{ status: "notified" }, { status: "cancelled" }],
+        }),
+      ),
+      ...(normal.id
+        ? [{ id: normal.id, room: normalSpec.room, accept: [{ status: "notified" as const }] }]
+        : []),
+    ];
+    return run.finish(expectations);
+  },
+};
