@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineJob } from "../define.ts";
 import { QUEUE } from "../names.ts";
+import { KEEP_FAILED } from "../retention.ts";
 
 /** Periodic sweep that heals recordings whose webhooks were lost; run by a job scheduler. */
 export const reconcileJob = defineJob({
@@ -9,8 +10,9 @@ export const reconcileJob = defineJob({
   schema: z.strictObject({}),
   options: {
     attempts: 1,
-    // Each run is superseded by the next one: keep only a few for the dashboard.
-    removeOnComplete: { count: 20 },
-    removeOnFail: { count: 100 },
+    // Each run is superseded by the next one, so a completed run is dropped at once. Not a count:
+    // BullMQ trims the queue's whole completed (failed) set to a count, start and stop jobs too.
+    removeOnComplete: true,
+    removeOnFail: KEEP_FAILED,
   },
 });
