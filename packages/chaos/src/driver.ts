@@ -172,6 +172,31 @@ export async function runLifecycle(
   return outcome;
 }
 
+/** Creates each recording and waits until it records (or has already ended), 10 at once; never throws. */
+export async function startAll(
+  specs: readonly RecordingSpec[],
+  api: ApiClient,
+  watch: RecordingWatch,
+  settleMs: number,
+): Promise<LifecycleOutcome[]> {
+  const outcomes: LifecycleOutcome[] = specs.map((spec) => ({
+    spec,
+    createStatuses: [],
+    stopStatuses: [],
+    createdAt: Date.now(),
+  }));
+  await runPool(outcomes, 10, async (outcome) => {
+    try {
+      outcome.id = (await createRecording(api, outcome.spec, settleMs, outcome.createStatuses)).id;
+      await watch.waitFor(outcome.id, (r) => r.status === "active" || isFinal(r.status), settleMs, "active");
+      outcome.activeAt = Date.now();
+    } catch (error) {
+      outcome.error = (error as Error).message;
+    }
+  });
+  return outcomes;
+}
+
 /** Runs `work` over `items` with at most `concurrency` at once, keeping the order of results. */
 export async function runPool<T, R>(
   items: readonly T[],

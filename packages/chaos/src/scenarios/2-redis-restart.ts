@@ -1,12 +1,12 @@
 import { isFinal } from "@recfleet/recordings";
 import {
-  createRecording,
   type LifecycleOutcome,
   type RecordingSpec,
   runLifecycle,
   runPool,
   sleep,
   specsFor,
+  startAll,
   stopRecording,
 } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
@@ -43,28 +43,8 @@ export const redisRestart: Scenario = {
     const { api } = fleet;
     const { watch } = run;
     const specs = specsFor(run.roomPrefix, settings.recordings);
-    const outcomes: LifecycleOutcome[] = specs.map((spec) => ({
-      spec,
-      createStatuses: [],
-      stopStatuses: [],
-      createdAt: Date.now(),
-    }));
-
     // Everything recording before the first outage.
-    await runPool(outcomes, 10, async (outcome) => {
-      try {
-        outcome.id = (await createRecording(api, outcome.spec, profile.settleMs, outcome.createStatuses)).id;
-        await watch.waitFor(
-          outcome.id,
-          (r) => r.status === "active" || isFinal(r.status),
-          profile.settleMs,
-          "active",
-        );
-        outcome.activeAt = Date.now();
-      } catch (error) {
-        outcome.error = (error as Error).message;
-      }
-    });
+    const outcomes = await startAll(specs, api, watch, profile.settleMs);
     run.log(`${outcomes.filter((o) => o.activeAt).length} recordings active`);
 
     const probeId = outcomes.find((outcome) => outcome.id)?.id ?? "00000000-0000-7000-8000-000000000000";

@@ -1,12 +1,5 @@
 import { isFinal } from "@recfleet/recordings";
-import {
-  createRecording,
-  type LifecycleOutcome,
-  runPool,
-  sleep,
-  specsFor,
-  stopRecording,
-} from "../driver.ts";
+import { sleep, specsFor, startAll, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Profile } from "../profile.ts";
 import { driverProblems, expectNotified, lifecycleMetrics, type Scenario, ScenarioRun } from "../scenario.ts";
@@ -34,26 +27,12 @@ export const smtpOutage: Scenario = {
     await run.begin();
     const { api } = fleet;
     const { watch } = run;
-    const outcomes: LifecycleOutcome[] = specsFor(run.roomPrefix, settings.recordings).map((spec) => ({
-      spec,
-      createStatuses: [],
-      stopStatuses: [],
-      createdAt: Date.now(),
-    }));
-    await runPool(outcomes, 10, async (outcome) => {
-      try {
-        outcome.id = (await createRecording(api, outcome.spec, profile.settleMs, outcome.createStatuses)).id;
-        await watch.waitFor(
-          outcome.id,
-          (r) => r.status === "active" || isFinal(r.status),
-          profile.settleMs,
-          "active",
-        );
-        outcome.activeAt = Date.now();
-      } catch (error) {
-        outcome.error = (error as Error).message;
-      }
-    });
+    const outcomes = await startAll(
+      specsFor(run.roomPrefix, settings.recordings),
+      api,
+      watch,
+      profile.settleMs,
+    );
     const live = outcomes.filter((outcome) => outcome.id && outcome.activeAt && !outcome.error);
 
     await fleet.smtp("POST", "/faults", { failNext: ALL_MESSAGES });
