@@ -276,9 +276,9 @@ export function recordingRoutes(ctx: RouteContext): Router {
       );
       if (marked.ok) return respond(req, res, 202, marked.recording);
       if (marked.reason === "not_found") throw notFound(id);
-      throw isInProgress(marked.recording.status)
-        ? stopAlreadyRequested(marked.recording)
-        : notInProgress(marked.recording);
+      // Not applied because the stop job just queued already acted (the recorder marked the
+      // stop, cancelled or stopped the recording): this request is what did it.
+      return respond(req, res, 202, marked.recording);
     })
     .all(methodNotAllowed(["POST"]));
 
