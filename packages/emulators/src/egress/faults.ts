@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { InvalidFaultsError, parsePatch } from "../common/faults.ts";
+
+export { InvalidFaultsError };
 
 /** The knobs that make the emulator misbehave the way a real egress fleet does. */
 export interface EgressFaults {
@@ -53,22 +56,7 @@ export const faultPatchSchema = z
 
 export type FaultPatch = z.infer<typeof faultPatchSchema>;
 
-export class InvalidFaultsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidFaultsError";
-  }
-}
-
 /** Validates a patch; the message names every bad field. */
 export function parseFaultPatch(input: unknown): FaultPatch {
-  const result = faultPatchSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const field = issue.path.join(".");
-      return field ? `${field}: ${issue.message}` : issue.message;
-    });
-    throw new InvalidFaultsError(`invalid faults: ${problems.join("; ")}`);
-  }
-  return result.data;
+  return parsePatch(faultPatchSchema, input);
 }

@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { InvalidFaultsError, parsePatch } from "../common/faults.ts";
+
+export { InvalidFaultsError };
+
 import { S3Error } from "./errors.ts";
 
 export type FailCode = "SlowDown" | "ServiceUnavailable";
@@ -28,24 +32,9 @@ export const faultPatchSchema = z
 
 export type FaultPatch = z.infer<typeof faultPatchSchema>;
 
-export class InvalidFaultsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidFaultsError";
-  }
-}
-
 /** Validates a patch; the message names every bad field. */
 export function parseFaultPatch(input: unknown): FaultPatch {
-  const result = faultPatchSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const field = issue.path.join(".");
-      return field ? `${field}: ${issue.message}` : issue.message;
-    });
-    throw new InvalidFaultsError(`invalid faults: ${problems.join("; ")}`);
-  }
-  return result.data;
+  return parsePatch(faultPatchSchema, input);
 }
 
 /** Holds the current faults; `failure()` is what the router asks before serving a request. */
