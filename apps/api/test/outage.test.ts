@@ -1,4 +1,4 @@
-import { freePort, startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
+import { freePort, scaled, startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { egressEvent, problemOf, sample, signedWebhook, startTestApi, type TestApi } from "./support.ts";
@@ -25,7 +25,7 @@ async function expectUnavailable(response: Response) {
 }
 
 async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;

@@ -6,6 +6,7 @@ import { RecordingStore } from "@recfleet/recordings";
 import {
   freePort,
   type RunningProcess,
+  scaled,
   spawnTs,
   startRedis,
   type TestRedis,
@@ -76,7 +77,7 @@ async function healthPort(child: RunningProcess): Promise<number> {
 
 async function notifiedReason(id: string, timeoutMs = 10_000): Promise<string | undefined> {
   const store = new RecordingStore({ redis, prefix, retentionDays: 30 });
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const recording = await store.get(id);
     if (recording?.status === "notified") return recording.timeline.at(-1)?.reason;
@@ -174,7 +175,7 @@ describe("mailer process", () => {
       const to = `owner-${randomBytes(4).toString("hex")}@example.com`;
       const recording = await seedRecording(redis, prefix, { notify: { email: to } });
       await producer.enqueue("recording-saved", { recordingId: recording.id });
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + scaled(10_000);
       while (slow.received.length === 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }

@@ -5,7 +5,7 @@ import type { SmtpConfig, StorageConfig } from "@recfleet/config";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { type FailureCode, type Recording, RecordingStore } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
-import { type RunningProcess, spawnTs, uniquePrefix } from "@recfleet/testing";
+import { type RunningProcess, scaled, spawnTs, uniquePrefix } from "@recfleet/testing";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import PostalMime, { type Email } from "postal-mime";
@@ -257,7 +257,7 @@ export async function startMailer(options: MailerOptions): Promise<MailerUnderTe
     prefix,
     registry,
     async finished(jobId, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
+      const deadline = Date.now() + scaled(timeoutMs);
       for (;;) {
         // The state first, then the job: a job read before it finished has no result yet.
         const state = await queue.getJobState(jobId);

@@ -1,5 +1,5 @@
 import { QUEUE } from "@recfleet/queues";
-import { startRedis, type TestRedis } from "@recfleet/testing";
+import { scaled, startRedis, type TestRedis } from "@recfleet/testing";
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handleReconcile } from "../src/handlers/reconcile.ts";
@@ -157,33 +157,37 @@ describe("start", () => {
     expect(await notificationJob(harness.prefix, recording.id)).toBeDefined();
   });
 
-  it("gives all five an egress when the fleet takes one at a time", async () => {
-    await egress.admin("/faults", { capacity: 1 });
-    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-    const recordings = await Promise.all(Array.from({ length: 5 }, () => createRecording(harness.store)));
-    for (const recording of recordings)
-      await harness.producer.enqueue("start", { recordingId: recording.id });
-    const recorded = new Set<string>();
-    await eventually(
-      async () => {
-        for (const recording of recordings) {
-          const current = await harness.store.get(recording.id);
-          if (current?.egressId && !recorded.has(recording.id)) {
-            recorded.add(recording.id);
-            // Stopping the egress frees the fleet's one slot for the next recording.
-            await harness.producer.enqueue("stop", { recordingId: recording.id });
+  it(
+    "gives all five an egress when the fleet takes one at a time",
+    async () => {
+      await egress.admin("/faults", { capacity: 1 });
+      harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+      const recordings = await Promise.all(Array.from({ length: 5 }, () => createRecording(harness.store)));
+      for (const recording of recordings)
+        await harness.producer.enqueue("start", { recordingId: recording.id });
+      const recorded = new Set<string>();
+      await eventually(
+        async () => {
+          for (const recording of recordings) {
+            const current = await harness.store.get(recording.id);
+            if (current?.egressId && !recorded.has(recording.id)) {
+              recorded.add(recording.id);
+              // Stopping the egress frees the fleet's one slot for the next recording.
+              await harness.producer.enqueue("stop", { recordingId: recording.id });
+            }
+            expect(current?.status === "failed" && current.error?.code === "start_failed").toBe(false);
           }
-          expect(current?.status === "failed" && current.error?.code === "start_failed").toBe(false);
-        }
-        return recorded.size === 5 ? true : undefined;
-      },
-      60_000,
-      "all five recordings to get an egress",
-    );
-    const starts = await egress.startRequests();
-    expect(starts.filter((request) => request.status === 200)).toHaveLength(5);
-    expect(starts.filter((request) => request.code === "unavailable").length).toBeGreaterThan(0);
-  }, 90_000);
+          return recorded.size === 5 ? true : undefined;
+        },
+        60_000,
+        "all five recordings to get an egress",
+      );
+      const starts = await egress.startRequests();
+      expect(starts.filter((request) => request.status === 200)).toHaveLength(5);
+      expect(starts.filter((request) => request.code === "unavailable").length).toBeGreaterThan(0);
+    },
+    scaled(90_000),
+  );
 });
 
 describe("stop", () => {

@@ -3,7 +3,7 @@ import { loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/c
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { type NewRecording, type Recording, RecordingStore } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
-import { type RunningProcess, spawnTs, uniquePrefix } from "@recfleet/testing";
+import { type RunningProcess, scaled, spawnTs, uniquePrefix } from "@recfleet/testing";
 import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client as MinioClient } from "minio";
@@ -28,17 +28,13 @@ export interface EgressProcess {
 
 /** The LiveKit Egress emulator as a separate process, driven through its admin endpoint. */
 export async function startEgressProcess(extraArgs: string[] = []): Promise<EgressProcess> {
-  const process = spawnTs(egressCli, [
-    "--port",
-    "0",
-    "--api-key",
-    API_KEY,
-    "--api-secret",
-    API_SECRET,
-    "--activation-delay-ms",
-    "50",
-    ...extraArgs,
-  ]);
+  const process = spawnTs(
+    egressCli,
+    ["--port=0", `--api-key=${API_KEY}`, "--activation-delay-ms=50", ...extraArgs],
+    {
+      env: { LIVEKIT_API_SECRET: API_SECRET },
+    },
+  );
   const line = await process.waitForLine(/egress emulator listening/);
   const port = (JSON.parse(line) as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
@@ -188,7 +184,7 @@ export async function eventually<T>(
   timeoutMs = 15_000,
   what = "condition",
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;

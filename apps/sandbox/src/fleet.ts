@@ -114,16 +114,23 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     RECORDER_FILE_CHECK_AFTER_MS: "5000",
     LISTENER_RESYNC_INTERVAL_MS: "30000",
   };
+  // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
+  // the command line shows in `ps` to every user of the machine.
   const emulator = (
     name: "s3" | "smtp" | "egress",
     path: string,
-    args: string[],
+    flags: Record<string, string>,
+    secretEnv: Record<string, string>,
     ready: RegExp,
   ): ProcessSpec => ({
     name,
     command: node,
-    args: [...tsEntry(path), ...args, ...(options.emulatorArgs?.[name] ?? [])],
-    env: { LOG_LEVEL: options.logLevel },
+    args: [
+      ...tsEntry(path),
+      ...Object.entries(flags).map(([flag, value]) => `--${flag}=${value}`),
+      ...(options.emulatorArgs?.[name] ?? []),
+    ],
+    env: { LOG_LEVEL: options.logLevel, ...secretEnv },
     ready: async (process) => void (await process.waitForLine(ready, 20_000)),
   });
   const app = (name: string, healthUrl: string, env: Record<string, string>): ProcessSpec => ({
@@ -169,41 +176,27 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     emulator(
       "s3",
       "packages/emulators/src/s3/cli.ts",
-      [
-        "--port",
-        String(s3Port),
-        "--data-dir",
-        state.s3,
-        "--access-key",
-        S3_ACCESS_KEY,
-        "--secret-key",
-        secrets.s3,
-        "--bucket",
-        BUCKET,
-      ],
+      { port: String(s3Port), "data-dir": state.s3, "access-key": S3_ACCESS_KEY, bucket: BUCKET },
+      { MINIO_ROOT_PASSWORD: secrets.s3 },
       /s3 emulator listening/,
     ),
     emulator(
       "smtp",
       "packages/emulators/src/smtp/cli.ts",
-      ["--smtp-port", String(smtpPort), "--http-port", String(mailHttpPort), "--dir", state.mail],
+      { "smtp-port": String(smtpPort), "http-port": String(mailHttpPort), dir: state.mail },
+      {},
       /smtp emulator listening/,
     ),
     emulator(
       "egress",
       "packages/emulators/src/egress/cli.ts",
-      [
-        "--port",
-        String(egressPort),
-        "--api-key",
-        LIVEKIT_KEY,
-        "--api-secret",
-        secrets.livekit,
-        "--webhook-url",
-        `${apiUrl}/v1/webhooks/livekit`,
-        "--activation-delay-ms",
-        "300",
-      ],
+      {
+        port: String(egressPort),
+        "api-key": LIVEKIT_KEY,
+        "webhook-url": `${apiUrl}/v1/webhooks/livekit`,
+        "activation-delay-ms": "300",
+      },
+      { LIVEKIT_API_SECRET: secrets.livekit },
       /egress emulator listening/,
     ),
     app("api", `${apiUrl}/readyz`, {

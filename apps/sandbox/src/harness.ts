@@ -2,6 +2,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "@recfleet/runtime";
+import { scaled } from "@recfleet/testing";
 import { Client as MinioClient } from "minio";
 
 import { callApi } from "./api-client.ts";
@@ -90,7 +91,7 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
   const { info } = plan;
   const api = <T>(method: string, path: string, body?: unknown) => callApi<T>(info, method, path, body);
   const waitFor = async (id: string, status: string, timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaled(timeoutMs);
     for (;;) {
       const { body } = await api<RecordingView>("GET", `/v1/recordings/${id}`);
       if (body.status === status) return body;

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "@recfleet/runtime";
-import { spawnTs } from "@recfleet/testing";
+import { scaled, spawnTs } from "@recfleet/testing";
 import { describe, expect, it } from "vitest";
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -18,34 +19,50 @@ function alive(pid: number): boolean {
 }
 
 describe("npm start (the sandbox process)", () => {
-  it("reaches the banner, serves the API with its key, and leaves no process behind on Ctrl-C", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "recfleet-sandbox-"));
-    const port = await freePort();
-    const sandbox = spawnTs(main, ["--fresh"], {
-      env: { SANDBOX_DIR: dir, PORT: String(port), NO_COLOR: "1", API_KEYS: "" },
-    });
-    await sandbox.waitForLine(/recfleet sandbox is ready/, 90_000);
-    const banner = sandbox.lines.slice(
-      sandbox.lines.findIndex((line) => line.includes("recfleet sandbox is ready")),
-    );
-    const key = readFileSync(join(dir, "api-key"), "utf8").trim();
-    expect(banner.join("\n")).toContain(`API key        ${key}`);
-    expect(banner.join("\n")).toContain(`curl -sS -X POST http://127.0.0.1:${port}/v1/recordings`);
-    const profiles = await fetch(`http://127.0.0.1:${port}/v1/profiles`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
-    expect(profiles.status).toBe(200);
-    const info = JSON.parse(readFileSync(join(dir, "sandbox.json"), "utf8")) as { apiUrl: string };
-    expect(info.apiUrl).toBe(`http://127.0.0.1:${port}`);
+  it(
+    "reaches the banner, serves the API with its key, shows no secret in ps, and leaves no process behind on Ctrl-C",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "recfleet-sandbox-"));
+      // Secrets kept from an earlier start, each starting with "-": on a command line they would
+      // read as flags (a generated base64url value starts so about one time in 32).
+      const secrets = {
+        "livekit-secret": "-livekit-secret-0123456789abcdef",
+        "s3-secret": "-s3-secret-0123456789abcdef",
+        "dashboard-password": "-dashboard-pw",
+      };
+      for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), `${value}\n`);
+      const port = await freePort();
+      const sandbox = spawnTs(main, [], {
+        env: { SANDBOX_DIR: dir, PORT: String(port), NO_COLOR: "1", API_KEYS: "" },
+      });
+      await sandbox.waitForLine(/recfleet sandbox is ready/, 90_000);
+      const banner = sandbox.lines.slice(
+        sandbox.lines.findIndex((line) => line.includes("recfleet sandbox is ready")),
+      );
+      const key = readFileSync(join(dir, "api-key"), "utf8").trim();
+      expect(banner.join("\n")).toContain(`API key        ${key}`);
+      expect(banner.join("\n")).toContain(`curl -sS -X POST http://127.0.0.1:${port}/v1/recordings`);
+      const profiles = await fetch(`http://127.0.0.1:${port}/v1/profiles`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(profiles.status).toBe(200);
+      const info = JSON.parse(readFileSync(join(dir, "sandbox.json"), "utf8")) as { apiUrl: string };
+      expect(info.apiUrl).toBe(`http://127.0.0.1:${port}`);
 
-    const names = ["api", "recorder", "storage-listener", "mailer", "s3", "smtp", "egress"];
-    const logOf = (name: string) => readFileSync(join(dir, "logs", `${name}.log`), "utf8");
-    const children = names.map((name) => Number(/"pid":(\d+)/.exec(logOf(name))?.[1]));
-    children.push(Number(/pid=(\d+)/.exec(logOf("redis"))?.[1]));
-    expect(children.every((pid) => Number.isInteger(pid) && alive(pid))).toBe(true);
-    expect(await sandbox.stop("SIGINT", 60_000)).toBe(0);
-    expect(sandbox.lines.at(-1)).toBe("sandbox: stopped.");
-    expect(children.filter(alive)).toEqual([]);
-    for (const name of names) expect(logOf(name)).toContain('"msg":"stopped"');
-  }, 120_000);
+      const commandLines = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
+      expect(commandLines).toContain(join(dir, "s3"));
+      for (const secret of [...Object.values(secrets), key]) expect(commandLines).not.toContain(secret);
+
+      const names = ["api", "recorder", "storage-listener", "mailer", "s3", "smtp", "egress"];
+      const logOf = (name: string) => readFileSync(join(dir, "logs", `${name}.log`), "utf8");
+      const children = names.map((name) => Number(/"pid":(\d+)/.exec(logOf(name))?.[1]));
+      children.push(Number(/pid=(\d+)/.exec(logOf("redis"))?.[1]));
+      expect(children.every((pid) => Number.isInteger(pid) && alive(pid))).toBe(true);
+      expect(await sandbox.stop("SIGINT", 60_000)).toBe(0);
+      expect(sandbox.lines.at(-1)).toBe("sandbox: stopped.");
+      expect(children.filter(alive)).toEqual([]);
+      for (const name of names) expect(logOf(name)).toContain('"msg":"stopped"');
+    },
+    scaled(120_000),
+  );
 });

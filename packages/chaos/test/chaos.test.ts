@@ -1,5 +1,7 @@
 // The CI profile of the fault-injection suite: every scenario against one fleet of real
 // processes, at sizes that fit `npm test` on two cores. CHAOS_SEED=<n> replays a run.
+
+import { scaled } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ChaosFleet, startChaosFleet } from "../src/fleet.ts";
 import { ciProfile } from "../src/profile.ts";
@@ -15,28 +17,32 @@ let broken = false;
 
 beforeAll(async () => {
   fleet = await startChaosFleet(profile);
-}, 120_000);
+}, scaled(120_000));
 
 afterAll(async () => {
   const failed = broken || results.some((result) => !result.passed);
   process.stderr.write(`\n${formatResults(results)}\n\nchaos seed ${profile.seed}\n`);
   if (failed && fleet) process.stderr.write(`chaos: fleet logs kept in ${fleet.logsDir}\n`);
   await fleet?.stop({ keepState: failed });
-}, 120_000);
+}, scaled(120_000));
 
 describe(`fault injection (CI profile, seed ${profile.seed})`, () => {
   for (const scenario of SCENARIOS) {
-    it(scenario.behaviour, async () => {
-      if (!fleet) throw new Error("the fleet did not start");
-      let result: ScenarioResult;
-      try {
-        result = await scenario.run(fleet, profile);
-      } catch (error) {
-        broken = true;
-        throw error;
-      }
-      results.push(result);
-      expect(result.passed, failureMessage(result)).toBe(true);
-    }, 240_000);
+    it(
+      scenario.behaviour,
+      async () => {
+        if (!fleet) throw new Error("the fleet did not start");
+        let result: ScenarioResult;
+        try {
+          result = await scenario.run(fleet, profile);
+        } catch (error) {
+          broken = true;
+          throw error;
+        }
+        results.push(result);
+        expect(result.passed, failureMessage(result)).toBe(true);
+      },
+      scaled(240_000),
+    );
   }
 });

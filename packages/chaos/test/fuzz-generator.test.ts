@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { scaled } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FUZZ_CATEGORIES, type FuzzTarget, generateRequests } from "../src/fuzz/generator.ts";
 import { sendRaw } from "../src/fuzz/raw-http.ts";
@@ -72,7 +73,7 @@ describe("the raw HTTP sender", () => {
     const bytes = Buffer.from(
       `POST /teapot HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
     );
-    const answer = await sendRaw("127.0.0.1", port, { category: "t", label: "t", bytes }, 5000);
+    const answer = await sendRaw("127.0.0.1", port, { category: "t", label: "t", bytes }, scaled(5000));
     expect(answer.status).toBe(418);
     expect(JSON.parse(answer.body)).toEqual({ ok: true });
     expect(seen.at(-1)).toEqual({ method: "POST", url: "/teapot", body: "{}" });

@@ -25,26 +25,26 @@ async function admin(base: string, method: string, path: string, body?: unknown)
 describe("egress emulator CLI", () => {
   it("runs as its own process with its flags, takes faults over HTTP and exits 0 on SIGTERM", async () => {
     const storage = await startS3Recorder({ "cli-key": "cli-secret" });
-    const child = spawnTs(CLI, [
-      "--port",
-      "0",
-      "--api-key",
-      "cli-api-key",
-      "--api-secret",
-      "cli-api-secret",
-      "--activation-delay-ms",
-      "20",
-      "--capacity",
-      "1",
-      "--storage-endpoint",
-      storage.url,
-      "--storage-bucket",
-      "cli-bucket",
-      "--storage-access-key",
-      "cli-key",
-      "--storage-secret",
-      "cli-secret",
-    ]);
+    // Secrets come from the environment; one starts with "-", which argv could not carry.
+    const child = spawnTs(
+      CLI,
+      [
+        "--port",
+        "0",
+        "--api-key=cli-api-key",
+        "--activation-delay-ms",
+        "20",
+        "--capacity",
+        "1",
+        "--storage-endpoint",
+        storage.url,
+        "--storage-bucket",
+        "cli-bucket",
+        "--storage-access-key",
+        "cli-key",
+      ],
+      { env: { LIVEKIT_API_SECRET: "-cli-api-secret", EGRESS_STORAGE_SECRET: "cli-secret" } },
+    );
     try {
       const line = await child.waitForLine(/"msg":"egress emulator listening"/);
       const listening = JSON.parse(line) as { port: number; url: string };
@@ -52,7 +52,7 @@ describe("egress emulator CLI", () => {
       const base = `http://127.0.0.1:${listening.port}`;
       expect(await (await fetch(base)).text()).toBe("OK");
 
-      const client = new EgressClient(base, "cli-api-key", "cli-api-secret");
+      const client = new EgressClient(base, "cli-api-key", "-cli-api-secret");
       const started = await client.startRoomCompositeEgress("cli-room", {
         file: new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: "cli/rec.mp4" }),
       });
@@ -113,6 +113,16 @@ describe("egress emulator CLI", () => {
     } finally {
       await child.stop("SIGKILL");
       await storage.close();
+    }
+  });
+
+  it("refuses secrets on the command line, naming the variable that takes them", async () => {
+    for (const flags of [["--api-secret", "x"], ["--storage-secret=x"]]) {
+      const child = spawnTs(CLI, ["--port=0", ...flags]);
+      expect(await child.exited).toBe(2);
+      const variable = flags[0]?.startsWith("--api") ? "LIVEKIT_API_SECRET" : "EGRESS_STORAGE_SECRET";
+      expect(child.lines.join("\n")).toContain(`is not taken on the command line`);
+      expect(child.lines.join("\n")).toContain(`set ${variable} (or ${variable}_FILE`);
     }
   });
 

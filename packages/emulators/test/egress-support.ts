@@ -2,6 +2,7 @@
 // keeps what was PUT, and a webhook receiver that keeps the raw bodies for WebhookReceiver.
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { scaled } from "@recfleet/testing";
 import { closeServer, listen, readBody } from "../src/common/http.ts";
 
 export interface StoredObject {
@@ -177,7 +178,7 @@ export async function waitFor<T>(
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 5000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;

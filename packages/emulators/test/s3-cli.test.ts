@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,19 +26,17 @@ async function startCli(
   port: number,
   extra: string[] = [],
 ): Promise<{ process: RunningProcess; port: number }> {
-  const process = spawnTs(CLI, [
-    "--port",
-    String(port),
-    "--data-dir",
-    dataDir,
-    "--bucket",
-    "recordings",
-    "--access-key",
-    CREDENTIALS.accessKey,
-    "--secret-key",
-    CREDENTIALS.secretKey,
-    ...extra,
-  ]);
+  const process = spawnTs(
+    CLI,
+    [
+      `--port=${port}`,
+      `--data-dir=${dataDir}`,
+      "--bucket=recordings",
+      `--access-key=${CREDENTIALS.accessKey}`,
+      ...extra,
+    ],
+    { env: { MINIO_ROOT_PASSWORD: CREDENTIALS.secretKey } },
+  );
   running.push(process);
   const line = await process.waitForLine(/"msg":"s3 emulator listening"/);
   const listening = JSON.parse(line) as { port: number; dataDir: string };
@@ -75,6 +73,40 @@ describe("s3 emulator CLI", () => {
     expect(listed.map((item) => item.name)).toEqual(["rec/ünï 1.mp4"]);
 
     expect(await second.process.stop("SIGTERM")).toBe(0);
+  });
+
+  it("refuses its secret key on the command line and reads it from a file", async () => {
+    const onArgv = spawnTs(CLI, ["--port=0", "--secret-key", "-abcdefgh"]);
+    running.push(onArgv);
+    expect(await onArgv.exited).toBe(2);
+    expect(onArgv.lines.join("\n")).toContain("set MINIO_ROOT_PASSWORD (or MINIO_ROOT_PASSWORD_FILE");
+    const file = join(dataDir, "..", `s3-cli-secret-${process.pid}`);
+    await writeFile(file, "-from-a-file-1234\n");
+    try {
+      const fromFile = spawnTs(
+        CLI,
+        ["--port=0", "--bucket=recordings", `--access-key=${CREDENTIALS.accessKey}`],
+        {
+          env: { MINIO_ROOT_PASSWORD_FILE: file },
+        },
+      );
+      running.push(fromFile);
+      const { port } = JSON.parse(await fromFile.waitForLine(/"msg":"s3 emulator listening"/)) as {
+        port: number;
+      };
+      const client = new Client({
+        endPoint: "127.0.0.1",
+        port,
+        useSSL: false,
+        region: "us-east-1",
+        accessKey: CREDENTIALS.accessKey,
+        secretKey: "-from-a-file-1234",
+      });
+      expect(await client.bucketExists("recordings")).toBe(true);
+      expect(await fromFile.stop("SIGTERM")).toBe(0);
+    } finally {
+      await rm(file, { force: true });
+    }
   });
 
   it("refuses a bad flag value with a clear message and exit code 2", async () => {

@@ -324,6 +324,31 @@ describe("fault knobs", () => {
     expect(() => s3.emulator.setDropRate(1.5)).toThrow(/dropEvents/);
   });
 
+  it("drops a fraction of events as the same even pattern on every run", async () => {
+    const bucket = await freshBucket();
+    const listener = await listen(bucket);
+    s3.emulator.setDropRate(0.3);
+    for (let i = 1; i <= 10; i += 1)
+      await s3.client.putObject(bucket, `f${String(i).padStart(2, "0")}.mp4`, "x");
+    s3.emulator.setDropRate(0);
+    await s3.client.putObject(bucket, "last.mp4", "x");
+    await eventually(
+      () => listener.records.find((record) => record.s3.object.key === "last.mp4"),
+      5000,
+      "the last event",
+    );
+    expect(keysOf(listener)).toEqual([
+      "f01.mp4",
+      "f02.mp4",
+      "f03.mp4",
+      "f05.mp4",
+      "f06.mp4",
+      "f08.mp4",
+      "f09.mp4",
+      "last.mp4",
+    ]);
+  });
+
   it("answers 503 SlowDown to every S3 request for the given time", async () => {
     const bucket = await freshBucket();
     await s3.client.putObject(bucket, "a.txt", "x");

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
+import { scaled } from "@recfleet/testing";
 import { Client, type ClientOptions } from "minio";
 import { type S3Emulator, type S3EmulatorOptions, startS3Emulator } from "../src/s3/index.ts";
 
@@ -52,7 +53,7 @@ export async function eventually<T>(
   timeoutMs = 5000,
   what = "condition",
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     const value = check();
     if (value !== undefined) return value;

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,22 +21,23 @@ afterEach(async () => {
 describe("smtp emulator CLI", () => {
   it("runs as its own process, applies its fault flags, stores mail and exits 0 on SIGTERM", async () => {
     const password = "cli-secret-4711";
-    const child = spawnTs(CLI, [
-      "--smtp-port",
-      "0",
-      "--http-port",
-      "0",
-      "--dir",
-      dir,
-      "--user",
-      "mailer",
-      "--password",
-      password,
-      "--fail-next",
-      "1",
-      "--reject-pattern",
-      "*@bounce.test",
-    ]);
+    const child = spawnTs(
+      CLI,
+      [
+        "--smtp-port=0",
+        "--http-port",
+        "0",
+        "--dir",
+        dir,
+        "--user",
+        "mailer",
+        "--fail-next",
+        "1",
+        "--reject-pattern",
+        "*@bounce.test",
+      ],
+      { env: { SMTP_EMULATOR_PASSWORD: password } },
+    );
     try {
       const line = await child.waitForLine(/"msg":"smtp emulator listening"/, 15_000);
       const listening = JSON.parse(line) as {
@@ -75,10 +76,44 @@ describe("smtp emulator CLI", () => {
     expect(child.lines.some((line) => line.includes(password))).toBe(false);
   });
 
-  it("a bad flag is reported with the usage and exit code 2", async () => {
+  it("a bad flag is reported with a pointer to --help and exit code 2", async () => {
     const child = spawnTs(CLI, ["--smtp-port", "70000"]);
     expect(await child.exited).toBe(2);
     expect(child.lines.join("\n")).toMatch(/--smtp-port needs a whole number from 0 to 65535/);
-    expect(child.lines.join("\n")).toMatch(/Usage: smtp emulator/);
+    expect(child.lines.join("\n")).toMatch(/--help lists every flag/);
+  });
+
+  it("takes its password from a file and refuses it on the command line, naming the variable", async () => {
+    const onArgv = spawnTs(CLI, ["--smtp-port=0", "--http-port=0", "--user=mailer", "--password=-secret"]);
+    expect(await onArgv.exited).toBe(2);
+    expect(onArgv.lines.join("\n")).toContain(
+      "--password is not taken on the command line, where every user of the machine can read it; set SMTP_EMULATOR_PASSWORD",
+    );
+    const file = join(dir, "password");
+    await writeFile(file, "-starts-with-a-dash\n");
+    const child = spawnTs(CLI, ["--smtp-port=0", "--http-port=0", `--dir=${dir}`, "--user=mailer"], {
+      env: { SMTP_EMULATOR_PASSWORD_FILE: file },
+    });
+    try {
+      const line = await child.waitForLine(/"msg":"smtp emulator listening"/, 15_000);
+      const { smtpPort } = JSON.parse(line) as { smtpPort: number };
+      const wrong = await sendFailure(
+        transportFor({ port: smtpPort, auth: { user: "mailer", pass: "-starts-with-a-dash\n" } }).sendMail({
+          from: "a@recfleet.test",
+          to: "b@example.com",
+          subject: "x",
+          text: "x",
+        }),
+      );
+      expect(wrong.responseCode).toBe(535);
+      await transportFor({ port: smtpPort, auth: { user: "mailer", pass: "-starts-with-a-dash" } }).sendMail({
+        from: "a@recfleet.test",
+        to: "b@example.com",
+        subject: "x",
+        text: "x",
+      });
+    } finally {
+      expect(await child.stop("SIGTERM")).toBe(0);
+    }
   });
 });

@@ -3,3 +3,4 @@ export { type LifecycleResult, runToExit, startAndTerminate } from "./app-lifecy
 export { appLifecycleSuite } from "./app-lifecycle-suite.ts";
 export { type RunningProcess, type SpawnOptions, spawnProcess, spawnTs } from "./processes.ts";
 export { type StartRedisOptions, startRedis, type TestRedis, uniquePrefix } from "./redis.ts";
+export { eventually, scaled, timeScale } from "./time.ts";

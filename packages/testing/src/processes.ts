@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { scaled } from "./time.ts";
 
 export interface RunningProcess {
   readonly child: ChildProcess;
@@ -65,7 +66,8 @@ export function spawnProcess(command: string, args: string[], options: SpawnOpti
     killGroup();
   });
 
-  const waitForLine: RunningProcess["waitForLine"] = (match, timeoutMs = 15_000) => {
+  const waitForLine: RunningProcess["waitForLine"] = (match, unscaledTimeoutMs = 15_000) => {
+    const timeoutMs = scaled(unscaledTimeoutMs);
     const test = typeof match === "function" ? match : (line: string) => match.test(line);
     const seen = lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
@@ -101,7 +103,7 @@ export function spawnProcess(command: string, args: string[], options: SpawnOpti
   const stop: RunningProcess["stop"] = async (signal = "SIGTERM", graceMs = 15_000) => {
     if (child.exitCode !== null || child.signalCode !== null) return exited;
     child.kill(signal);
-    const timer = setTimeout(killGroup, graceMs);
+    const timer = setTimeout(killGroup, scaled(graceMs));
     const result = await exited;
     clearTimeout(timer);
     return result;

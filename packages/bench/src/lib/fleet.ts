@@ -38,7 +38,8 @@ export async function startBenchFleet(options: BenchFleetOptions = {}): Promise<
   const fleet = await startTestFleet({
     ...(options.replicas ? { replicas: options.replicas } : {}),
     emulatorArgs: {
-      egress: ["--api-key", LIVEKIT_KEY, "--api-secret", LIVEKIT_SECRET, ...(options.egressArgs ?? [])],
+      // The secret reaches the emulator with the env below, like every other process.
+      egress: [`--api-key=${LIVEKIT_KEY}`, ...(options.egressArgs ?? [])],
     },
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",

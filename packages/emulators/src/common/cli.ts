@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { flushAndExit, Lifecycle, type Logger } from "@recfleet/runtime";
 
@@ -30,13 +31,57 @@ export function fraction(flag: string, value: string | undefined): number | unde
   return parsed;
 }
 
-/** Parses the command line, or prints the problem and the help and exits 2; `--help` exits 0. */
+/**
+ * Secrets never travel on the command line: argv shows in `ps` and in shell history, and a
+ * generated value that starts with "-" reads as another flag. Each former secret flag maps to
+ * the environment variable that replaces it, so that using one explains where the value goes.
+ */
+export type SecretFlags = Readonly<Record<string, string>>;
+
+function refuseSecretFlags(argv: readonly string[], secretFlags: SecretFlags): void {
+  for (const arg of argv) {
+    for (const [flag, variable] of Object.entries(secretFlags)) {
+      if (arg === `--${flag}` || arg.startsWith(`--${flag}=`)) {
+        throw new UsageError(
+          `--${flag} is not taken on the command line, where every user of the machine can read it; ` +
+            `set ${variable} (or ${variable}_FILE, a file holding it) instead`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * A secret from the environment: `NAME`, or the contents of the file named by `NAME_FILE`
+ * (trailing newline removed), as container platforms mount secrets. Both set is an error.
+ */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    throw new UsageError(`set ${name} or ${name}_FILE, not both`);
+  }
+  if (file === undefined) return direct;
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    throw new UsageError(`${name}_FILE: cannot read ${JSON.stringify(file)}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Parses the command line (`--flag value` and `--flag=value`), or prints the problem and the
+ * help and exits 2; `--help` exits 0.
+ */
 export function parseFlags<const O extends NonNullable<ParseArgsConfig["options"]>>(
   options: O,
   help: string,
+  secretFlags: SecretFlags = {},
+  argv: readonly string[] = process.argv.slice(2),
 ) {
   try {
-    const { values } = parseArgs({ options, allowPositionals: false, strict: true });
+    refuseSecretFlags(argv, secretFlags);
+    const { values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true });
     if ((values as { help?: unknown }).help === true) {
       process.stdout.write(help);
       process.exit(0);
@@ -54,7 +99,7 @@ export function optionsOrExit<T>(build: () => T): T {
     return build();
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${error.message}\n(--help lists every flag)\n`);
     process.exit(2);
   }
 }

@@ -20,3 +20,27 @@ export function parsePatch<S extends z.ZodType>(schema: S, input: unknown): z.ou
   }
   return result.data;
 }
+
+/**
+ * Decides which events a "drop this fraction" fault loses: exactly that fraction of each run,
+ * spread evenly (0.3 drops the 4th, 7th and 10th of every ten), the same on every run. Chance
+ * would make a test's outcome depend on luck; a fixed pattern still loses events the client
+ * cannot predict. A new fraction starts a new run.
+ */
+export class EvenDrops {
+  private fraction = 0;
+  private seen = 0;
+  private dropped = 0;
+
+  next(fraction: number): boolean {
+    if (fraction !== this.fraction) {
+      this.fraction = fraction;
+      this.seen = 0;
+      this.dropped = 0;
+    }
+    this.seen += 1;
+    if (Math.floor(this.seen * fraction) <= this.dropped) return false;
+    this.dropped += 1;
+    return true;
+  }
+}

@@ -1,5 +1,13 @@
 import { createLogger } from "@recfleet/runtime";
-import { fraction, optionsOrExit, parseFlags, runEmulator, UsageError, wholeNumber } from "../common/cli.ts";
+import {
+  fraction,
+  optionsOrExit,
+  parseFlags,
+  runEmulator,
+  secretFromEnv,
+  UsageError,
+  wholeNumber,
+} from "../common/cli.ts";
 import { DEFAULT_PAYLOAD_CAP_BYTES, DEV_API_KEY, DEV_API_SECRET, startEgressEmulator } from "./emulator.ts";
 import { DEFAULT_FAULTS } from "./faults.ts";
 import type { DefaultStorage } from "./storage.ts";
@@ -12,8 +20,9 @@ Usage: node --conditions=@recfleet/source src/egress/cli.ts [options]
 Server
   --host <addr>                  interface to listen on (default 127.0.0.1)
   --port <n>                     port, 0 for a free one (default 7880, LiveKit's)
-  --api-key <key>                API key tokens must be issued by (default $LIVEKIT_API_KEY or ${DEV_API_KEY})
-  --api-secret <secret>          its secret (default $LIVEKIT_API_SECRET or ${DEV_API_SECRET})
+  --api-key <key>                API key tokens must be issued by (default $LIVEKIT_API_KEY or ${DEV_API_KEY});
+                                 its secret comes from $LIVEKIT_API_SECRET or the file $LIVEKIT_API_SECRET_FILE
+                                 (default ${DEV_API_SECRET}), never from the command line
   --log-level <level>            pino level (default info)
 
 Webhooks
@@ -37,10 +46,12 @@ Files
   --storage-bucket <name>        its bucket
   --storage-region <region>      its region (default us-east-1)
   --storage-access-key <key>     its access key
-  --storage-secret <secret>      its secret key
+                                 (its secret key: $EGRESS_STORAGE_SECRET or the file $EGRESS_STORAGE_SECRET_FILE)
   --storage-force-path-style <true|false>  path-style URLs (default true, what MinIO needs)
 
   -h, --help                     this text
+
+Every flag also takes the form --flag=value.
 
 Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/webhooks, /_admin/faults;
 PUT /_admin/faults; POST /_admin/egresses/{id}/fail, /_admin/egresses/{id}/crash, /_admin/reset.
@@ -61,14 +72,14 @@ function defaultStorage(values: Record<string, string | boolean | undefined>): D
   const endpoint = text("storage-endpoint");
   const bucket = text("storage-bucket");
   const accessKey = text("storage-access-key");
-  const secret = text("storage-secret");
+  const secret = secretFromEnv("EGRESS_STORAGE_SECRET");
   const region = text("storage-region");
   const forcePathStyle = bool("storage-force-path-style", text("storage-force-path-style"));
   const given = [endpoint, bucket, accessKey, secret, region, forcePathStyle].some((v) => v !== undefined);
   if (!given) return null;
   if (!endpoint || !bucket || !accessKey || !secret) {
     throw new UsageError(
-      "default storage needs --storage-endpoint, --storage-bucket, --storage-access-key and --storage-secret together",
+      "default storage needs --storage-endpoint, --storage-bucket, --storage-access-key and EGRESS_STORAGE_SECRET together",
     );
   }
   return {
@@ -81,11 +92,12 @@ function defaultStorage(values: Record<string, string | boolean | undefined>): D
   };
 }
 
+const SECRET_FLAGS = { "api-secret": "LIVEKIT_API_SECRET", "storage-secret": "EGRESS_STORAGE_SECRET" };
+
 const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "api-key": { type: "string" },
-  "api-secret": { type: "string" },
   "log-level": { type: "string" },
   "webhook-url": { type: "string" },
   "webhook-timeout-ms": { type: "string" },
@@ -103,13 +115,12 @@ const OPTIONS = {
   "storage-bucket": { type: "string" },
   "storage-region": { type: "string" },
   "storage-access-key": { type: "string" },
-  "storage-secret": { type: "string" },
   "storage-force-path-style": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 async function main(): Promise<void> {
-  const values = parseFlags(OPTIONS, HELP);
+  const values = parseFlags(OPTIONS, HELP, SECRET_FLAGS);
   const logger = createLogger("egress-emulator", { level: values["log-level"] ?? "info" });
   const options: Parameters<typeof startEgressEmulator>[0] = optionsOrExit(() => {
     const maxDuration = wholeNumber("max-duration-ms", values["max-duration-ms"], { min: 1 });
@@ -118,7 +129,7 @@ async function main(): Promise<void> {
       host: values.host ?? "127.0.0.1",
       port: wholeNumber("port", values.port, { max: 65_535 }) ?? 7880,
       apiKey: values["api-key"] ?? process.env.LIVEKIT_API_KEY ?? DEV_API_KEY,
-      apiSecret: values["api-secret"] ?? process.env.LIVEKIT_API_SECRET ?? DEV_API_SECRET,
+      apiSecret: secretFromEnv("LIVEKIT_API_SECRET") ?? DEV_API_SECRET,
       webhookUrl: values["webhook-url"] ?? null,
       webhookTimeoutMs: wholeNumber("webhook-timeout-ms", values["webhook-timeout-ms"], { min: 1 }),
       webhookRetries: wholeNumber("webhook-retries", values["webhook-retries"]),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type EgressInfo, WebhookEvent } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
+import { EvenDrops } from "../common/faults.ts";
 import { newId } from "./ids.ts";
 import { signToken } from "./jwt.ts";
 import { statusName } from "./status.ts";
@@ -62,7 +63,7 @@ export class WebhookNotifier {
   private readonly settings: () => WebhookSettings;
   private readonly dropFraction: () => number;
   private readonly logger: Logger;
-  private readonly random: () => number;
+  private readonly drops = new EvenDrops();
   private readonly queues = new Map<string, QueuedEvent[]>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly history: WebhookDelivery[] = [];
@@ -72,12 +73,10 @@ export class WebhookNotifier {
     settings: () => WebhookSettings;
     dropFraction: () => number;
     logger: Logger;
-    random?: () => number;
   }) {
     this.settings = options.settings;
     this.dropFraction = options.dropFraction;
     this.logger = options.logger;
-    this.random = options.random ?? Math.random;
   }
 
   notify(event: EgressEventName, info: EgressInfo): void {
@@ -101,7 +100,7 @@ export class WebhookNotifier {
       attempts: 0,
     };
     this.history.push(delivery);
-    if (this.random() < this.dropFraction()) {
+    if (this.drops.next(this.dropFraction())) {
       delivery.outcome = "dropped";
       delivery.dropReason = "fault";
       this.logger.info({ webhookId: id, event, egressId: info.egressId }, "webhook dropped by fault");

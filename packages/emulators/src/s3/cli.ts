@@ -1,5 +1,13 @@
 import { createLogger } from "@recfleet/runtime";
-import { fraction, optionsOrExit, parseFlags, runEmulator, UsageError, wholeNumber } from "../common/cli.ts";
+import {
+  fraction,
+  optionsOrExit,
+  parseFlags,
+  runEmulator,
+  secretFromEnv,
+  UsageError,
+  wholeNumber,
+} from "../common/cli.ts";
 import {
   DEFAULT_ACCESS_KEY,
   DEFAULT_KEEPALIVE_MS,
@@ -19,7 +27,8 @@ Server
   --data-dir <path>          where buckets and objects are kept; reuse it to keep them across restarts
                              (default: a new temporary directory, removed on a clean exit)
   --access-key <key>         access key (default $MINIO_ROOT_USER or ${DEFAULT_ACCESS_KEY}; at least 3 characters)
-  --secret-key <secret>      secret key (default $MINIO_ROOT_PASSWORD or ${DEFAULT_SECRET_KEY}; at least 8 characters)
+                             its secret key comes from $MINIO_ROOT_PASSWORD or the file $MINIO_ROOT_PASSWORD_FILE
+                             (default ${DEFAULT_SECRET_KEY}; at least 8 characters), never from the command line
   --region <name>            site region (default $MINIO_SITE_REGION, else none: like MinIO without a region,
                              any signing region is accepted and clients use us-east-1)
   --bucket <name>            create this bucket at start; repeat for more
@@ -33,6 +42,8 @@ Faults (all changeable later with PUT /_admin/faults)
 
   -h, --help                 this text
 
+Every flag also takes the form --flag=value.
+
 Admin endpoint (JSON, no SigV4): GET|PUT|DELETE /_admin/faults, GET /_admin/listeners,
 POST /_admin/listeners/cut {"mode":"reset"|"end"}, POST /_admin/listeners/garbage {"line"},
 GET|DELETE /_admin/requests. Health: GET /minio/health/live.
@@ -43,12 +54,13 @@ function failCode(value: string | undefined): S3EmulatorOptions["failCode"] {
   throw new UsageError(`--fail-code needs SlowDown or ServiceUnavailable, got ${JSON.stringify(value)}`);
 }
 
+const SECRET_FLAGS = { "secret-key": "MINIO_ROOT_PASSWORD" };
+
 const OPTIONS = {
   host: { type: "string" },
   port: { type: "string" },
   "data-dir": { type: "string" },
   "access-key": { type: "string" },
-  "secret-key": { type: "string" },
   region: { type: "string" },
   bucket: { type: "string", multiple: true },
   "keepalive-ms": { type: "string" },
@@ -60,7 +72,7 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<void> {
-  const values = parseFlags(OPTIONS, HELP);
+  const values = parseFlags(OPTIONS, HELP, SECRET_FLAGS);
   const logger = createLogger("s3-emulator", { level: values["log-level"] ?? "info" });
   const options: S3EmulatorOptions = optionsOrExit(() => {
     const keepAliveMs = wholeNumber("keepalive-ms", values["keepalive-ms"]);
@@ -70,7 +82,7 @@ async function main(): Promise<void> {
       port: wholeNumber("port", values.port, { max: 65_535 }) ?? 9000,
       dataDir: values["data-dir"],
       accessKey: values["access-key"] ?? process.env.MINIO_ROOT_USER ?? DEFAULT_ACCESS_KEY,
-      secretKey: values["secret-key"] ?? process.env.MINIO_ROOT_PASSWORD ?? DEFAULT_SECRET_KEY,
+      secretKey: secretFromEnv("MINIO_ROOT_PASSWORD") ?? DEFAULT_SECRET_KEY,
       region: values.region ?? (process.env.MINIO_SITE_REGION || undefined),
       buckets: values.bucket ?? [],
       keepAliveMs,

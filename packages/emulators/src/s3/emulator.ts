@@ -53,8 +53,6 @@ export interface S3EmulatorOptions {
   requestLogSize?: number;
   /** Default: a pino logger at `warn` (the CLI passes its own). */
   logger?: Logger;
-  /** Source of randomness for dropped events (tests may pin it). */
-  random?: () => number;
 }
 
 export interface S3Emulator extends S3AdminApi {
@@ -128,7 +126,6 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
     keepAliveMs: config.keepAliveMs,
     maxBufferedBytes: 8 * 1024 * 1024,
     dropRate: () => faults.dropRate(),
-    random: options.random ?? Math.random,
     logger,
   });
   const requestLog = new RequestLog(options.requestLogSize ?? 10_000);

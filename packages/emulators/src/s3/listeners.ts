@@ -2,6 +2,7 @@
 import { EventEmitter } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { Logger } from "@recfleet/runtime";
+import { EvenDrops } from "../common/faults.ts";
 import { EMPTY_RECORDS_LINE, eventLine, matchPattern, type S3EventNotification } from "./events.ts";
 
 export interface ListenFilter {
@@ -36,6 +37,8 @@ interface Listener {
   connectedAt: string;
   delivered: number;
   dropped: number;
+  /** Which of this listener's events the drop fault loses. */
+  drops: EvenDrops;
   res: ServerResponse;
   timer: NodeJS.Timeout;
 }
@@ -48,7 +51,6 @@ export interface ListenerHubOptions {
   /** A listener with more than this many bytes not yet taken by the client misses events. */
   maxBufferedBytes: number;
   dropRate: () => number;
-  random: () => number;
   logger: Logger;
 }
 
@@ -77,6 +79,7 @@ export class ListenerHub {
       connectedAt: new Date().toISOString(),
       delivered: 0,
       dropped: 0,
+      drops: new EvenDrops(),
       res,
       timer: setInterval(keepAlive, intervalMs),
     };
@@ -119,7 +122,7 @@ export class ListenerHub {
       if (filter.bucket !== "" && filter.bucket !== event.bucket) continue;
       if (!filter.names.has(event.eventName) || !matchPattern(filter.pattern, event.key)) continue;
       const slow = listener.res.writableLength > this.options.maxBufferedBytes;
-      if (slow || this.options.random() < this.options.dropRate()) {
+      if (slow || listener.drops.next(this.options.dropRate())) {
         listener.dropped += 1;
         continue;
       }

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import { createLogger, flushAndExit, Lifecycle } from "@recfleet/runtime";
-import { UsageError, wholeNumber } from "../common/cli.ts";
+import { optionsOrExit, parseFlags, secretFromEnv, UsageError, wholeNumber } from "../common/cli.ts";
 import { startSmtpEmulator } from "./emulator.ts";
 import { compileRecipientPattern } from "./recipient-pattern.ts";
 
@@ -14,8 +13,9 @@ Options:
   --http-port <n>          HTTP port of the listing, JSON API and admin endpoints, 0 for a free one (default 8025)
   --dir <path>             message directory, kept across restarts (default: a temporary
                            directory, removed on exit)
-  --user <name>            require SMTP AUTH (PLAIN/LOGIN) with this user; needs a password
-  --password <secret>      the password for --user (or set SMTP_EMULATOR_PASSWORD)
+  --user <name>            require SMTP AUTH (PLAIN/LOGIN) with this user; its password comes from
+                           $SMTP_EMULATOR_PASSWORD or the file $SMTP_EMULATOR_PASSWORD_FILE, never
+                           from the command line
   --max-size <bytes>       largest message accepted, larger ones get 552 (default 10485760)
   --fail-next <n>          answer the first n messages "451 4.3.0 Try again later"
   --reject-pattern <p>     answer recipients matching p "550 5.1.1" at RCPT TO; a glob
@@ -24,35 +24,32 @@ Options:
   --log-level <level>      pino level (default info)
   -h, --help               show this help
 
+Every flag also takes the form --flag=value.
+
 Prints one JSON line with "msg":"smtp emulator listening", "port"/"smtpPort" and "httpPort"
 once both servers listen. SIGTERM or SIGINT closes it and exits 0.
 `;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
-function parseCommandLine(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      host: { type: "string", default: "127.0.0.1" },
-      "smtp-port": { type: "string", default: "2525" },
-      "http-port": { type: "string", default: "8025" },
-      dir: { type: "string" },
-      user: { type: "string" },
-      password: { type: "string" },
-      "max-size": { type: "string" },
-      "fail-next": { type: "string" },
-      "reject-pattern": { type: "string", multiple: true },
-      "refuse-for": { type: "string" },
-      "log-level": { type: "string", default: "info" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  });
-  const password = values.password ?? process.env.SMTP_EMULATOR_PASSWORD;
+const OPTIONS = {
+  host: { type: "string", default: "127.0.0.1" },
+  "smtp-port": { type: "string", default: "2525" },
+  "http-port": { type: "string", default: "8025" },
+  dir: { type: "string" },
+  user: { type: "string" },
+  "max-size": { type: "string" },
+  "fail-next": { type: "string" },
+  "reject-pattern": { type: "string", multiple: true },
+  "refuse-for": { type: "string" },
+  "log-level": { type: "string", default: "info" },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function commandFrom(values: ReturnType<typeof parseFlags<typeof OPTIONS>>) {
+  const password = secretFromEnv("SMTP_EMULATOR_PASSWORD");
   if ((values.user === undefined) !== (password === undefined)) {
-    throw new UsageError("--user and --password (or SMTP_EMULATOR_PASSWORD) go together");
+    throw new UsageError("--user and SMTP_EMULATOR_PASSWORD (or SMTP_EMULATOR_PASSWORD_FILE) go together");
   }
   for (const pattern of values["reject-pattern"] ?? []) {
     try {
@@ -67,7 +64,6 @@ function parseCommandLine(argv: string[]) {
     );
   }
   return {
-    help: values.help,
     logLevel: values["log-level"],
     refuseForMs: wholeNumber("refuse-for", values["refuse-for"], { min: 1, max: 3_600_000 }),
     options: {
@@ -85,17 +81,8 @@ function parseCommandLine(argv: string[]) {
 }
 
 async function main(): Promise<void> {
-  let command: ReturnType<typeof parseCommandLine>;
-  try {
-    command = parseCommandLine(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  if (command.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const values = parseFlags(OPTIONS, USAGE, { password: "SMTP_EMULATOR_PASSWORD" });
+  const command = optionsOrExit(() => commandFrom(values));
   const logger = createLogger("smtp-emulator", { level: command.logLevel });
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals(10_000);
