@@ -85,6 +85,16 @@ export const createRecordingRequestSchema = z
       .optional()
       .meta({ description: "Who is emailed the download link (or the failure) and in which language." }),
     metadata: metadataSchema.nullable().optional(),
+    roomWaitSeconds: z
+      .number({ error: "must be a whole number of seconds from 1 to 3600" })
+      .int({ error: "must be a whole number of seconds from 1 to 3600" })
+      .min(1, { error: "must be a whole number of seconds from 1 to 3600" })
+      .max(3600, { error: "must be a whole number of seconds from 1 to 3600" })
+      .optional()
+      .meta({
+        description:
+          "How long to wait for the room to open in LiveKit when it does not exist yet, before failing room_not_found; the recorder's default (RECORDER_ROOM_WAIT_MS) when absent.",
+      }),
   })
   .meta({ description: "A recording to start." });
 export type CreateRecordingRequest = z.output<typeof createRecordingRequestSchema>;

@@ -166,6 +166,71 @@ describe("POST /v1/webhooks/livekit", () => {
     expect(((await room.json()) as { outcome: string }).outcome).toBe("ignored");
   });
 
+  it("room_started retries at once a start that waits for its room", async () => {
+    const created = await api.store.create({
+      room: "room-opens-late",
+      kind: "video",
+      profile: "low-cpu",
+      layout: "speaker",
+      notify: null,
+      metadata: null,
+    });
+    if (created.outcome !== "created") throw new Error(created.outcome);
+    const { id } = created.recording;
+    await api.store.transition(id, "starting", { reason: "picked up by a recorder" });
+    // What the recorder does while the room does not exist: the start job waits, delayed.
+    const job = await api.queues.control.add(
+      "start",
+      { recordingId: id },
+      { jobId: `start-${id}`, delay: 600_000 },
+    );
+    expect(await job.isDelayed()).toBe(true);
+
+    const answer = await deliver({
+      event: "room_started",
+      id: "EV_room1",
+      createdAt: "1",
+      room: { sid: "RM_1", name: "room-opens-late" },
+    });
+    expect(await answer.json()).toMatchObject({ outcome: "applied", recordingId: id });
+    expect(await (await api.queues.control.getJob(`start-${id}`))?.isDelayed()).toBe(false);
+  });
+
+  it("room_finished cancels a recording that had not begun recording, and leaves one that records", async () => {
+    const queued = await api.store.create({
+      room: "room-closes",
+      kind: "audio",
+      profile: "low-cpu",
+      layout: "speaker",
+      notify: null,
+      metadata: null,
+    });
+    if (queued.outcome !== "created") throw new Error(queued.outcome);
+    const recording = await startedRecording("EG_keeps_recording");
+    await api.store.transition(recording.id, "active", { reason: "test: recording" });
+
+    const closes = await deliver({
+      event: "room_finished",
+      id: "EV_f1",
+      createdAt: "1",
+      room: { name: "room-closes" },
+    });
+    expect(await closes.json()).toMatchObject({ outcome: "applied", recordingId: queued.recording.id });
+    const cancelled = await api.store.get(queued.recording.id);
+    expect(cancelled?.status).toBe("cancelled");
+    expect(cancelled?.timeline.at(-1)?.reason).toBe(
+      'room "room-closes" closed before anything was recorded (room_finished webhook)',
+    );
+    const other = await deliver({
+      event: "room_finished",
+      id: "EV_f2",
+      createdAt: "1",
+      room: { name: recording.room },
+    });
+    expect(await other.json()).toMatchObject({ outcome: "ignored" });
+    expect((await api.store.get(recording.id))?.status).toBe("active");
+  });
+
   it("answers 401 to a forged, unsigned or tampered webhook and changes nothing", async () => {
     const recording = await startedRecording("EG_forged");
     const event = egressEvent("egress_updated", "EG_forged", "EGRESS_ACTIVE");

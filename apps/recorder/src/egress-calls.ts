@@ -51,3 +51,8 @@ export async function findRunningEgress(
   );
   return items.find((item) => filepathOf(item) === expected);
 }
+
+/** Every egress LiveKit reports as running (all rooms), for the orphan sweep. */
+export function listActiveEgresses(context: RecorderContext): Promise<EgressInfo[]> {
+  return measured(context, "list", () => context.egress.listEgress({ active: true }));
+}

@@ -6,6 +6,8 @@ export interface RecorderMetrics {
   egressCalls: Histogram<"method" | "outcome">;
   egressErrors: Counter<"method" | "code">;
   reconcileActions: Counter<"action">;
+  startBackpressure: Counter<"cause">;
+  orphansStopped: Counter<"reason">;
 }
 
 export function createRecorderMetrics(registry: Registry): RecorderMetrics {
@@ -40,6 +42,18 @@ export function createRecorderMetrics(registry: Registry): RecorderMetrics {
       name: "recfleet_recorder_reconcile_actions_total",
       help: "What the reconciler changed, by action.",
       labelNames: ["action"],
+      registers: [registry],
+    }),
+    startBackpressure: new Counter({
+      name: "recfleet_recorder_start_backpressure_total",
+      help: "Starts put off because egress could not take them, by cause: unavailable (a full or absent fleet answered 503), timeout (no answer in time: a full fleet answers only after ~20 s), or another retryable code.",
+      labelNames: ["cause"],
+      registers: [registry],
+    }),
+    orphansStopped: new Counter({
+      name: "recfleet_recorder_orphan_egresses_stopped_total",
+      help: "Egresses recfleet started that were still running for a recording that is finished, unknown or has another egress, and were stopped; by reason.",
+      labelNames: ["reason"],
       registers: [registry],
     }),
   };

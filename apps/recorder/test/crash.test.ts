@@ -64,7 +64,7 @@ describe("a recorder killed during Start", () => {
       await Promise.all([waitUntilReady(client, 5000), waitUntilReady(producerConnection, 5000)]);
       const store = new RecordingStore({ redis: client, prefix, retentionDays: 1 });
       const producer = new JobProducer(producerConnection, prefix);
-      const recording = await createRecording(store);
+      const recording = await createRecording(store, {}, egress);
       await producer.enqueue("start", { recordingId: recording.id });
 
       const first = spawnTs(recorderMain, [], { env });

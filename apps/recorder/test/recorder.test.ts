@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { handleReconcile } from "../src/handlers/reconcile.ts";
 import { handleStop } from "../src/handlers/stop.ts";
 import {
+  closeTestS3,
   createRecording,
   type EgressProcess,
   eventually,
@@ -25,6 +26,7 @@ beforeAll(async () => {
   egress = await startEgressProcess();
 });
 afterAll(async () => {
+  await closeTestS3();
   await egress?.process.stop();
   await redis?.stop();
 });
@@ -49,9 +51,9 @@ describe("start", () => {
       egressUrl: egress.url,
       storage: { STORAGE_EGRESS_ENDPOINT: "http://minio:9000", STORAGE_BUCKET: "recordings" },
     });
-    const video = await createRecording(harness.store, { profile: "low-cpu", layout: "grid" });
-    const audio = await createRecording(harness.store, { kind: "audio", profile: "balanced" });
-    const plain = await createRecording(harness.store, { profile: "default" });
+    const video = await createRecording(harness.store, { profile: "low-cpu", layout: "grid" }, egress);
+    const audio = await createRecording(harness.store, { kind: "audio", profile: "balanced" }, egress);
+    const plain = await createRecording(harness.store, { profile: "default" }, egress);
     for (const recording of [video, audio, plain])
       await harness.producer.enqueue("start", { recordingId: recording.id });
     for (const recording of [video, audio, plain]) await withEgress(harness.store, recording.id);
@@ -102,7 +104,7 @@ describe("start", () => {
     expect(started?.timeline.map((entry) => entry.reason)).toEqual([
       "recording requested",
       "picked up by a recorder",
-      `egress ${started?.egressId} started; waiting for it to record`,
+      `egress ${started?.egressId} started; it records once someone publishes in room "${video.room}"`,
     ]);
     // Once egress records, the recording is active (the webhook, or here the reconciler, says so).
     expect((await untilActive(harness, video.id)).timeline.at(-1)?.reason).toMatch(
@@ -117,7 +119,7 @@ describe("start", () => {
       egressUrl: egress.url,
       recorder: { startDeadlineMs: 2500 },
     });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     const waiting = await eventually(async () => {
       const current = await harness.store.get(recording.id);
@@ -144,7 +146,7 @@ describe("start", () => {
       egressUrl: egress.url,
       apiSecret: "a-wrong-secret-0123456789",
     });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     const job = await harness.producer.enqueue("start", { recordingId: recording.id });
     const failed = await statusOf(harness.store, recording.id, "failed");
     expect(failed.error).toMatchObject({ code: "start_failed" });
@@ -162,7 +164,9 @@ describe("start", () => {
     async () => {
       await egress.admin("/faults", { capacity: 1 });
       harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-      const recordings = await Promise.all(Array.from({ length: 5 }, () => createRecording(harness.store)));
+      const recordings = await Promise.all(
+        Array.from({ length: 5 }, () => createRecording(harness.store, {}, egress)),
+      );
       for (const recording of recordings)
         await harness.producer.enqueue("start", { recordingId: recording.id });
       const recorded = new Set<string>();
@@ -194,7 +198,7 @@ describe("stop", () => {
   it("cancels a recording that has not started", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     await harness.worker.pause();
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("stop", { recordingId: recording.id, reason: "user stopped" });
     harness.worker.resume();
     const cancelled = await statusOf(harness.store, recording.id, "cancelled");
@@ -203,7 +207,7 @@ describe("stop", () => {
 
   it("stops an active egress, and a second stop changes nothing", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     const active = await untilActive(harness, recording.id);
     await harness.producer.enqueue("stop", { recordingId: recording.id });
@@ -222,7 +226,7 @@ describe("stop", () => {
 
   it("treats an egress that already ended as stopped, and an unknown one as lost", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     const active = await untilActive(harness, recording.id);
     // Egress ended on its own (its webhook lost): StopEgress answers failed_precondition.
@@ -235,7 +239,7 @@ describe("stop", () => {
     const stopped = await statusOf(harness.store, recording.id, "stopped");
     expect(stopped.timeline.at(-1)?.reason).toMatch(/egress had already ended/);
 
-    const ghost = await createRecording(harness.store);
+    const ghost = await createRecording(harness.store, {}, egress);
     await harness.store.transition(ghost.id, "starting", { reason: "picked up" });
     await harness.store.transition(ghost.id, "active", { reason: "started", egressId: "EG_doesnotexist" });
     await harness.producer.enqueue("stop", { recordingId: ghost.id });
@@ -247,7 +251,7 @@ describe("stop", () => {
     // Start answers after 800 ms; egress begins recording only after 2 s.
     await egress.admin("/faults", { startLatencyMs: 800, activationDelayMs: 2000 });
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     // The recording is starting: the Start call is in flight (egress answers after 800 ms).
     await statusOf(harness.store, recording.id, "starting");
@@ -282,7 +286,7 @@ describe("reconciler", () => {
       egressUrl: egress.url,
       recorder: { stopTimeoutMs: 500 },
     });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     const active = await untilActive(harness, recording.id);
     await eventually(async () => {
@@ -305,7 +309,7 @@ describe("reconciler", () => {
 
   it("applies what a lost webhook would have: an egress that failed", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
     const active = await untilActive(harness, recording.id);
     await egress.admin(`/egresses/${active.egressId}/fail`, { error: "pipeline crashed" });
@@ -327,7 +331,7 @@ describe("reconciler", () => {
       egressUrl: egress.url,
       recorder: { queuedTimeoutMs: 1 },
     });
-    const recording = await createRecording(harness.store);
+    const recording = await createRecording(harness.store, {}, egress);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await harness.producer.enqueue("reconcile", {});
     const started = await withEgress(harness.store, recording.id);

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/config";
+import { type S3Emulator, startS3Emulator } from "@recfleet/emulators/s3";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { type NewRecording, type Recording, RecordingStore } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
@@ -16,7 +17,7 @@ import { createRecorderWorker } from "../src/worker.ts";
 
 export const API_KEY = "recorder-test-key";
 export const API_SECRET = "recorder-test-secret-0123456789";
-const egressCli = fileURLToPath(new URL("../../../packages/emulators/src/egress/cli.ts", import.meta.url));
+const egressCli = fileURLToPath(new URL("../../../packages/emulators/src/livekit/cli.ts", import.meta.url));
 
 export interface EgressProcess {
   url: string;
@@ -24,18 +25,21 @@ export interface EgressProcess {
   admin<T>(path: string, body?: unknown): Promise<T>;
   startRequests(): Promise<{ body: Record<string, unknown>; status: number | null; code: string | null }[]>;
   egresses(): Promise<{ info: Record<string, unknown>; crashed: boolean }[]>;
+  /** Opens a room with a participant publishing (or not) a camera and a microphone. */
+  openRoom(room: string, options?: { publish?: boolean }): Promise<void>;
 }
 
-/** The LiveKit Egress emulator as a separate process, driven through its admin endpoint. */
+/** The LiveKit emulator as a separate process, driven through its admin endpoint. */
 export async function startEgressProcess(extraArgs: string[] = []): Promise<EgressProcess> {
   const process = spawnTs(
     egressCli,
-    ["--port=0", `--api-key=${API_KEY}`, "--activation-delay-ms=50", ...extraArgs],
+    // A full fleet refuses at once here; a test of the real ~20 s refusal sets --refusal-delay-ms.
+    ["--port=0", `--api-key=${API_KEY}`, "--activation-delay-ms=50", "--refusal-delay-ms=0", ...extraArgs],
     {
       env: { LIVEKIT_API_SECRET: API_SECRET },
     },
   );
-  const line = await process.waitForLine(/egress emulator listening/);
+  const line = await process.waitForLine(/livekit emulator listening/);
   const port = (JSON.parse(line) as { port: number }).port;
   const url = `http://127.0.0.1:${port}`;
   const admin = async <T>(path: string, body?: unknown): Promise<T> => {
@@ -66,6 +70,12 @@ export async function startEgressProcess(extraArgs: string[] = []): Promise<Egre
     egresses: async () =>
       (await admin<{ egresses: { info: Record<string, unknown>; crashed: boolean }[] }>("/egresses"))
         .egresses,
+    openRoom: async (room, { publish = true } = {}) => {
+      await admin(`/rooms/${encodeURIComponent(room)}/participants`, {
+        identity: "speaker",
+        publish: publish ? ["camera", "microphone"] : [],
+      });
+    },
   };
 }
 
@@ -82,6 +92,22 @@ export interface Harness {
 }
 
 const silent = createLogger("recorder-test", { level: process.env.LOG_LEVEL ?? "silent" });
+
+export const S3_CREDENTIALS = { accessKey: "recfleet", secretKey: "recfleet-secret" };
+export const BUCKET = "recordings";
+let sharedS3: Promise<S3Emulator> | undefined;
+
+/** One S3 emulator per test file, with the bucket the recorder looks in for files. */
+export function testS3(): Promise<S3Emulator> {
+  sharedS3 ??= startS3Emulator({ ...S3_CREDENTIALS, buckets: [BUCKET], logger: silent });
+  return sharedS3;
+}
+
+export async function closeTestS3(): Promise<void> {
+  const s3 = await sharedS3;
+  sharedS3 = undefined;
+  await s3?.close();
+}
 
 /** The recorder's worker in-process, with the real SDK pointed at the emulator. */
 export async function startHarness(options: {
@@ -100,10 +126,11 @@ export async function startHarness(options: {
     LIVEKIT_API_KEY: API_KEY,
     LIVEKIT_API_SECRET: options.apiSecret ?? API_SECRET,
     LIVEKIT_REQUEST_TIMEOUT_MS: String(options.requestTimeoutMs ?? 5000),
-    STORAGE_ACCESS_KEY: "recfleet",
-    STORAGE_SECRET_KEY: "recfleet-secret",
+    STORAGE_ACCESS_KEY: S3_CREDENTIALS.accessKey,
+    STORAGE_SECRET_KEY: S3_CREDENTIALS.secretKey,
     STORAGE_ENDPOINT: "127.0.0.1",
-    STORAGE_PORT: "9",
+    STORAGE_PORT: String((await testS3()).port),
+    STORAGE_BUCKET: BUCKET,
     ...options.storage,
   };
   const config = loadConfig(["redis", "livekit", "storage", "recorder", "profiles", "recordings"], env);
@@ -161,12 +188,19 @@ export async function startHarness(options: {
   };
 }
 
+/**
+ * A queued recording of a new room. With `livekit`, the room is opened first with someone
+ * publishing, as a meeting that is under way; without, the room does not exist in LiveKit.
+ */
 export async function createRecording(
   store: RecordingStore,
   input: Partial<NewRecording> = {},
+  livekit?: Pick<EgressProcess, "openRoom">,
 ): Promise<Recording> {
+  const room = input.room ?? `room-${uniquePrefix()}`;
+  await livekit?.openRoom(room);
   const result = await store.create({
-    room: `room-${uniquePrefix()}`,
+    room,
     kind: "video",
     profile: "low-cpu",
     layout: "speaker",

@@ -28,8 +28,14 @@ export interface FleetOptions {
   logLevel: string;
   /** How many processes of each worker app to run (default one each). */
   replicas?: Partial<Record<WorkerApp, number>>;
+  /**
+   * The LiveKit emulator opens a room that a recording asks for and that does not exist, with
+   * one publishing participant (the sandbox's one-curl experience); off, it answers 404 as
+   * LiveKit does.
+   */
+  autoRoom: boolean;
   /** Extra command-line flags for the emulators (fault knobs). */
-  emulatorArgs?: Partial<Record<"s3" | "smtp" | "egress", string[]>>;
+  emulatorArgs?: Partial<Record<"s3" | "smtp" | "livekit", string[]>>;
 }
 
 const WORKERS = ["recorder", "storage-listener", "mailer"] as const;
@@ -80,7 +86,7 @@ async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
  */
 export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   const { state, secrets } = options;
-  const [redisPort, s3Port, smtpPort, mailHttpPort, egressPort] = await Promise.all([
+  const [redisPort, s3Port, smtpPort, mailHttpPort, livekitPort] = await Promise.all([
     freePort(),
     freePort(),
     freePort(),
@@ -89,13 +95,13 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   ]);
   const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${redisPort}`;
   const apiUrl = `http://127.0.0.1:${options.apiPort}`;
-  const egressUrl = `http://127.0.0.1:${egressPort}`;
+  const livekitUrl = `http://127.0.0.1:${livekitPort}`;
   const dashboardUser = "admin";
   const appEnv = {
     LOG_LEVEL: options.logLevel,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: "recfleet",
-    LIVEKIT_URL: egressUrl,
+    LIVEKIT_URL: livekitUrl,
     LIVEKIT_API_KEY: LIVEKIT_KEY,
     LIVEKIT_API_SECRET: secrets.livekit,
     STORAGE_ENDPOINT: "127.0.0.1",
@@ -117,7 +123,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
   // the command line shows in `ps` to every user of the machine.
   const emulator = (
-    name: "s3" | "smtp" | "egress",
+    name: "s3" | "smtp" | "livekit",
     path: string,
     flags: Record<string, string>,
     secretEnv: Record<string, string>,
@@ -188,16 +194,19 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
       /smtp emulator listening/,
     ),
     emulator(
-      "egress",
-      "packages/emulators/src/egress/cli.ts",
+      "livekit",
+      "packages/emulators/src/livekit/cli.ts",
       {
-        port: String(egressPort),
+        port: String(livekitPort),
         "api-key": LIVEKIT_KEY,
         "webhook-url": `${apiUrl}/v1/webhooks/livekit`,
         "activation-delay-ms": "300",
+        // A full fleet refuses after ~20 s in LiveKit; the sandbox keeps the wait short.
+        "refusal-delay-ms": "2000",
+        ...(options.autoRoom ? { "auto-room": "true" } : {}),
       },
       { LIVEKIT_API_SECRET: secrets.livekit },
-      /egress emulator listening/,
+      /livekit emulator listening/,
     ),
     app("api", `${apiUrl}/readyz`, {
       PORT: String(options.apiPort),
@@ -237,7 +246,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         bucket: BUCKET,
         prefix: PREFIX,
       },
-      egressUrl,
+      livekitUrl,
       redisUrl,
       logs: state.logs,
       mailDir: state.mail,

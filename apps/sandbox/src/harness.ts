@@ -43,11 +43,18 @@ export interface TestFleet {
   waitFor(id: string, status: string, timeoutMs?: number): Promise<RecordingView>;
   mails(): Promise<MailEntry[]>;
   mailText(id: string): Promise<string>;
-  egressAdmin<T>(path: string, body?: unknown): Promise<T>;
+  livekitAdmin<T>(path: string, body?: unknown): Promise<T>;
+  /**
+   * Opens a room in the LiveKit emulator with one participant, as a meeting under way: it
+   * publishes a camera and a microphone unless `publish` is false (nobody shares anything yet).
+   */
+  openRoom(room: string, options?: { identity?: string; publish?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
 export interface TestFleetOptions extends Pick<FleetOptions, "replicas" | "emulatorArgs"> {
+  /** Rooms open by themselves, as in `npm start` (default false: a room must be opened, as in LiveKit). */
+  autoRoom?: boolean;
   /** Extra env for every process (e.g. shorter reconciler timings). */
   env?: Record<string, string>;
   /** Use this Redis instead of starting one. */
@@ -65,6 +72,7 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
     apiKey,
     secrets: { livekit: "e2e-livekit-secret-0123456789", s3: "e2e-s3-secret", dashboard: "e2e-dashboard" },
     logLevel: process.env.LOG_LEVEL ?? "info",
+    autoRoom: options.autoRoom ?? false,
     ...(options.replicas ? { replicas: options.replicas } : {}),
     ...(options.emulatorArgs ? { emulatorArgs: options.emulatorArgs } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
@@ -103,6 +111,21 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   };
+  const livekitAdmin = async <T>(
+    path: string,
+    body?: unknown,
+    method = body === undefined ? "GET" : "POST",
+  ) => {
+    const response = await fetch(`${info.livekitUrl}/_admin${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+    if (!response.ok)
+      throw new Error(`LiveKit emulator ${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
   return {
     info,
     supervisor,
@@ -120,14 +143,12 @@ export async function startTestFleet(options: TestFleetOptions = {}): Promise<Te
     mails: async () =>
       ((await (await fetch(`${info.mailUrl}api/messages`)).json()) as { messages: MailEntry[] }).messages,
     mailText: async (id) => (await fetch(`${info.mailUrl}messages/${id}/text`)).text(),
-    egressAdmin: async <T>(path: string, body?: unknown) => {
-      const response = await fetch(`${info.egressUrl}/_admin${path}`, {
-        method: body === undefined ? "GET" : "POST",
-        ...(body === undefined
-          ? {}
-          : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    livekitAdmin,
+    openRoom: async (room, { identity = "speaker", publish = true } = {}) => {
+      await livekitAdmin(`/rooms/${encodeURIComponent(room)}/participants`, {
+        identity,
+        publish: publish ? ["camera", "microphone"] : [],
       });
-      return (await response.json()) as T;
     },
     stop: () => supervisor.stopAll(),
   };

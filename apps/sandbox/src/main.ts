@@ -8,14 +8,16 @@ import { Supervisor } from "./supervisor.ts";
 const USAGE = `Usage: npm start [-- --fresh]
 
 Runs the whole recfleet fleet locally on emulators: Redis, an S3 (MinIO) emulator, an SMTP
-catcher, a LiveKit Egress emulator and the four apps.
+catcher, a LiveKit emulator (rooms, participants, egress) and the four apps.
 
   --fresh      wipe the state directory first
   -h, --help   this help
 
 Environment: PORT (API port, default 8080), API_KEYS (else a key is generated and kept in
 <state>/api-key), SANDBOX_DIR (default .sandbox), REDIS_URL (use this Redis instead of starting
-one), LOG_LEVEL (default info), NO_COLOR.`;
+one), LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
+that does not exist opens it with one participant publishing a camera and a microphone; false
+behaves like LiveKit, where the room must exist or open within the recording's room wait).`;
 
 function fail(message: string): never {
   process.stderr.write(`sandbox: ${message}\n`);
@@ -45,6 +47,9 @@ if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
   fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
 const state = prepareState(env, values.fresh);
 const apiKey = env.API_KEYS?.split(",")[0]?.trim() || persistentSecret(state.root, "api-key");
+const autoRoom = (env.SANDBOX_AUTO_ROOM ?? "true").trim().toLowerCase();
+if (autoRoom !== "true" && autoRoom !== "false")
+  fail(`SANDBOX_AUTO_ROOM must be true or false, got ${JSON.stringify(env.SANDBOX_AUTO_ROOM)}`);
 const plan = await planFleet({
   state,
   apiPort,
@@ -57,6 +62,7 @@ const plan = await planFleet({
   },
   ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   logLevel: env.LOG_LEVEL ?? "info",
+  autoRoom: autoRoom === "true",
 });
 
 const names = plan.specs.map((spec) => spec.name);

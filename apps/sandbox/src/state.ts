@@ -54,7 +54,7 @@ export interface SandboxInfo {
     bucket: string;
     prefix: string;
   };
-  egressUrl: string;
+  livekitUrl: string;
   redisUrl: string;
   logs: string;
   mailDir: string;

@@ -14,7 +14,9 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
+/** Opens each room with someone publishing (a meeting under way), then asks to record it. */
 async function startRecordings(specs: { room: string; kind: "video" | "audio"; profile: string }[]) {
+  for (const spec of specs) await fleet.openRoom(spec.room);
   const answers = await Promise.all(
     specs.map((spec) =>
       fleet.api<RecordingView>("POST", "/v1/recordings", {
@@ -70,7 +72,7 @@ describe("the whole fleet, through the public API only", () => {
         );
       }
 
-      const { requests } = await fleet.egressAdmin<{
+      const { requests } = await fleet.livekitAdmin<{
         requests: { method: string; status: number; body: Record<string, unknown> }[];
       }>("/requests");
       const starts = requests.filter((request) => request.method === "StartRoomCompositeEgress");
@@ -93,7 +95,7 @@ describe("the whole fleet, through the public API only", () => {
   it(
     "completes every recording when the egress fleet takes one at a time",
     async () => {
-      await fleet.egressAdmin("/faults", { capacity: 1 });
+      await fleet.livekitAdmin("/faults", { capacity: 1 });
       try {
         const recordings = await startRecordings(
           [0, 1, 2].map((i) => ({ room: `e2e-busy-${i}`, kind: "video" as const, profile: "low-cpu" })),
@@ -114,7 +116,7 @@ describe("the whole fleet, through the public API only", () => {
         }
         for (const recording of recordings) await fleet.waitFor(recording.id, "notified");
       } finally {
-        await fleet.egressAdmin("/faults", { capacity: null });
+        await fleet.livekitAdmin("/faults", { capacity: null });
       }
     },
     scaled(120_000),
@@ -123,7 +125,7 @@ describe("the whole fleet, through the public API only", () => {
   it(
     "emails the owner when an egress fails mid-way",
     async () => {
-      await fleet.egressAdmin("/faults", { failNext: 1, failAfterMs: 300 });
+      await fleet.livekitAdmin("/faults", { failNext: 1, failAfterMs: 300 });
       const [recording] = await startRecordings([{ room: "e2e-fails", kind: "video", profile: "balanced" }]);
       const failed = await fleet.waitFor(recording?.id ?? "", "failed");
       expect(failed.error?.code).toBe("egress_failed");
@@ -144,7 +146,7 @@ describe("the whole fleet, through the public API only", () => {
     "cancels a recording stopped before it started, and sends no email",
     async () => {
       // The fleet is full: the recording waits in `starting` without an egress.
-      await fleet.egressAdmin("/faults", { capacity: 0 });
+      await fleet.livekitAdmin("/faults", { capacity: 0 });
       try {
         const [recording] = await startRecordings([
           { room: "e2e-cancel", kind: "audio", profile: "low-cpu" },
@@ -154,7 +156,7 @@ describe("the whole fleet, through the public API only", () => {
         const cancelled = await fleet.waitFor(recording?.id ?? "", "cancelled", 30_000);
         expect(cancelled.egressId).toBeNull();
       } finally {
-        await fleet.egressAdmin("/faults", { capacity: null });
+        await fleet.livekitAdmin("/faults", { capacity: null });
       }
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect((await fleet.mails()).filter((entry) => entry.subject.includes("e2e-cancel"))).toEqual([]);

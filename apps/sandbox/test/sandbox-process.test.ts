@@ -53,7 +53,7 @@ describe("npm start (the sandbox process)", () => {
       expect(commandLines).toContain(join(dir, "s3"));
       for (const secret of [...Object.values(secrets), key]) expect(commandLines).not.toContain(secret);
 
-      const names = ["api", "recorder", "storage-listener", "mailer", "s3", "smtp", "egress"];
+      const names = ["api", "recorder", "storage-listener", "mailer", "s3", "smtp", "livekit"];
       const logOf = (name: string) => readFileSync(join(dir, "logs", `${name}.log`), "utf8");
       const children = names.map((name) => Number(/"pid":(\d+)/.exec(logOf(name))?.[1]));
       children.push(Number(/pid=(\d+)/.exec(logOf("redis"))?.[1]));

@@ -53,7 +53,7 @@ export class StartCollector {
   }
 
   async poll(): Promise<void> {
-    const { requests } = await this.fleet.egress<{ requests: RecordedRequest[] }>("/requests");
+    const { requests } = await this.fleet.livekit<{ requests: RecordedRequest[] }>("/requests");
     const fresh = requests.filter((request) => request.seq > this.lastSeq);
     if (this.opened && fresh.length > 0 && (fresh[0]?.seq ?? 0) > this.lastSeq + 1) this.complete = false;
     for (const request of fresh) {
@@ -169,7 +169,7 @@ export async function finalRecordings(
 }
 
 export async function egressViews(fleet: ChaosFleet): Promise<EgressView[]> {
-  const { egresses } = await fleet.egress<{ egresses: EgressSnapshot[] }>("/egresses");
+  const { egresses } = await fleet.livekit<{ egresses: EgressSnapshot[] }>("/egresses");
   return egresses.map((egress) => {
     const filename = egress.info.file_results?.[0]?.filename ?? "";
     return {

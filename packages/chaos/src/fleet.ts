@@ -33,7 +33,7 @@ export interface ChaosFleet {
   /** Processes that exited without being asked to (the supervisor reports the first one). */
   readonly unexpectedExits: ProcessExit[];
   readonly logsDir: string;
-  egress<T>(path: string, body?: unknown): Promise<T>;
+  livekit<T>(path: string, body?: unknown): Promise<T>;
   s3<T>(method: string, path: string, body?: unknown): Promise<T>;
   smtp<T>(method: string, path: string, body?: unknown): Promise<T>;
   /**
@@ -145,7 +145,7 @@ export async function startChaosFleet(profile: Profile): Promise<ChaosFleet> {
     recorders,
     unexpectedExits,
     logsDir: info.logs,
-    egress: (path, body) => test.egressAdmin(path, body),
+    livekit: (path, body) => test.livekitAdmin(path, body),
     s3: (method, path, body) => adminCall(`${s3Url}/_admin${path}`, method, body),
     smtp: (method, path, body) => adminCall(`${info.mailUrl}_admin${path}`, method, body),
     restart: (name) => {

@@ -1,4 +1,4 @@
-import type { LifecycleOutcome } from "./driver.ts";
+import { type LifecycleOutcome, type RecordingSpec, specsFor } from "./driver.ts";
 import { type EvidenceWindow, gatherEvidence, openWindow } from "./evidence.ts";
 import { type ChaosFleet, MAIL_DOMAIN } from "./fleet.ts";
 import {
@@ -89,6 +89,16 @@ export class ScenarioRun {
     this.random = new Random(profile.seed).fork(name);
     this.roomPrefix = `chaos-${name}-${this.started.toString(36)}`;
     this.watch = new RecordingWatch(fleet.store);
+  }
+
+  /**
+   * `count` recordings of new rooms (`<roomPrefix>[-<part>]-<i>`), each room opened in the
+   * LiveKit emulator with someone publishing: a meeting under way, as LiveKit needs it.
+   */
+  async specs(count: number, part?: string): Promise<RecordingSpec[]> {
+    const specs = specsFor(part ? `${this.roomPrefix}-${part}` : this.roomPrefix, count);
+    for (const spec of specs) await this.fleet.test.openRoom(spec.room);
+    return specs;
   }
 
   /** Marks where the evidence starts (request log position, API log offset). */

@@ -9,7 +9,10 @@ import { failureMessage, formatResults } from "../src/report.ts";
 import type { ScenarioResult } from "../src/scenario.ts";
 import { SCENARIOS } from "../src/scenarios/index.ts";
 
-const seed = process.env.CHAOS_SEED === undefined ? undefined : Number(process.env.CHAOS_SEED);
+// A fixed seed: the suite sends the same faults and the same hostile requests on every run, so
+// that its outcome never depends on the draw. `npm run test:chaos` and CHAOS_SEED explore others.
+const CI_SEED = 20_261_201;
+const seed = process.env.CHAOS_SEED === undefined ? CI_SEED : Number(process.env.CHAOS_SEED);
 const profile = ciProfile(seed);
 const results: ScenarioResult[] = [];
 let fleet: ChaosFleet | undefined;

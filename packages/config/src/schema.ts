@@ -68,6 +68,7 @@ export interface RecorderConfig {
   maxDurationMs: number;
   stopTimeoutMs: number;
   egressStartTimeoutMs: number;
+  roomWaitMs: number;
   fileCheckAfterMs: number;
   fileLostAfterMs: number;
   queuedTimeoutMs: number;
@@ -398,10 +399,16 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "RECORDER_STOP_TIMEOUT_MS",
     },
     egressStartTimeoutMs: {
-      doc: "An egress still EGRESS_STARTING this long after Start fails the recording as lost, in milliseconds.",
+      doc: "How long an egress may wait for its start signal (someone publishing in the room) before the recorder stops it and fails the recording no_start_signal, in milliseconds.",
       format: "positive-int",
-      default: 120000,
+      default: 600000,
       env: "RECORDER_EGRESS_START_TIMEOUT_MS",
+    },
+    roomWaitMs: {
+      doc: "How long a recording waits for its room to exist in LiveKit (a request may ask for less or more, up to 1 hour) before it fails room_not_found, in milliseconds.",
+      format: "positive-int",
+      default: 600000,
+      env: "RECORDER_ROOM_WAIT_MS",
     },
     fileCheckAfterMs: {
       doc: "When a stopped recording's file has not been reported by the storage listener after this long, the reconciler looks in the bucket itself, in milliseconds.",

@@ -12,15 +12,15 @@ import {
   S3Upload,
   VideoCodec,
 } from "livekit-server-sdk";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EgressEmulator, startEgressEmulator } from "../src/egress/index.ts";
-import { type S3Recorder, startS3Recorder, waitFor } from "./egress-support.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
+import { openRooms, type S3Recorder, startS3Recorder, waitFor } from "./egress-support.ts";
 
 const STORAGE_KEY = "recfleet-access";
 const STORAGE_SECRET = "recfleet-storage-secret";
 
 let s3: S3Recorder;
-let emulator: EgressEmulator;
+let emulator: LiveKitEmulator;
 let client: EgressClient;
 
 function s3Block(overrides: Partial<S3Upload> = {}): S3Upload {
@@ -67,9 +67,29 @@ async function untilStatus(egressId: string, status: EgressStatus): Promise<void
 
 beforeAll(async () => {
   s3 = await startS3Recorder({ [STORAGE_KEY]: STORAGE_SECRET });
-  emulator = await startEgressEmulator({ activationDelayMs: 20, logLevel: "error" });
+  emulator = await startLiveKitEmulator({ activationDelayMs: 20, logLevel: "error" });
   client = new EgressClient(emulator.url, emulator.apiKey, emulator.apiSecret);
 });
+
+const ROOMS = [
+  "room-pb",
+  "room-1",
+  "room-2",
+  "room-3",
+  "room-4",
+  "room-5",
+  "room-6",
+  "room-7",
+  "room-a",
+  "room-b",
+  "room-cap",
+  "room-legacy",
+  "room-local",
+  "room-names",
+  "room-wire",
+];
+
+beforeEach(() => openRooms(emulator, ROOMS));
 
 afterEach(async () => {
   await emulator.idle();
@@ -94,7 +114,8 @@ describe("StartRoomCompositeEgress", () => {
     expect(info.status).toBe(EgressStatus.EGRESS_STARTING);
     expect(info.roomName).toBe("room-1");
     expect(info.roomId).toMatch(/^RM_/);
-    expect(info.startedAt).toBe(0n);
+    // Egress stamps the request when it takes it; the file's own start comes with ACTIVE.
+    expect(info.startedAt).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
     expect(info.updatedAt).toBeGreaterThan(BigInt(Date.now() - 60_000) * 1_000_000n);
     expect(info.fileResults.map((file) => file.filename)).toEqual(["recordings/rec-1.mp4"]);
     // The request comes back under room_composite, with the storage credentials redacted.
@@ -182,7 +203,6 @@ describe("StartRoomCompositeEgress", () => {
       room_name: "room-wire",
       status: "EGRESS_STARTING",
       source_type: "EGRESS_SOURCE_TYPE_WEB",
-      started_at: "0",
       ended_at: "0",
       error: "",
       error_code: 0,
@@ -190,6 +210,7 @@ describe("StartRoomCompositeEgress", () => {
       stream_results: [],
     });
     expect(typeof item?.updated_at).toBe("string");
+    expect(item?.started_at).toMatch(/^[1-9]\d{18}$/);
     expect(item?.room_composite).toMatchObject({ room_name: "room-wire", audio_only: false, layout: "" });
   });
 
@@ -297,12 +318,13 @@ describe("the egress lifecycle", () => {
   });
 
   it("caps the file at the configured payload size", async () => {
-    const capped = await startEgressEmulator({
+    const capped = await startLiveKitEmulator({
       activationDelayMs: 0,
       payloadCapBytes: 2048,
       logLevel: "error",
     });
     try {
+      openRooms(capped, ["room-cap"]);
       const sdk = new EgressClient(capped.url, capped.apiKey, capped.apiSecret);
       const started = await sdk.startRoomCompositeEgress(
         "room-cap",
@@ -325,7 +347,7 @@ describe("the egress lifecycle", () => {
   it("uploads a request without an s3 block with the emulator's own storage settings", async () => {
     const ownKey = "egress-own-key";
     const ownStorage = await startS3Recorder({ [ownKey]: "egress-own-secret" });
-    const own = await startEgressEmulator({
+    const own = await startLiveKitEmulator({
       activationDelayMs: 0,
       logLevel: "error",
       defaultStorage: {
@@ -337,6 +359,7 @@ describe("the egress lifecycle", () => {
       },
     });
     try {
+      openRooms(own, ["room-4"]);
       const sdk = new EgressClient(own.url, own.apiKey, own.apiSecret);
       const started = await sdk.startRoomCompositeEgress("room-4", {
         file: new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: "own/rec-4.mp4" }),

@@ -10,7 +10,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { failure, startS3Recorder, waitFor } from "./egress-support.ts";
 
-const CLI = fileURLToPath(new URL("../src/egress/cli.ts", import.meta.url));
+const CLI = fileURLToPath(new URL("../src/livekit/cli.ts", import.meta.url));
 
 async function admin(base: string, method: string, path: string, body?: unknown): Promise<[number, unknown]> {
   const response = await fetch(`${base}/_admin${path}`, {
@@ -36,6 +36,7 @@ describe("egress emulator CLI", () => {
         "20",
         "--capacity",
         "1",
+        "--refusal-delay-ms=0",
         "--storage-endpoint",
         storage.url,
         "--storage-bucket",
@@ -46,12 +47,17 @@ describe("egress emulator CLI", () => {
       { env: { LIVEKIT_API_SECRET: "-cli-api-secret", EGRESS_STORAGE_SECRET: "cli-secret" } },
     );
     try {
-      const line = await child.waitForLine(/"msg":"egress emulator listening"/);
+      const line = await child.waitForLine(/"msg":"livekit emulator listening"/);
       const listening = JSON.parse(line) as { port: number; url: string };
       expect(listening.port).toBeGreaterThan(0);
       const base = `http://127.0.0.1:${listening.port}`;
       expect(await (await fetch(base)).text()).toBe("OK");
 
+      const joined = await admin(base, "POST", "/rooms/cli-room/participants", {
+        identity: "speaker",
+        publish: ["camera", "microphone"],
+      });
+      expect(joined[0]).toBe(200);
       const client = new EgressClient(base, "cli-api-key", "-cli-api-secret");
       const started = await client.startRoomCompositeEgress("cli-room", {
         file: new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: "cli/rec.mp4" }),

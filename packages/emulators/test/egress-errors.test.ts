@@ -8,11 +8,11 @@ import {
   EncodingOptions,
   ServerError,
 } from "livekit-server-sdk";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EgressEmulator, startEgressEmulator } from "../src/egress/index.ts";
-import { failure, handMadeJwt, waitFor } from "./egress-support.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
+import { failure, handMadeJwt, openRooms, waitFor } from "./egress-support.ts";
 
-let emulator: EgressEmulator;
+let emulator: LiveKitEmulator;
 let client: EgressClient;
 
 const file = (filepath: string) => new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath });
@@ -61,9 +61,13 @@ function expectServerError(
 }
 
 beforeAll(async () => {
-  emulator = await startEgressEmulator({ activationDelayMs: 20, logLevel: "error" });
+  emulator = await startLiveKitEmulator({ activationDelayMs: 20, logLevel: "error" });
   client = new EgressClient(emulator.url, emulator.apiKey, emulator.apiSecret);
 });
+
+const ROOMS = ["room", "room-c", "room-f", "room-s", "room-slow", "room-x"];
+
+beforeEach(() => openRooms(emulator, ROOMS));
 
 afterEach(async () => {
   await emulator.idle();
@@ -82,7 +86,8 @@ describe("authentication", () => {
       error,
       401,
       undefined,
-      /^invalid token: .+, error: go-jose\/go-jose: error in cryptographic primitive$/,
+      // livekit-server's answer no longer echoes the token (pkg/service/auth.go).
+      "invalid authorization token: go-jose/go-jose: error in cryptographic primitive",
     );
 
     const raw = await rawCall("ListEgress", "{}", {
@@ -95,7 +100,7 @@ describe("authentication", () => {
 
   it("answers a token from an unknown API key 401 invalid API key", async () => {
     const stranger = new EgressClient(emulator.url, "someone-else", emulator.apiSecret);
-    expectServerError(await failure(stranger.listEgress()), 401, undefined, "invalid API key: someone-else");
+    expectServerError(await failure(stranger.listEgress()), 401, undefined, "invalid API key");
   });
 
   it("answers an Authorization header without Bearer 401", async () => {
@@ -271,7 +276,8 @@ describe("request validation", () => {
 
 describe("the egress fleet's failures", () => {
   it("answers 503 unavailable when every egress instance is busy, and admits again once one ends", async () => {
-    emulator.setFaults({ capacity: 1 });
+    // Refused at once here; the real timing of the refusal has its own test.
+    emulator.setFaults({ capacity: 1, refusalDelayMs: 0 });
     const first = await client.startRoomCompositeEgress("room-c", { file: file("c1.mp4") });
     const refused = await failure(client.startRoomCompositeEgress("room-c", { file: file("c2.mp4") }));
     expectServerError(refused, 503, "unavailable", "no response from servers");

@@ -1,17 +1,21 @@
 import { EgressClient, EgressStatus, EncodedFileOutput, EncodedFileType, S3Upload } from "livekit-server-sdk";
 import { Client } from "minio";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EgressEmulator, startEgressEmulator } from "../src/egress/index.ts";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
 import { type S3Emulator, startS3Emulator } from "../src/s3/index.ts";
-import { waitFor } from "./egress-support.ts";
+import { openRooms, waitFor } from "./egress-support.ts";
 
 let s3: S3Emulator;
-let egress: EgressEmulator;
+let egress: LiveKitEmulator;
 
 beforeAll(async () => {
   s3 = await startS3Emulator({ buckets: ["recordings"] });
-  egress = await startEgressEmulator({ activationDelayMs: 20, logLevel: "error" });
+  egress = await startLiveKitEmulator({ activationDelayMs: 20, logLevel: "error" });
 });
+
+const ROOMS = ["room-s3"];
+
+beforeEach(() => openRooms(egress, ROOMS));
 
 afterAll(async () => {
   await egress.close();

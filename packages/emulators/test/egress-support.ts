@@ -203,3 +203,18 @@ export function handMadeJwt(claims: Record<string, unknown>, secret: string): st
   const input = `${encode({ alg: "HS256", typ: "JWT" })}.${encode(claims)}`;
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 }
+
+/**
+ * Opens rooms as a first participant's join does, each with a participant publishing a camera
+ * and a microphone, so that a room composite gets its start signal. A Start for a room that
+ * does not exist answers 404, as livekit-server does.
+ */
+export function openRooms(
+  emulator: {
+    join(room: string, join: { identity: string; publish?: ("microphone" | "camera")[] }): unknown;
+  },
+  rooms: readonly string[],
+): void {
+  for (const room of rooms)
+    emulator.join(room, { identity: `speaker-${room}`, publish: ["microphone", "camera"] });
+}

@@ -6,12 +6,12 @@ import {
   type WebhookEvent,
   WebhookReceiver,
 } from "livekit-server-sdk";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EgressEmulator, startEgressEmulator } from "../src/egress/index.ts";
-import { startWebhookSink, type WebhookSink, waitFor } from "./egress-support.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
+import { openRooms, startWebhookSink, type WebhookSink, waitFor } from "./egress-support.ts";
 
 let sink: WebhookSink;
-let emulator: EgressEmulator;
+let emulator: LiveKitEmulator;
 let client: EgressClient;
 let receiver: WebhookReceiver;
 
@@ -38,7 +38,7 @@ async function runToCompletion(roomName: string): Promise<string> {
 
 beforeAll(async () => {
   sink = await startWebhookSink();
-  emulator = await startEgressEmulator({
+  emulator = await startLiveKitEmulator({
     activationDelayMs: 20,
     webhookUrl: sink.url,
     webhookRetryDelayMs: 20,
@@ -46,6 +46,15 @@ beforeAll(async () => {
   });
   client = new EgressClient(emulator.url, emulator.apiKey, emulator.apiSecret);
   receiver = new WebhookReceiver(emulator.apiKey, emulator.apiSecret);
+});
+
+const ROOMS = ["room-w1", "room-w2", "room-w3", "room-w4", "room-w5", "room-w6", "room-w7", "room-w8"];
+
+beforeEach(async () => {
+  openRooms(emulator, ROOMS);
+  // Their room events are not what these tests look at.
+  await emulator.idle();
+  sink.received.length = 0;
 });
 
 afterEach(async () => {
@@ -103,7 +112,7 @@ describe("egress webhooks", () => {
     emulator.setFaults({ dropWebhooks: 1 });
     await runToCompletion("room-w3");
     expect(sink.received).toEqual([]);
-    const deliveries = emulator.webhooks();
+    const deliveries = emulator.webhooks().filter((delivery) => delivery.egressId !== null);
     expect(deliveries.map((delivery) => [delivery.event, delivery.outcome, delivery.dropReason])).toEqual([
       ["egress_started", "dropped", "fault"],
       ["egress_updated", "dropped", "fault"],
@@ -132,10 +141,16 @@ describe("egress webhooks", () => {
     ]);
 
     emulator.reset();
+    openRooms(emulator, ["room-w5"]);
+    await emulator.idle();
     sink.received.length = 0;
     sink.answerNext(401);
     await runToCompletion("room-w5");
-    expect(emulator.webhooks()[0]).toMatchObject({ outcome: "sent", attempts: 1, responseStatus: 401 });
+    expect(emulator.webhooks().find((delivery) => delivery.egressId !== null)).toMatchObject({
+      outcome: "sent",
+      attempts: 1,
+      responseStatus: 401,
+    });
     expect(sink.received).toHaveLength(4);
   });
 
@@ -165,8 +180,7 @@ describe("egress webhooks", () => {
 
   it("are dropped when they wait longer than their maximum age behind a stuck delivery", async () => {
     const stuck = await startWebhookSink();
-    stuck.answerNext(0);
-    const slow = await startEgressEmulator({
+    const slow = await startLiveKitEmulator({
       activationDelayMs: 0,
       webhookUrl: stuck.url,
       webhookTimeoutMs: 200,
@@ -175,6 +189,10 @@ describe("egress webhooks", () => {
       logLevel: "silent",
     });
     try {
+      openRooms(slow, ["room-w8"]);
+      await slow.idle();
+      const roomEvents = stuck.received.length;
+      stuck.answerNext(0);
       const sdk = new EgressClient(slow.url, slow.apiKey, slow.apiSecret);
       const started = await sdk.startRoomCompositeEgress("room-w8", { file: file("w8.mp4") });
       await waitFor(() =>
@@ -182,12 +200,15 @@ describe("egress webhooks", () => {
       );
       await slow.idle();
       expect(
-        slow.webhooks().map((delivery) => [delivery.event, delivery.outcome, delivery.dropReason]),
+        slow
+          .webhooks()
+          .filter((delivery) => delivery.egressId !== null)
+          .map((delivery) => [delivery.event, delivery.outcome, delivery.dropReason]),
       ).toEqual([
         ["egress_started", "failed", undefined],
         ["egress_updated", "dropped", "age"],
       ]);
-      expect(stuck.received).toHaveLength(1);
+      expect(stuck.received).toHaveLength(roomEvents + 1);
     } finally {
       await slow.close();
       await stuck.close();
@@ -198,7 +219,7 @@ describe("egress webhooks", () => {
     const gone = await startWebhookSink();
     const url = gone.url;
     await gone.close();
-    const lonely = await startEgressEmulator({
+    const lonely = await startLiveKitEmulator({
       activationDelayMs: 0,
       webhookUrl: url,
       webhookRetries: 1,
@@ -206,10 +227,15 @@ describe("egress webhooks", () => {
       logLevel: "silent",
     });
     try {
+      openRooms(lonely, ["room-w7"]);
       const sdk = new EgressClient(lonely.url, lonely.apiKey, lonely.apiSecret);
       await sdk.startRoomCompositeEgress("room-w7", { file: file("w7.mp4") });
       await lonely.idle();
-      expect(lonely.webhooks()[0]).toMatchObject({ event: "egress_started", outcome: "failed", attempts: 2 });
+      expect(lonely.webhooks().find((delivery) => delivery.egressId !== null)).toMatchObject({
+        event: "egress_started",
+        outcome: "failed",
+        attempts: 2,
+      });
     } finally {
       await lonely.close();
     }

@@ -28,14 +28,21 @@ export interface EgressInfoLike {
   egressId: string;
   status: number;
   error: string;
+  /** Egress' "End reason: …" (SetEndReason). */
+  details: string;
   fileResults: readonly { filename: string; size: bigint }[];
 }
+
+/** The end reason egress gives when its source went away: for a room composite, the room closed. */
+export const END_REASON_SOURCE_CLOSED = "End reason: Source closed";
 
 /** What LiveKit says about an egress, from a webhook or from ListEgress. */
 export interface EgressReport {
   egressId: string;
   status: EgressStatusName;
   error: string;
+  /** Egress' end reason ("End reason: Source closed" …), empty while it runs. */
+  details: string;
   /** The first file result, once the egress has ended. */
   file?: { filename: string; size: number | null };
 }
@@ -57,7 +64,13 @@ export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
     result && result.filename !== ""
       ? { filename: result.filename, size: result.size > 0n ? Number(result.size) : null }
       : undefined;
-  return { egressId: info.egressId, status, error: info.error, ...(file ? { file } : {}) };
+  return {
+    egressId: info.egressId,
+    status,
+    error: info.error,
+    details: info.details,
+    ...(file ? { file } : {}),
+  };
 }
 
 /** Once the file is confirmed in storage, a late egress failure must not hide it. */
@@ -117,10 +130,16 @@ export async function applyEgressReport(
       reason = `egress ${report.egressId} failed: ${report.error || "no reason given"} (${source})`;
       break;
     case "EGRESS_ABORTED":
-      if (recording.status === "starting" && recording.stopRequested) {
-        // Stopped before egress began recording: nothing was recorded, as asked.
+      if (
+        recording.status === "starting" &&
+        (recording.stopRequested || report.details === END_REASON_SOURCE_CLOSED)
+      ) {
+        // Stopped, or its room closed, before egress began recording: nothing was recorded,
+        // and nothing went wrong.
         const cancelled = await store.transition(recording.id, "cancelled", {
-          reason: `stopped before egress ${report.egressId} began recording (${source})`,
+          reason: recording.stopRequested
+            ? `stopped before egress ${report.egressId} began recording (${source})`
+            : `room "${recording.room}" closed before egress ${report.egressId} began recording (${source})`,
           onlyFrom: ["starting"],
         });
         if (cancelled.ok) return { recording: cancelled.recording, changed: true };

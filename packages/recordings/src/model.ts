@@ -2,6 +2,8 @@ import { z } from "zod";
 import { STATUSES } from "./states.ts";
 
 export const FAILURE_CODES = [
+  "room_not_found",
+  "no_start_signal",
   "start_failed",
   "egress_failed",
   "egress_aborted",
@@ -37,6 +39,8 @@ export const recordingSchema = z.object({
   layout: z.string(),
   notify: z.object({ email: z.string(), locale: z.string().optional() }).nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
+  /** How long to wait for the room to exist in LiveKit; absent: the recorder's default. */
+  roomWaitSeconds: z.number().int().positive().optional(),
   status: z.enum(STATUSES),
   egressId: z.string().nullable(),
   file: storedFileSchema.nullable(),
@@ -58,4 +62,5 @@ export interface NewRecording {
   layout: string;
   notify: Recording["notify"];
   metadata: Recording["metadata"];
+  roomWaitSeconds?: number;
 }

@@ -41,6 +41,7 @@ describe("applyEgressReport", () => {
       egressId: "EG_1",
       status: "EGRESS_COMPLETE" as const,
       error: "",
+      details: "",
       file: { filename: `recordings/${recording.id}.mp4`, size: 1234 },
     };
     const first = await applyEgressReport(store, recording, report, "webhook");
@@ -59,7 +60,12 @@ describe("applyEgressReport", () => {
   it("fails the recording on EGRESS_FAILED and reports the failure again on a repeat", async () => {
     const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
     const recording = await activeRecording(store);
-    const report = { egressId: "EG_1", status: "EGRESS_FAILED" as const, error: "pipeline crashed" };
+    const report = {
+      egressId: "EG_1",
+      status: "EGRESS_FAILED" as const,
+      error: "pipeline crashed",
+      details: "",
+    };
     const first = await applyEgressReport(store, recording, report, "webhook");
     expect(first).toMatchObject({
       changed: true,
@@ -79,7 +85,7 @@ describe("applyEgressReport", () => {
     const late = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_FAILED", error: "x" },
+      { egressId: "EG_1", status: "EGRESS_FAILED", error: "x", details: "" },
       "webhook",
     );
     expect(late).toEqual({ recording: expect.objectContaining({ status: "saved" }), changed: false });
@@ -91,18 +97,22 @@ describe("applyEgressReport", () => {
         egressId: "EG_2",
         status: 3,
         error: "",
+        details: "",
         fileResults: [{ filename: "recordings/x.ogg", size: 2048n }],
       }),
     ).toEqual({
       egressId: "EG_2",
       status: "EGRESS_COMPLETE",
       error: "",
+      details: "",
       file: { filename: "recordings/x.ogg", size: 2048 },
     });
-    expect(egressReportOf({ egressId: "EG_2", status: 6, error: "", fileResults: [] })?.status).toBe(
-      "EGRESS_LIMIT_REACHED",
-    );
-    expect(egressReportOf({ egressId: "EG_2", status: 42, error: "", fileResults: [] })).toBeUndefined();
+    expect(
+      egressReportOf({ egressId: "EG_2", status: 6, error: "", details: "", fileResults: [] })?.status,
+    ).toBe("EGRESS_LIMIT_REACHED");
+    expect(
+      egressReportOf({ egressId: "EG_2", status: 42, error: "", details: "", fileResults: [] }),
+    ).toBeUndefined();
   });
 
   it("cancels a recording stopped before its egress began recording", async () => {
@@ -125,6 +135,7 @@ describe("applyEgressReport", () => {
       egressId: "EG_9",
       status: "EGRESS_ABORTED" as const,
       error: "Stop called before pipeline could start",
+      details: "",
     };
     const outcome = await applyEgressReport(store, asked.recording, aborted, "webhook");
     expect(outcome).toMatchObject({ changed: true, recording: { status: "cancelled" } });
@@ -138,14 +149,14 @@ describe("applyEgressReport", () => {
     const late = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_ENDING", error: "" },
+      { egressId: "EG_1", status: "EGRESS_ENDING", error: "", details: "" },
       "webhook",
     );
     expect(late).toMatchObject({ changed: false, recording: { status: "saved" } });
     const starting = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_STARTING", error: "" },
+      { egressId: "EG_1", status: "EGRESS_STARTING", error: "", details: "" },
       "webhook",
     );
     expect(starting.changed).toBe(false);

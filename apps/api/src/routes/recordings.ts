@@ -149,6 +149,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
         layout: body.layout ?? profiles.defaultLayout,
         notify: body.notify ?? null,
         metadata: body.metadata ?? null,
+        ...(body.roomWaitSeconds !== undefined ? { roomWaitSeconds: body.roomWaitSeconds } : {}),
       };
       const claim = key ? idempotencyClaim(String(res.locals.apiKeyId), key, req.body) : undefined;
       const result = await work(store.create(input, claim), "creating the recording");

@@ -4,6 +4,7 @@ import type { WebhookEvent } from "livekit-server-sdk";
 import { methodNotAllowed } from "../http/errors.ts";
 import { ProblemError } from "../http/problem.ts";
 import type { RouteContext } from "./context.ts";
+import { cancelUnstartedIn, wakeStartsFor } from "./room-events.ts";
 
 export const WEBHOOK_PATH = "/v1/webhooks/livekit";
 /** Egress events carry the whole original request; they are larger than API requests. */
@@ -32,13 +33,29 @@ function isDecodeError(error: unknown): boolean {
 }
 
 /**
- * LiveKit egress webhooks, verified with the LiveKit API key and secret (a JWT in Authorization
+ * LiveKit webhooks (egress events, and the room events that matter: room_started wakes a start
+ * waiting for its room, room_finished cancels what had not begun recording), verified with the LiveKit API key and secret (a JWT in Authorization
  * whose sha256 claim covers the body). Each event moves the recording through the store's state
  * machine; answers are 200 for anything well signed (LiveKit would otherwise retry in vain),
  * 503 only while Redis is away, so that LiveKit retries.
  */
 export function webhookRoutes(ctx: RouteContext): Router {
   const { logger, store, producer, webhookReceiver, work } = ctx;
+
+  const roomEvent = async (event: WebhookEvent): Promise<[Ack["outcome"], string, string | null]> => {
+    const room = event.room?.name ?? "";
+    if (room === "") return ["ignored", `"${event.event}" names no room`, null];
+    if (event.event === "room_started") {
+      const woken = await work(wakeStartsFor(ctx, room), "waking starts waiting for the room");
+      return woken.length > 0
+        ? ["applied", `room "${room}" exists now: start retried at once`, woken[0] ?? null]
+        : ["ignored", `no recording of room "${room}" waits for it`, null];
+    }
+    const cancelled = await work(cancelUnstartedIn(ctx, room), "cancelling what had not started");
+    return cancelled.length > 0
+      ? ["applied", `room "${room}" closed: ${cancelled.length} recording(s) cancelled`, cancelled[0] ?? null]
+      : ["ignored", `room "${room}" closed: nothing waited to start`, null];
+  };
   const router = Router();
 
   router
@@ -65,6 +82,7 @@ export function webhookRoutes(ctx: RouteContext): Router {
             event: event.event,
             eventId: event.id,
             egressId: event.egressInfo?.egressId,
+            room: event.room?.name,
             recordingId,
             outcome,
             detail,
@@ -73,6 +91,10 @@ export function webhookRoutes(ctx: RouteContext): Router {
         );
         res.json({ outcome, detail, recordingId } satisfies Ack);
       };
+      if (event.event === "room_started" || event.event === "room_finished") {
+        const [outcome, detail, recordingId] = await roomEvent(event);
+        return ack(outcome, detail, recordingId);
+      }
       const info = event.egressInfo;
       if (!event.event.startsWith("egress_") || !info || info.egressId === "") {
         return ack("ignored", `"${event.event}" is not an egress event`);

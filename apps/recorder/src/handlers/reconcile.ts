@@ -1,18 +1,26 @@
 import { type EgressInfo, EgressStatus } from "@livekit/protocol";
 import {
   applyEgressReport,
-  contentTypeOf,
   egressReportOf,
   type Recording,
   type RecordingStatus,
 } from "@recfleet/recordings";
-import { withTimeout } from "@recfleet/runtime";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "../context.ts";
 import { getEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
+import {
+  expectedKey,
+  findRecordingFile,
+  saveWithFile,
+  settleGoneEgress,
+  stopUnwantedEgress,
+} from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
-import { buildStartRequest } from "../start-request.ts";
+import { sweepOrphanEgresses } from "./orphans.ts";
+
+/** The timeline note of a recording whose egress waits for someone to publish (written once). */
+export const START_SIGNAL_NOTE = "waiting for someone to publish";
 
 const SWEPT: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped", "saved"];
 const BATCH = 500;
@@ -46,16 +54,17 @@ async function reconcileWithEgress(
   try {
     info = await getEgress(context, egressId);
   } catch (error) {
-    // LiveKit unreachable: nothing can be concluded this round.
-    context.logger.warn(
-      { recordingId: recording.id, err: classifyEgressError(error) },
-      "reconcile: ListEgress failed",
-    );
-    return undefined;
+    const failure = classifyEgressError(error);
+    if (failure.class !== "not_found") {
+      // LiveKit unreachable: nothing can be concluded this round.
+      context.logger.warn({ recordingId: recording.id, err: failure }, "reconcile: ListEgress failed");
+      return undefined;
+    }
   }
   if (!info) {
-    await failRecording(context, recording.id, "lost", `egress ${egressId} no longer exists in LiveKit`);
-    return "lost: egress gone";
+    // 404 "egress does not exist" (or an empty list): LiveKit forgot it. An answer, not an outage.
+    const settled = await settleGoneEgress(context, recording, egressId);
+    return settled ? `egress gone: ${settled}` : undefined;
   }
   const report = egressReportOf(info);
   if (!report) return undefined;
@@ -71,14 +80,29 @@ async function reconcileWithEgress(
     const started = current.timeline.find((entry) => entry.reason.includes(egressId));
     const since = started ? Date.parse(started.at) : now;
     if (now - since > recorder.egressStartTimeoutMs) {
-      await failRecording(context, current.id, "lost", `egress ${egressId} never left EGRESS_STARTING`);
-      return "lost: never started";
+      // Stopped first: a given-up egress must not keep its slot and record later for nobody.
+      await stopUnwantedEgress(context, egressId, "no start signal");
+      await failRecording(
+        context,
+        current.id,
+        "no_start_signal",
+        `nobody published in room "${current.room}" within ${Math.round(recorder.egressStartTimeoutMs / 60_000)} min, so egress ${egressId} never began recording; it was stopped`,
+      );
+      return "failed: no start signal";
+    }
+    if (!current.timeline.some((entry) => entry.reason.startsWith(START_SIGNAL_NOTE))) {
+      await context.store.annotate(
+        current.id,
+        `${START_SIGNAL_NOTE} in room "${current.room}": egress ${egressId} records once a camera, microphone or screen is shared`,
+      );
+      return "noted: waiting for a publisher";
     }
   }
   if (current.status === "stopping") {
     // A dead egress instance keeps its egress ACTIVE forever and never uploads the file.
     const since = enteredAt(current, "stopping") ?? now;
     if (now - since > recorder.stopTimeoutMs) {
+      await stopUnwantedEgress(context, egressId, "stop never completed");
       await failRecording(
         context,
         current.id,
@@ -118,39 +142,23 @@ async function reconcileStarting(context: RecorderContext, recording: Recording)
 
 /** Egress ended but the listener never reported the file: look in the bucket. */
 async function reconcileStopped(context: RecorderContext, recording: Recording): Promise<Action> {
-  const { recorder, storage, minio } = context;
+  const { recorder } = context;
   const since = enteredAt(recording, "stopped") ?? context.now();
   const age = context.now() - since;
   if (age < recorder.fileCheckAfterMs) return undefined;
-  const key = recording.file?.key ?? buildStartRequest(recording, context.profiles, storage).filepath;
-  try {
-    const stat = await withTimeout(
-      minio.statObject(storage.bucket, key),
-      storage.requestTimeoutMs,
-      "statObject",
+  const file = await findRecordingFile(context, recording);
+  if (file === "unknown") return undefined;
+  if (file !== "absent") {
+    const saved = await saveWithFile(
+      context,
+      recording,
+      file.found,
+      "file found in storage by the reconciler (bucket event missed)",
     );
-    const saved = await context.store.transition(recording.id, "saved", {
-      reason: "file found in storage by the reconciler (bucket event missed)",
-      file: {
-        key,
-        size: stat.size,
-        etag: stat.etag,
-        contentType: (stat.metaData["content-type"] as string | undefined) ?? contentTypeOf(key),
-      },
-    });
-    if (saved.ok) await context.producer.enqueue("recording-saved", { recordingId: recording.id });
-    return saved.ok ? "saved: file found" : undefined;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code !== "NotFound" && code !== "NoSuchKey") {
-      context.logger.warn(
-        { recordingId: recording.id, err: { message: (error as Error).message } },
-        "reconcile: statObject failed",
-      );
-      return undefined;
-    }
+    return saved ? "saved: file found" : undefined;
   }
   if (age < recorder.fileLostAfterMs) return undefined;
+  const key = expectedKey(context, recording);
   await failRecording(
     context,
     recording.id,
@@ -229,6 +237,11 @@ export async function handleReconcile(
           context.metrics.reconcileActions.inc({ action });
         }
       }
+    }
+    const orphans = await sweepOrphanEgresses(context);
+    if (orphans > 0) {
+      summary["stopped orphan egress"] = orphans;
+      context.metrics.reconcileActions.inc({ action: "stopped orphan egress" }, orphans);
     }
   } finally {
     await lock.eval(

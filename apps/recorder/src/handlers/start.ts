@@ -12,6 +12,20 @@ import { stopRecordingEgress } from "./stop-egress.ts";
 /** Timeline notes of a start waiting for egress capacity start with this; their count drives the backoff. */
 export const BACKPRESSURE_NOTE = "egress not available";
 const BACKPRESSURE_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: 0.5 };
+/** The timeline note of a recording whose room does not exist yet (written once). */
+export const ROOM_WAIT_NOTE = "waiting for room";
+/** A request may ask to wait longer for its room than the default, up to this. */
+export const MAX_ROOM_WAIT_MS = 3_600_000;
+
+function minutes(ms: number): string {
+  const value = ms / 60_000;
+  return value >= 1 ? `${Math.round(value)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** The backoff label of a retryable start failure, for the metric and the alert. */
+function backpressureCause(code: string): string {
+  return code === "unavailable" || code === "timeout" ? code : `other_${code}`;
+}
 
 /** Puts the job back in the delayed set without spending an attempt. */
 async function retryLater(job: Job, token: string | undefined, delayMs: number): Promise<never> {
@@ -34,7 +48,11 @@ async function finishStart(
   const result =
     egress.status === EgressStatus.EGRESS_ACTIVE
       ? await context.store.transition(recording.id, "active", { egressId, reason })
-      : await context.store.attachEgress(recording.id, egressId, `${reason}; waiting for it to record`);
+      : await context.store.attachEgress(
+          recording.id,
+          egressId,
+          `${reason}; it records once someone publishes in room "${recording.room}"`,
+        );
   await context.leases.release(recording.id);
   const current = result.ok || result.reason === "illegal" ? result.recording : undefined;
   if (current?.stopRequested && (current.status === "active" || current.status === "starting")) {
@@ -103,11 +121,14 @@ export async function handleStart(
   } catch (error) {
     if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
     const failure = classifyEgressError(error);
-    // An answered call did not start anything; a timeout or broken connection might have, so its
+    // An answered call did not start anything; a timeout or broken connection might have (a
+    // full fleet answers only after ~20 s, and livekit-server keeps trying meanwhile), so its
     // lease stays until it expires and the retry looks for the egress first.
     const answered = failure.code !== "timeout" && failure.code !== "network";
     if (answered) await context.leases.release(recordingId);
+    if (failure.class === "not_found") return waitForRoom(context, recording, job, token);
     if (failure.class === "retryable") {
+      context.metrics.startBackpressure.inc({ cause: backpressureCause(failure.code) });
       const waitedMs = context.now() - since;
       if (waitedMs >= context.recorder.startDeadlineMs) {
         const minutes = Math.round(context.recorder.startDeadlineMs / 60_000);
@@ -121,9 +142,12 @@ export async function handleStart(
       }
       const waits = recording.timeline.filter((entry) => entry.reason.startsWith(BACKPRESSURE_NOTE)).length;
       const delayMs = backoffDelay(waits + 1, BACKPRESSURE_BACKOFF);
+      const retryNote = answered
+        ? `retrying in ${Math.ceil(delayMs / 1000)} s`
+        : `it may still start: looking for it before retrying, in ${Math.ceil(Math.max(delayMs, context.egressTimeoutMs * 3) / 1000)} s at the latest`;
       await store.annotate(
         recordingId,
-        `${BACKPRESSURE_NOTE} (${failure.code}: ${failure.message}); retrying in ${Math.ceil(delayMs / 1000)} s`,
+        `${BACKPRESSURE_NOTE} (${failure.code}: ${failure.message}); ${retryNote}`,
       );
       logger.info({ recordingId, code: failure.code, delayMs }, "egress not available: start delayed");
       return retryLater(job, token, delayMs);
@@ -136,4 +160,45 @@ export async function handleStart(
     );
     throw new UnrecoverableError(`start refused: ${failure.code}: ${failure.message}`);
   }
+}
+
+/**
+ * LiveKit answered that the room does not exist: it loads the room before asking any egress.
+ * A recording may be requested a moment before its room opens, so the start waits for the room
+ * — woken at once by the room_started webhook, polling meanwhile — until the recording's
+ * deadline, then fails room_not_found.
+ */
+async function waitForRoom(
+  context: RecorderContext,
+  recording: Recording,
+  job: Job,
+  token: string | undefined,
+): Promise<never> {
+  const requestedMs = recording.roomWaitSeconds
+    ? recording.roomWaitSeconds * 1000
+    : context.recorder.roomWaitMs;
+  const waitMs = Math.min(requestedMs, MAX_ROOM_WAIT_MS);
+  const waitedMs = context.now() - Date.parse(recording.createdAt);
+  if (waitedMs >= waitMs) {
+    await failRecording(
+      context,
+      recording.id,
+      "room_not_found",
+      `room "${recording.room}" did not exist in LiveKit ${minutes(waitMs)} after the recording was requested: nobody created or joined it`,
+    );
+    throw new UnrecoverableError("room not found");
+  }
+  if (!recording.timeline.some((entry) => entry.reason.startsWith(ROOM_WAIT_NOTE))) {
+    await context.store.annotate(
+      recording.id,
+      `${ROOM_WAIT_NOTE} "${recording.room}" to open in LiveKit (up to ${minutes(waitMs)}): it does not exist yet`,
+    );
+  }
+  // Polls grow with the wait (1 s → 15 s); the room_started webhook promotes the job at once.
+  const delayMs = Math.min(Math.max(1_000, waitedMs / 4), 15_000, waitMs - waitedMs);
+  context.logger.info(
+    { recordingId: recording.id, room: recording.room, delayMs },
+    "room does not exist yet: start delayed",
+  );
+  return retryLater(job, token, delayMs);
 }

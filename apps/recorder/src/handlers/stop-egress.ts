@@ -3,6 +3,7 @@ import { UnrecoverableError } from "bullmq";
 import type { RecorderContext } from "../context.ts";
 import { stopEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
+import { settleGoneEgress } from "../egress-gone.ts";
 import { failRecording } from "../outcomes.ts";
 
 /**
@@ -34,9 +35,14 @@ export async function stopRecordingEgress(
           reason: `egress had already ended (${failure.message})`,
         });
         return "already ended";
-      case "not_found":
-        await failRecording(context, recording.id, "lost", `egress ${egressId} is unknown to LiveKit`);
-        return "lost";
+      case "not_found": {
+        // LiveKit forgot it (purged after it ended, or lost its data): settled by its file.
+        const settled = await settleGoneEgress(context, recording, egressId);
+        if (settled === undefined) {
+          throw new Error(`egress ${egressId} is gone from LiveKit and storage did not answer; retrying`);
+        }
+        return settled;
+      }
       case "retryable":
         await store.transition(recording.id, "stopping", {
           reason: `stop sent to egress ${egressId}; no answer yet (${failure.code}: ${failure.message}), retrying`,

@@ -19,8 +19,11 @@ export async function handleStop(context: RecorderContext, data: JobData<"stop">
       }
       case "starting":
         if (!recording.egressId) {
-          // Start is in flight: the start handler stops the egress as soon as it has an id.
+          // Start is in flight, or waits (for its room, for capacity): the start handler stops
+          // the egress as soon as it has an id, or cancels. A waiting start is woken to do so now.
           await store.requestStop(recordingId, `${reason} while the egress is starting`);
+          const start = await context.producer.queue("control").getJob(`start-${recordingId}`);
+          if (start && (await start.isDelayed())) await start.promote();
           return "stop requested";
         }
         return stopRecordingEgress(context, recording, recording.egressId);

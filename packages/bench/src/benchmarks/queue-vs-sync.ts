@@ -25,7 +25,7 @@ async function run(ctx: BenchContext): Promise<BenchmarkReport> {
   const bench = await startBenchFleet({ egressArgs: ["--start-latency-ms", String(START_LATENCY_MS)] });
   const { info } = bench.fleet;
   const sync = await startChildServer("sync-start", {
-    LIVEKIT_URL: info.egressUrl,
+    LIVEKIT_URL: info.livekitUrl,
     LIVEKIT_API_KEY: LIVEKIT_KEY,
     LIVEKIT_API_SECRET: LIVEKIT_SECRET,
   });

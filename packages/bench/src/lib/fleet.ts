@@ -36,10 +36,12 @@ export interface BenchFleet {
  */
 export async function startBenchFleet(options: BenchFleetOptions = {}): Promise<BenchFleet> {
   const fleet = await startTestFleet({
+    // Rooms open by themselves: opening hundreds of rooms is setup, not what is measured.
+    autoRoom: true,
     ...(options.replicas ? { replicas: options.replicas } : {}),
     emulatorArgs: {
       // The secret reaches the emulator with the env below, like every other process.
-      egress: [`--api-key=${LIVEKIT_KEY}`, ...(options.egressArgs ?? [])],
+      livekit: [`--api-key=${LIVEKIT_KEY}`, ...(options.egressArgs ?? [])],
     },
     env: {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
@@ -98,7 +100,7 @@ interface RecordedRequest {
 
 /** Every StartRoomCompositeEgress the egress emulator received, from its request log. */
 export async function egressStarts(fleet: TestFleet): Promise<EgressStart[]> {
-  const { requests } = await fleet.egressAdmin<{ requests: RecordedRequest[] }>("/requests");
+  const { requests } = await fleet.livekitAdmin<{ requests: RecordedRequest[] }>("/requests");
   return requests
     .filter((request) => request.method === "StartRoomCompositeEgress")
     .map((request) => ({

@@ -1,4 +1,4 @@
-import { runLifecycle, runPool, sleep, specsFor } from "../driver.ts";
+import { runLifecycle, runPool, sleep } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Profile } from "../profile.ts";
 import { driverProblems, expectNotified, lifecycleMetrics, type Scenario, ScenarioRun } from "../scenario.ts";
@@ -18,7 +18,7 @@ export const recorderKills: Scenario = {
     const settings = profile.recorderKills;
     const run = new ScenarioRun(fleet, profile, this.name, this.title);
     await run.begin();
-    await fleet.egress("/faults", { startLatencyMs: settings.startLatencyMs });
+    await fleet.livekit("/faults", { startLatencyMs: settings.startLatencyMs });
     const kills: { at: string; names: string[]; backAfterMs: number }[] = [];
     let working = true;
     const killRandom = run.random.fork("kills");
@@ -47,7 +47,7 @@ export const recorderKills: Scenario = {
     })();
     // The egress request log holds 10,000 entries: read it as the run goes so no Start is missed.
     const collector = setInterval(() => void run.startLog.poll().catch(() => undefined), 10_000);
-    const specs = specsFor(run.roomPrefix, settings.recordings);
+    const specs = await run.specs(settings.recordings);
     // Recordings are spread over the time the kills take, so that every kill lands among
     // recordings starting, recording and stopping.
     const meanGapMs = (settings.killGapMs[0] + settings.killGapMs[1]) / 2;
@@ -73,7 +73,7 @@ export const recorderKills: Scenario = {
       working = false;
       clearInterval(collector);
       await killer;
-      await fleet.egress("/faults", { startLatencyMs: 0 });
+      await fleet.livekit("/faults", { startLatencyMs: 0 });
     }
 
     run.faults.kills = kills;

@@ -5,7 +5,6 @@ import {
   runLifecycle,
   runPool,
   sleep,
-  specsFor,
   startAll,
   stopRecording,
 } from "../driver.ts";
@@ -42,7 +41,7 @@ export const redisRestart: Scenario = {
     await run.begin();
     const { api } = fleet;
     const { watch } = run;
-    const specs = specsFor(run.roomPrefix, settings.recordings);
+    const specs = await run.specs(settings.recordings);
     // Everything recording before the first outage.
     const outcomes = await startAll(specs, api, watch, profile.settleMs);
     run.log(`${outcomes.filter((o) => o.activeAt).length} recordings active`);
@@ -94,7 +93,7 @@ export const redisRestart: Scenario = {
           }),
       );
     const extras: Promise<LifecycleOutcome>[] = [];
-    const extraSpecs = specsFor(`${run.roomPrefix}-during`, settings.createsDuringOutage);
+    const extraSpecs = await run.specs(settings.createsDuringOutage, "during");
     const perOutage = Math.ceil(extraSpecs.length / settings.outages);
     const lifecycle = (spec: RecordingSpec) =>
       runLifecycle(spec, {

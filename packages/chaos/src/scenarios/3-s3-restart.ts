@@ -1,4 +1,4 @@
-import { runLifecycle, runPool, sleep, specsFor } from "../driver.ts";
+import { runLifecycle, runPool, sleep } from "../driver.ts";
 import { egressViews } from "../evidence.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Expectation } from "../invariants.ts";
@@ -82,7 +82,7 @@ export const s3Restart: Scenario = {
         run.log(`s3 killed and restarted after ${afterStops} stops; back in ${Date.now() - at} ms`);
       }
     })();
-    const specs = specsFor(run.roomPrefix, settings.recordings);
+    const specs = await run.specs(settings.recordings);
     let outcomes: Awaited<ReturnType<typeof runLifecycle>>[];
     try {
       outcomes = await runPool(specs, settings.concurrency, (spec) =>

@@ -1,5 +1,5 @@
 import { isFinal } from "@recfleet/recordings";
-import { sleep, specsFor, startAll, stopRecording } from "../driver.ts";
+import { sleep, startAll, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Profile } from "../profile.ts";
 import { driverProblems, expectNotified, lifecycleMetrics, type Scenario, ScenarioRun } from "../scenario.ts";
@@ -27,12 +27,7 @@ export const smtpOutage: Scenario = {
     await run.begin();
     const { api } = fleet;
     const { watch } = run;
-    const outcomes = await startAll(
-      specsFor(run.roomPrefix, settings.recordings),
-      api,
-      watch,
-      profile.settleMs,
-    );
+    const outcomes = await startAll(await run.specs(settings.recordings), api, watch, profile.settleMs);
     const live = outcomes.filter((outcome) => outcome.id && outcome.activeAt && !outcome.error);
 
     await fleet.smtp("POST", "/faults", { failNext: ALL_MESSAGES });

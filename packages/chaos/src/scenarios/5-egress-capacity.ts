@@ -1,4 +1,4 @@
-import { runLifecycle, runPool, specsFor } from "../driver.ts";
+import { runLifecycle, runPool } from "../driver.ts";
 import { egressViews } from "../evidence.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Expectation } from "../invariants.ts";
@@ -23,8 +23,8 @@ export const egressCapacity: Scenario = {
     const settings = profile.egressCapacity;
     const run = new ScenarioRun(fleet, profile, this.name, this.title);
     await run.begin();
-    await fleet.egress("/faults", { capacity: settings.capacity, crashNext: settings.crashes });
-    const specs = specsFor(run.roomPrefix, settings.recordings);
+    await fleet.livekit("/faults", { capacity: settings.capacity, crashNext: settings.crashes });
+    const specs = await run.specs(settings.recordings);
     let active = 0;
     let outcomes: Awaited<ReturnType<typeof runLifecycle>>[];
     try {
@@ -43,7 +43,7 @@ export const egressCapacity: Scenario = {
         }),
       );
     } finally {
-      await fleet.egress("/faults", { capacity: null, crashNext: 0 });
+      await fleet.livekit("/faults", { capacity: null, crashNext: 0 });
     }
 
     const egresses = await egressViews(fleet);

@@ -29,6 +29,16 @@ export const en: Wording = {
     whatHappened: "What happened",
     whatToDo: "What you can do",
     reasons: {
+      room_not_found: {
+        happened:
+          "The recording never started: the meeting room did not open in time. Nobody had joined it and it had not been created when the recording was due to begin.",
+        todo: "Start the recording again once the meeting has begun.",
+      },
+      no_start_signal: {
+        happened:
+          "The recording never started: nobody shared a camera, a microphone or a screen in the room, so there was nothing to record.",
+        todo: "Start the recording again when someone is speaking or presenting.",
+      },
       start_failed: {
         happened:
           "The recording could not start. This usually means that no recording capacity was free at the time.",

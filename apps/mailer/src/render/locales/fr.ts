@@ -30,6 +30,16 @@ export const fr: Wording = {
     whatHappened: "Ce qui s’est passé",
     whatToDo: "Ce que vous pouvez faire",
     reasons: {
+      room_not_found: {
+        happened:
+          "L’enregistrement n’a jamais démarré : la salle de réunion ne s’est pas ouverte à temps. Personne ne l’avait rejointe et elle n’avait pas été créée au moment prévu.",
+        todo: "Relancez l’enregistrement une fois la réunion commencée.",
+      },
+      no_start_signal: {
+        happened:
+          "L’enregistrement n’a jamais démarré : personne n’a partagé de caméra, de micro ni d’écran dans la salle, il n’y avait donc rien à enregistrer.",
+        todo: "Relancez l’enregistrement lorsque quelqu’un parle ou présente.",
+      },
       start_failed: {
         happened:
           "L’enregistrement n’a pas pu démarrer. En général, cela signifie qu’aucune capacité d’enregistrement n’était disponible à ce moment-là.",

@@ -3,10 +3,15 @@ import { InvalidFaultsError, parsePatch } from "../common/faults.ts";
 
 export { InvalidFaultsError };
 
-/** The knobs that make the emulator misbehave the way a real egress fleet does. */
+/** The knobs that make the emulator behave (and misbehave) the way a real egress fleet does. */
 export interface EgressFaults {
   /** At most this many egresses running at once; Start answers 503 beyond it. null: no limit. */
   capacity: number | null;
+  /**
+   * How late that 503 comes: no instance bids, and livekit-server gives up only after psrpc's
+   * retries (about 18–27 s; 20 s by default here).
+   */
+  refusalDelayMs: number;
   /** How long Start takes to answer; the egress exists from the first millisecond. */
   startLatencyMs: number;
   /** How long an egress stays STARTING before it goes ACTIVE. */
@@ -26,6 +31,7 @@ export interface EgressFaults {
 
 export const DEFAULT_FAULTS: EgressFaults = {
   capacity: null,
+  refusalDelayMs: 20_000,
   startLatencyMs: 0,
   activationDelayMs: 1000,
   maxDurationMs: null,
@@ -42,6 +48,7 @@ const wholeMs = z.number().int().min(0);
 export const faultPatchSchema = z
   .object({
     capacity: z.number().int().min(0).nullable(),
+    refusalDelayMs: wholeMs,
     startLatencyMs: wholeMs,
     activationDelayMs: wholeMs,
     maxDurationMs: z.number().int().min(1).nullable(),

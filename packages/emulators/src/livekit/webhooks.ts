@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type EgressInfo, WebhookEvent } from "@livekit/protocol";
+import { type EgressInfo, type ParticipantInfo, Room, type TrackInfo, WebhookEvent } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { EvenDrops } from "../common/faults.ts";
 import { newId } from "./ids.ts";
@@ -7,6 +7,22 @@ import { signToken } from "./jwt.ts";
 import { statusName } from "./status.ts";
 
 export type EgressEventName = "egress_started" | "egress_updated" | "egress_ended";
+export type RoomEventName =
+  | "room_started"
+  | "room_finished"
+  | "participant_joined"
+  | "participant_left"
+  | "track_published"
+  | "track_unpublished";
+export type WebhookEventName = EgressEventName | RoomEventName;
+
+/** What an event carries besides its name: an egress, or a room with a participant and a track. */
+export interface WebhookPayload {
+  egressInfo?: EgressInfo;
+  room?: Room;
+  participant?: ParticipantInfo;
+  track?: TrackInfo;
+}
 
 export interface WebhookSettings {
   /** Where events are POSTed; null turns webhooks off. */
@@ -28,9 +44,13 @@ export type DeliveryOutcome = "pending" | "sent" | "failed" | "dropped";
 /** One event as the admin API lists it. */
 export interface WebhookDelivery {
   id: string;
-  event: EgressEventName;
-  egressId: string;
-  status: string;
+  event: WebhookEventName;
+  /** The egress' id for egress events, else null. */
+  egressId: string | null;
+  /** The egress' status for egress events, else null. */
+  status: string | null;
+  room: string | null;
+  participant: string | null;
   url: string;
   queuedAt: string;
   outcome: DeliveryOutcome;
@@ -56,7 +76,8 @@ function isRetryable(status: number): boolean {
 }
 
 /**
- * LiveKit's ResourceURLNotifier: one queue per egress so its events arrive in order, signed
+ * LiveKit's ResourceURLNotifier: one queue per egress (and one per room for room events) so that
+ * each one's events arrive in order, signed
  * `Authorization: <jwt>` with the body's SHA-256, retried a few times, dropped when too old.
  */
 export class WebhookNotifier {
@@ -79,21 +100,33 @@ export class WebhookNotifier {
     this.logger = options.logger;
   }
 
-  notify(event: EgressEventName, info: EgressInfo): void {
+  /**
+   * Queues one event. Egress events queue per egress, room events per room; egress events also
+   * carry the room's sid and name, as IOInfoService sends them.
+   */
+  notify(event: WebhookEventName, payload: WebhookPayload): void {
     const { url } = this.settings();
     if (url === null || this.abort.signal.aborted) return;
     const id = newId("EV_");
+    const info = payload.egressInfo;
+    const room =
+      payload.room?.clone() ?? (info ? new Room({ sid: info.roomId, name: info.roomName }) : undefined);
     const body = new WebhookEvent({
       event,
       id,
       createdAt: BigInt(Math.floor(Date.now() / 1000)),
-      egressInfo: info.clone(),
+      ...(info ? { egressInfo: info.clone() } : {}),
+      ...(room ? { room } : {}),
+      ...(payload.participant ? { participant: payload.participant.clone() } : {}),
+      ...(payload.track ? { track: payload.track.clone() } : {}),
     }).toJsonString();
     const delivery: WebhookDelivery = {
       id,
       event,
-      egressId: info.egressId,
-      status: statusName(info.status),
+      egressId: info?.egressId ?? null,
+      status: info ? statusName(info.status) : null,
+      room: room?.name ?? null,
+      participant: payload.participant?.identity ?? null,
       url,
       queuedAt: new Date().toISOString(),
       outcome: "pending",
@@ -103,15 +136,19 @@ export class WebhookNotifier {
     if (this.drops.next(this.dropFraction())) {
       delivery.outcome = "dropped";
       delivery.dropReason = "fault";
-      this.logger.info({ webhookId: id, event, egressId: info.egressId }, "webhook dropped by fault");
+      this.logger.info(
+        { webhookId: id, event, egressId: delivery.egressId, room: delivery.room },
+        "webhook dropped by fault",
+      );
       return;
     }
-    const queue = this.queues.get(info.egressId) ?? [];
+    const queueKey = info ? `egress:${info.egressId}` : `room:${room?.name ?? ""}`;
+    const queue = this.queues.get(queueKey) ?? [];
     queue.push({ delivery, body, queuedAtMs: Date.now() });
-    this.queues.set(info.egressId, queue);
-    if (!this.running.has(info.egressId)) {
-      const run = this.drain(info.egressId).finally(() => this.running.delete(info.egressId));
-      this.running.set(info.egressId, run);
+    this.queues.set(queueKey, queue);
+    if (!this.running.has(queueKey)) {
+      const run = this.drain(queueKey).finally(() => this.running.delete(queueKey));
+      this.running.set(queueKey, run);
     }
   }
 
@@ -134,13 +171,13 @@ export class WebhookNotifier {
     await this.idle();
   }
 
-  private async drain(egressId: string): Promise<void> {
-    const queue = this.queues.get(egressId);
+  private async drain(queueKey: string): Promise<void> {
+    const queue = this.queues.get(queueKey);
     while (queue && queue.length > 0) {
       const next = queue.shift();
       if (next) await this.deliver(next);
     }
-    this.queues.delete(egressId);
+    this.queues.delete(queueKey);
   }
 
   private async deliver(queued: QueuedEvent): Promise<void> {

@@ -19,6 +19,7 @@ import type { EgressFaults } from "./faults.ts";
 import { redactedRequest, resolveFilename, selectFileOutput } from "./file-output.ts";
 import { newId, nowNanos } from "./ids.ts";
 import { generatePayload, payloadSize } from "./payload.ts";
+import type { RoomRegistry } from "./rooms.ts";
 import { isActiveStatus, statusName } from "./status.ts";
 import {
   type DefaultStorage,
@@ -28,7 +29,7 @@ import {
   uploadObject,
 } from "./storage.ts";
 import { TwirpError } from "./twirp.ts";
-import type { EgressEventName } from "./webhooks.ts";
+import type { EgressEventName, WebhookPayload } from "./webhooks.ts";
 
 export type UploadOutcome = "pending" | "uploaded" | "failed" | "kept-locally";
 
@@ -55,6 +56,10 @@ interface EgressRun {
   running: boolean;
   /** Its instance died: nothing about it changes any more. */
   crashed: boolean;
+  /** A room composite records only once its template sends the start signal (a track is there). */
+  awaitingStartSignal: boolean;
+  /** LiveKit lost its record (purge or data loss): hidden until the egress reports again. */
+  forgotten: boolean;
   activeSinceMs: number | null;
   plannedFault: "fail" | "crash" | null;
   timers: Set<NodeJS.Timeout>;
@@ -63,10 +68,18 @@ interface EgressRun {
 
 export interface FleetSettings {
   faults: () => EgressFaults;
+  rooms: RoomRegistry;
+  /**
+   * A Start for a room that does not exist opens it with one participant publishing a camera
+   * and a microphone, instead of answering 404 (a sandbox convenience; LiveKit never does).
+   */
+  autoRoom: boolean;
+  /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
+  endedRetentionMs: number;
   payloadCapBytes: number;
   uploadTimeoutMs: number;
   defaultStorage: DefaultStorage | null;
-  notify: (event: EgressEventName, info: EgressInfo) => void;
+  notify: (event: EgressEventName, payload: WebhookPayload) => void;
   logger: Logger;
 }
 
@@ -101,8 +114,24 @@ const END_REASON = {
   limit: "End reason: Session limit reached",
   failure: "End reason: Failure",
 } as const;
+const END_REASON_SOURCE_CLOSED = "End reason: Source closed";
 const MSG_STOPPED_BEFORE_STARTED = "Stop called before pipeline could start";
+const MSG_START_NOT_RECEIVED = "Start signal not received";
 const MSG_LIMIT_REACHED = "Session limit reached";
+const MSG_LIMIT_REACHED_WITHOUT_START = "Session limit reached before start signal";
+
+/** The participant the sandbox's `autoRoom` puts in a room it opens. */
+export const AUTO_ROOM_PARTICIPANT = "sandbox-speaker";
+
+/** A refusal that livekit-server only gives after its retries ran out: sent `afterMs` late. */
+export class DelayedTwirpError extends TwirpError {
+  readonly afterMs: number;
+
+  constructor(error: TwirpError, afterMs: number) {
+    super(error.code, error.message, error.meta);
+    this.afterMs = afterMs;
+  }
+}
 
 /** snake_case, every default emitted: how livekit-server's Twirp JSON marshaller writes messages. */
 export const WIRE_JSON = { useProtoFieldName: true, emitDefaultValues: true } as const;
@@ -114,7 +143,7 @@ export const WIRE_JSON = { useProtoFieldName: true, emitDefaultValues: true } as
 export class EgressFleet {
   private readonly settings: FleetSettings;
   private readonly runs = new Map<string, EgressRun>();
-  private readonly roomIds = new Map<string, string>();
+  private readonly purgeTimers = new Map<string, NodeJS.Timeout>();
   private readonly finishing = new Set<Promise<void>>();
   private pendingFails = 0;
   private pendingCrashes = 0;
@@ -133,20 +162,26 @@ export class EgressFleet {
     return { failNext: this.pendingFails, crashNext: this.pendingCrashes };
   }
 
-  /** StartRoomCompositeEgress after authorization: admission, validation, then a new egress. */
+  /**
+   * StartRoomCompositeEgress after authorization: the room, admission, validation, then a new
+   * egress — in livekit-server's order, which decides what a bad request to a full fleet gets.
+   */
   start(request: RoomCompositeEgressRequest): EgressInfo {
-    // Admission comes first: with no instance free, psrpc gets no answer at all, valid or not.
-    const { capacity } = this.settings.faults();
+    if (request.roomName === "") throw invalidInput("room_name");
+    // livekit-server loads the room before it asks any egress instance.
+    const room = this.settings.rooms.get(request.roomName) ?? this.openAutoRoom(request.roomName);
+    // With no instance free, psrpc gets no bid at all, valid request or not, and gives up only
+    // after its retries: the 503 comes ~20 s late.
+    const { capacity, refusalDelayMs } = this.settings.faults();
     if (capacity !== null && this.liveCount() >= capacity) {
-      throw new TwirpError("unavailable", "no response from servers");
+      throw new DelayedTwirpError(new TwirpError("unavailable", "no response from servers"), refusalDelayMs);
     }
     const plan = planEncoding(request);
     const output = selectFileOutput(request);
-    if (request.roomName === "") throw invalidInput("room_name");
     const format = resolveFileFormat(output.fileType, plan);
 
     const egressId = newId("EG_");
-    const roomId = this.roomId(request.roomName);
+    const roomId = room.sid;
     const filename = resolveFilename(output.filepath, format, {
       roomName: request.roomName,
       roomId,
@@ -159,6 +194,8 @@ export class EgressFleet {
       roomName: request.roomName,
       sourceType: EgressSourceType.WEB,
       status: EgressStatus.EGRESS_STARTING,
+      // Egress stamps the request when it takes it, not when it begins recording.
+      startedAt: nowNanos(),
       updatedAt: nowNanos(),
       request: { case: "roomComposite", value: redactedRequest(request) },
       fileResults: [file],
@@ -176,6 +213,8 @@ export class EgressFleet {
       target,
       running: true,
       crashed: false,
+      awaitingStartSignal: true,
+      forgotten: false,
       activeSinceMs: null,
       plannedFault: this.takePlannedFault(),
       timers: new Set(),
@@ -187,12 +226,66 @@ export class EgressFleet {
       "egress starting",
     );
     this.emit(run, "egress_started");
-    this.after(run, this.settings.faults().activationDelayMs, () => this.activate(run));
+    // The session limit counts from the start of the pipeline, start signal or not.
+    const { maxDurationMs } = this.settings.faults();
+    if (maxDurationMs !== null) this.after(run, maxDurationMs, () => this.limitReached(run));
+    this.checkStartSignal(run);
     return info.clone();
   }
 
+  /** A track was published in a room: its egresses waiting for the start signal look again. */
+  trackPublished(roomName: string): void {
+    for (const run of this.runs.values()) {
+      if (run.info.roomName === roomName) this.checkStartSignal(run);
+    }
+  }
+
+  /**
+   * A room closed: egress' source ends. One still waiting for its start signal aborts; one
+   * recording ends normally and uploads what it has.
+   */
+  roomClosed(roomName: string): void {
+    for (const run of this.runs.values()) {
+      if (run.info.roomName !== roomName || !run.running || run.crashed) continue;
+      const { status } = run.info;
+      if (status === EgressStatus.EGRESS_STARTING) {
+        this.clearTimers(run);
+        run.info.details = END_REASON_SOURCE_CLOSED;
+        const message = run.awaitingStartSignal ? MSG_START_NOT_RECEIVED : MSG_STOPPED_BEFORE_STARTED;
+        this.end(run, EgressStatus.EGRESS_ABORTED, message, 412);
+      } else if (status === EgressStatus.EGRESS_ACTIVE) {
+        this.clearTimers(run);
+        run.info.details = END_REASON_SOURCE_CLOSED;
+        this.setStatus(run, EgressStatus.EGRESS_ENDING);
+        this.emit(run, "egress_updated");
+        this.finish(run, EgressStatus.EGRESS_COMPLETE);
+      }
+    }
+  }
+
+  /**
+   * LiveKit forgets egress records: every ended one (what its 24 h purge does), or with `all`
+   * the running ones too (its Redis lost its data). A running egress reappears when it next
+   * reports a change.
+   */
+  forget(options: { all: boolean }): number {
+    let forgotten = 0;
+    for (const [egressId, run] of [...this.runs]) {
+      if (!run.running || run.crashed) {
+        if (options.all || !run.running) {
+          this.purge(egressId);
+          forgotten += 1;
+        }
+      } else if (options.all) {
+        run.forgotten = true;
+        forgotten += 1;
+      }
+    }
+    return forgotten;
+  }
+
   stop(egressId: string): EgressInfo {
-    const run = this.runs.get(egressId);
+    const run = this.known(egressId);
     if (!run) throw new TwirpError("not_found", "egress does not exist");
     const { status } = run.info;
     if (run.crashed) {
@@ -206,7 +299,8 @@ export class EgressFleet {
     if (status === EgressStatus.EGRESS_STARTING) {
       this.clearTimers(run);
       run.info.details = END_REASON.api;
-      this.end(run, EgressStatus.EGRESS_ABORTED, MSG_STOPPED_BEFORE_STARTED, 412);
+      const message = run.awaitingStartSignal ? MSG_START_NOT_RECEIVED : MSG_STOPPED_BEFORE_STARTED;
+      this.end(run, EgressStatus.EGRESS_ABORTED, message, 412);
     } else if (status === EgressStatus.EGRESS_ACTIVE) {
       this.clearTimers(run);
       run.info.details = END_REASON.api;
@@ -220,11 +314,12 @@ export class EgressFleet {
 
   list(request: ListEgressRequest): EgressInfo[] {
     if (request.egressId !== "") {
-      const run = this.runs.get(request.egressId);
+      const run = this.known(request.egressId);
       if (!run) throw new TwirpError("not_found", "egress does not exist");
       return [run.info.clone()];
     }
     return [...this.runs.values()]
+      .filter((run) => !run.forgotten)
       .filter((run) => request.roomName === "" || run.info.roomName === request.roomName)
       .filter((run) => !request.active || isActiveStatus(run.info.status))
       .map((run) => run.info.clone());
@@ -274,23 +369,49 @@ export class EgressFleet {
       this.clearTimers(run);
       run.running = false;
     }
+    for (const timer of this.purgeTimers.values()) clearTimeout(timer);
+    this.purgeTimers.clear();
     this.runs.clear();
-    this.roomIds.clear();
+  }
+
+  private known(egressId: string): EgressRun | undefined {
+    const run = this.runs.get(egressId);
+    return run && !run.forgotten ? run : undefined;
+  }
+
+  private purge(egressId: string): void {
+    const timer = this.purgeTimers.get(egressId);
+    if (timer) clearTimeout(timer);
+    this.purgeTimers.delete(egressId);
+    this.runs.delete(egressId);
+  }
+
+  private openAutoRoom(roomName: string) {
+    if (!this.settings.autoRoom) throw new TwirpError("not_found", "requested room does not exist");
+    this.settings.rooms.join(roomName, {
+      identity: AUTO_ROOM_PARTICIPANT,
+      publish: ["microphone", "camera"],
+    });
+    const room = this.settings.rooms.get(roomName);
+    if (!room) throw new TwirpError("not_found", "requested room does not exist");
+    this.settings.logger.info({ room: roomName }, "room opened for the egress (autoRoom)");
+    return room;
+  }
+
+  /** Schedules the move to ACTIVE once the room has what the template waits for. */
+  private checkStartSignal(run: EgressRun): void {
+    if (!run.awaitingStartSignal || !run.running || run.crashed) return;
+    if (run.info.status !== EgressStatus.EGRESS_STARTING) return;
+    const audioOnly = !run.plan.videoEnabled;
+    if (!this.settings.rooms.hasStartSignal(run.info.roomName, audioOnly)) return;
+    run.awaitingStartSignal = false;
+    this.after(run, this.settings.faults().activationDelayMs, () => this.activate(run));
   }
 
   private liveCount(): number {
     let count = 0;
     for (const run of this.runs.values()) if (run.running && !run.crashed) count += 1;
     return count;
-  }
-
-  private roomId(roomName: string): string {
-    let id = this.roomIds.get(roomName);
-    if (!id) {
-      id = newId("RM_");
-      this.roomIds.set(roomName, id);
-    }
-    return id;
   }
 
   private takePlannedFault(): EgressRun["plannedFault"] {
@@ -322,7 +443,6 @@ export class EgressFleet {
     if (!run.running || run.crashed || run.info.status !== EgressStatus.EGRESS_STARTING) return;
     const now = nowNanos();
     run.activeSinceMs = Date.now();
-    run.info.startedAt = now;
     run.file.startedAt = now;
     this.setStatus(run, EgressStatus.EGRESS_ACTIVE);
     this.settings.logger.info({ egressId: run.info.egressId }, "egress active");
@@ -335,11 +455,17 @@ export class EgressFleet {
     if (run.plannedFault === "fail") {
       this.after(run, faults.failAfterMs, () => this.failRun(run, faults.failError, 503));
     }
-    if (faults.maxDurationMs !== null) this.after(run, faults.maxDurationMs, () => this.limitReached(run));
   }
 
   private limitReached(run: EgressRun): void {
-    if (!run.running || run.crashed || run.info.status !== EgressStatus.EGRESS_ACTIVE) return;
+    if (!run.running || run.crashed) return;
+    if (run.info.status === EgressStatus.EGRESS_STARTING) {
+      this.clearTimers(run);
+      run.info.details = END_REASON.limit;
+      this.end(run, EgressStatus.EGRESS_ABORTED, MSG_LIMIT_REACHED_WITHOUT_START, 412);
+      return;
+    }
+    if (run.info.status !== EgressStatus.EGRESS_ACTIVE) return;
     this.clearTimers(run);
     run.info.details = END_REASON.limit;
     run.info.error = MSG_LIMIT_REACHED;
@@ -430,6 +556,7 @@ export class EgressFleet {
     }
     run.running = false;
     this.emit(run, "egress_ended");
+    this.schedulePurge(run);
   }
 
   /** A terminal status that needs no upload (ABORTED, FAILED): set, announce, done. */
@@ -441,15 +568,27 @@ export class EgressFleet {
     this.setStatus(run, status);
     run.running = false;
     this.emit(run, "egress_ended");
+    this.schedulePurge(run);
+  }
+
+  private schedulePurge(run: EgressRun): void {
+    const { egressId } = run.info;
+    const timer = setTimeout(() => {
+      if (this.runs.get(egressId) === run) this.purge(egressId);
+    }, this.settings.endedRetentionMs);
+    timer.unref();
+    this.purgeTimers.set(egressId, timer);
   }
 
   private setStatus(run: EgressRun, status: EgressStatus): void {
     run.info.status = status;
     run.info.updatedAt = nowNanos();
+    // Its next report stores the egress again in LiveKit's (emptied) Redis.
+    run.forgotten = false;
   }
 
   private emit(run: EgressRun, event: EgressEventName): void {
-    this.settings.notify(event, run.info);
+    this.settings.notify(event, { egressInfo: run.info });
   }
 
   private after(run: EgressRun, ms: number, action: () => void): void {

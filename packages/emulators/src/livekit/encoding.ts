@@ -31,12 +31,13 @@ export function invalidInput(field: string): TwirpError {
 }
 
 // Defaults egress starts from before applying a preset or advanced options (PipelineConfig.Update).
+// livekit/egress pkg/config/pipeline.go: what a request without options records.
 const DEFAULTS = {
-  width: 1920,
-  height: 1080,
+  width: 1280,
+  height: 720,
   depth: 24,
   framerate: 30,
-  videoBitrateKbps: 4500,
+  videoBitrateKbps: 3000,
   audioBitrateKbps: 128,
   audioFrequency: 44100,
   keyFrameInterval: 0,
@@ -44,15 +45,30 @@ const DEFAULTS = {
 
 type PresetValues = Partial<Pick<EncodingPlan, "width" | "height" | "framerate" | "videoBitrateKbps">>;
 
-// egress' applyPreset: each preset only overrides what differs from the defaults above.
+// egress' applyPreset (pkg/config/encoding.go): every preset sets size, frame rate and bitrate.
 const PRESETS: Record<number, PresetValues> = {
-  [EncodingOptionsPreset.H264_720P_30]: { width: 1280, height: 720, videoBitrateKbps: 3000 },
-  [EncodingOptionsPreset.H264_720P_60]: { width: 1280, height: 720, framerate: 60 },
-  [EncodingOptionsPreset.H264_1080P_30]: {},
-  [EncodingOptionsPreset.H264_1080P_60]: { framerate: 60, videoBitrateKbps: 6000 },
-  [EncodingOptionsPreset.PORTRAIT_H264_720P_30]: { width: 720, height: 1280, videoBitrateKbps: 3000 },
-  [EncodingOptionsPreset.PORTRAIT_H264_720P_60]: { width: 720, height: 1280, framerate: 60 },
-  [EncodingOptionsPreset.PORTRAIT_H264_1080P_30]: { width: 1080, height: 1920 },
+  [EncodingOptionsPreset.H264_720P_30]: { width: 1280, height: 720, framerate: 30, videoBitrateKbps: 3000 },
+  [EncodingOptionsPreset.H264_720P_60]: { width: 1280, height: 720, framerate: 60, videoBitrateKbps: 4500 },
+  [EncodingOptionsPreset.H264_1080P_30]: { width: 1920, height: 1080, framerate: 30, videoBitrateKbps: 4500 },
+  [EncodingOptionsPreset.H264_1080P_60]: { width: 1920, height: 1080, framerate: 60, videoBitrateKbps: 6000 },
+  [EncodingOptionsPreset.PORTRAIT_H264_720P_30]: {
+    width: 720,
+    height: 1280,
+    framerate: 30,
+    videoBitrateKbps: 3000,
+  },
+  [EncodingOptionsPreset.PORTRAIT_H264_720P_60]: {
+    width: 720,
+    height: 1280,
+    framerate: 60,
+    videoBitrateKbps: 4500,
+  },
+  [EncodingOptionsPreset.PORTRAIT_H264_1080P_30]: {
+    width: 1080,
+    height: 1920,
+    framerate: 30,
+    videoBitrateKbps: 4500,
+  },
   [EncodingOptionsPreset.PORTRAIT_H264_1080P_60]: {
     width: 1080,
     height: 1920,

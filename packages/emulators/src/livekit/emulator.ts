@@ -2,15 +2,22 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createLogger, type Logger } from "@recfleet/runtime";
 import { closeServer, listen } from "../common/http.ts";
 import { ADMIN_PREFIX, type EgressAdminApi, handleAdmin } from "./admin.ts";
-import { EgressAdminError, EgressFleet, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
+import {
+  EgressAdminError,
+  EgressFleet,
+  type EgressSnapshot,
+  type FailOptions,
+  WIRE_JSON,
+} from "./egress-fleet.ts";
 import { DEFAULT_FAULTS, type EgressFaults, type FaultPatch, parseFaultPatch } from "./faults.ts";
 import { RequestLog } from "./request-log.ts";
+import { RoomRegistry } from "./rooms.ts";
 import type { DefaultStorage } from "./storage.ts";
 import { writePlainError } from "./twirp.ts";
 import { handleTwirp } from "./twirp-handler.ts";
 import { WebhookNotifier, type WebhookSettings } from "./webhooks.ts";
 
-export interface EgressEmulatorOptions extends FaultPatch {
+export interface LiveKitEmulatorOptions extends FaultPatch {
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -30,12 +37,23 @@ export interface EgressEmulatorOptions extends FaultPatch {
   uploadTimeoutMs?: number;
   /** Egress' own S3 settings, for requests without an `s3` block. */
   defaultStorage?: DefaultStorage | null;
+  /** A room nobody joined closes this long after it was made, unless CreateRoom says otherwise (LiveKit: 5 min). */
+  emptyTimeoutMs?: number;
+  /** A room closes this long after its last participant left, unless CreateRoom says otherwise (LiveKit: 20 s). */
+  departureTimeoutMs?: number;
+  /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
+  endedRetentionMs?: number;
+  /**
+   * Sandbox only: a Start for a room that does not exist opens it, with one participant
+   * publishing a camera and a microphone, instead of the real 404. Off by default.
+   */
+  autoRoom?: boolean;
   logger?: Logger;
   /** Level of the emulator's own logger when none is given (default "warn"). */
   logLevel?: string;
 }
 
-export interface EgressEmulator extends EgressAdminApi {
+export interface LiveKitEmulator extends EgressAdminApi {
   /** Base URL for EgressClient (http://host:port). */
   readonly url: string;
   readonly port: number;
@@ -72,13 +90,16 @@ function checkWebhookUrl(url: string | null): string | null {
   return url;
 }
 
-/** Starts the LiveKit Egress emulator: the Twirp API, webhooks, uploads, and its admin endpoint. */
-export async function startEgressEmulator(options: EgressEmulatorOptions = {}): Promise<EgressEmulator> {
+/**
+ * Starts the LiveKit emulator: rooms and participants (RoomService, driven by the admin
+ * endpoint), the Egress API with its uploads, webhooks for both, and the admin endpoint.
+ */
+export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {}): Promise<LiveKitEmulator> {
   const host = options.host ?? "127.0.0.1";
   const apiKey = options.apiKey ?? DEV_API_KEY;
   const apiSecret = options.apiSecret ?? DEV_API_SECRET;
   if (apiKey === "" || apiSecret === "") throw new RangeError("apiKey and apiSecret must not be empty");
-  const logger = options.logger ?? createLogger("egress-emulator", { level: options.logLevel ?? "warn" });
+  const logger = options.logger ?? createLogger("livekit-emulator", { level: options.logLevel ?? "warn" });
 
   const { failNext, crashNext, ...initialFaults } = parseFaultPatch(
     Object.fromEntries(Object.entries(faultFields(options)).filter(([, value]) => value !== undefined)),
@@ -100,12 +121,23 @@ export async function startEgressEmulator(options: EgressEmulatorOptions = {}): 
     dropFraction: () => faults.dropWebhooks,
     logger,
   });
-  const fleet = new EgressFleet({
+  const rooms: RoomRegistry = new RoomRegistry({
+    emptyTimeoutMs: positive("emptyTimeoutMs", options.emptyTimeoutMs, 5 * 60_000, 1),
+    departureTimeoutMs: positive("departureTimeoutMs", options.departureTimeoutMs, 20_000, 1),
+    notify: (event, payload) => notifier.notify(event, payload),
+    onTrackPublished: (roomName) => fleet.trackPublished(roomName),
+    onRoomClosed: (roomName) => fleet.roomClosed(roomName),
+    logger,
+  });
+  const fleet: EgressFleet = new EgressFleet({
     faults: () => faults,
+    rooms,
+    autoRoom: options.autoRoom ?? false,
+    endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
     defaultStorage: options.defaultStorage ?? null,
-    notify: (event, info) => notifier.notify(event, info),
+    notify: (event, payload) => notifier.notify(event, payload),
     logger,
   });
   fleet.armNextFaults({ failNext, crashNext });
@@ -145,6 +177,23 @@ export async function startEgressEmulator(options: EgressEmulatorOptions = {}): 
     egresses: () => fleet.snapshots(),
     egress: (egressId) => fleet.find(egressId),
     webhooks: () => notifier.deliveries(),
+    forgetEgresses: (all: boolean) => fleet.forget({ all }),
+    rooms: () =>
+      rooms.list([]).map((room) => ({
+        room: room.toJson(WIRE_JSON) as Record<string, unknown>,
+        participants: rooms
+          .participants(room.name)
+          .map((p) => p.toJson(WIRE_JSON) as Record<string, unknown>),
+      })),
+    createRoom: (name) => rooms.create({ name }).toJson(WIRE_JSON) as Record<string, unknown>,
+    closeRoom: (name) => rooms.delete(name),
+    join: (room, join) => rooms.join(room, join).toJson(WIRE_JSON) as Record<string, unknown>,
+    leave: (room, identity) => rooms.remove(room, identity),
+    publish: (room, identity, track) =>
+      rooms.publish(room, identity, track).toJson(WIRE_JSON) as Record<string, unknown>,
+    unpublish: (room, identity, track) => rooms.unpublish(room, identity, track),
+    mute: (room, identity, track, muted) =>
+      rooms.mute(room, identity, track, muted).toJson(WIRE_JSON) as Record<string, unknown>,
     failEgress(egressId: string, failOptions?: FailOptions) {
       fleet.fail(egressId, failOptions);
       return snapshotOf(egressId);
@@ -155,6 +204,7 @@ export async function startEgressEmulator(options: EgressEmulatorOptions = {}): 
     },
     reset() {
       fleet.reset();
+      rooms.reset();
       log.clear();
       notifier.clear();
       faults = { ...startupFaults };
@@ -170,6 +220,7 @@ export async function startEgressEmulator(options: EgressEmulatorOptions = {}): 
       return handleTwirp(req, res, {
         keys,
         fleet,
+        rooms,
         log,
         logger,
         startLatencyMs: () => faults.startLatencyMs,
@@ -206,15 +257,17 @@ export async function startEgressEmulator(options: EgressEmulatorOptions = {}): 
     async close() {
       closing.abort();
       fleet.reset();
+      rooms.reset();
       await notifier.close();
       await closeServer(server);
     },
   };
 }
 
-function faultFields(options: EgressEmulatorOptions): FaultPatch {
+function faultFields(options: LiveKitEmulatorOptions): FaultPatch {
   return {
     capacity: options.capacity,
+    refusalDelayMs: options.refusalDelayMs,
     startLatencyMs: options.startLatencyMs,
     activationDelayMs: options.activationDelayMs,
     maxDurationMs: options.maxDurationMs,

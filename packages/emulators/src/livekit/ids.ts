@@ -4,7 +4,7 @@ import { randomInt } from "node:crypto";
 const ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 const LENGTH = 12;
 
-export type IdPrefix = "EG_" | "RM_" | "EV_";
+export type IdPrefix = "EG_" | "RM_" | "EV_" | "PA_" | "TR_";
 
 export function newId(prefix: IdPrefix): string {
   let id = prefix;

@@ -1,32 +1,59 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  type EgressInfo,
+  CreateRoomRequest,
+  DeleteRoomRequest,
+  DeleteRoomResponse,
   ListEgressRequest,
   ListEgressResponse,
+  ListParticipantsRequest,
+  ListParticipantsResponse,
+  ListRoomsRequest,
+  ListRoomsResponse,
+  RemoveParticipantResponse,
   RoomCompositeEgressRequest,
+  RoomParticipantIdentity,
   StopEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError, readBody } from "../common/http.ts";
-import { type AuthResult, authenticate, hasRoomRecord } from "./auth.ts";
-import { type EgressFleet, WIRE_JSON } from "./egress-fleet.ts";
+import { type AuthResult, authenticate, hasGrant, hasRoomRecord } from "./auth.ts";
+import { DelayedTwirpError, type EgressFleet, WIRE_JSON } from "./egress-fleet.ts";
 import type { RecordedRequest, RequestLog } from "./request-log.ts";
+import type { RoomRegistry } from "./rooms.ts";
 import { badRoute, TwirpError, writePlainError, writeTwirpError } from "./twirp.ts";
 
-const PREFIX = "/twirp/livekit.Egress/";
+const PREFIX = "/twirp/";
 const MAX_BODY_BYTES = 1024 * 1024;
 
-// Methods of livekit.Egress that exist on a real server but are not emulated: answered
-// `unimplemented` rather than `bad_route`, so a caller can tell "wrong path" from "not here".
-const NOT_EMULATED = new Set([
-  "StartEgress",
-  "StartWebEgress",
-  "StartParticipantEgress",
-  "StartTrackCompositeEgress",
-  "StartTrackEgress",
-  "UpdateLayout",
-  "UpdateStream",
-]);
+const EMULATED: Record<string, readonly string[]> = {
+  "livekit.Egress": ["StartRoomCompositeEgress", "StopEgress", "ListEgress"],
+  "livekit.RoomService": ["CreateRoom", "ListRooms", "DeleteRoom", "ListParticipants", "RemoveParticipant"],
+};
+
+// Methods that exist on a real server but are not emulated: answered `unimplemented` rather
+// than `bad_route`, so a caller can tell "wrong path" from "not here".
+const NOT_EMULATED: Record<string, readonly string[]> = {
+  "livekit.Egress": [
+    "StartEgress",
+    "StartWebEgress",
+    "StartParticipantEgress",
+    "StartTrackCompositeEgress",
+    "StartTrackEgress",
+    "UpdateLayout",
+    "UpdateStream",
+  ],
+  "livekit.RoomService": [
+    "GetParticipant",
+    "MutePublishedTrack",
+    "UpdateParticipant",
+    "UpdateSubscriptions",
+    "SendData",
+    "UpdateRoomMetadata",
+    "ForwardParticipant",
+    "MoveParticipant",
+    "PerformRpc",
+  ],
+};
 
 type Encoding = "json" | "protobuf";
 
@@ -38,6 +65,7 @@ interface Decoder<T> {
 export interface TwirpContext {
   keys: ReadonlyMap<string, string>;
   fleet: EgressFleet;
+  rooms: RoomRegistry;
   log: RequestLog;
   logger: Logger;
   startLatencyMs: () => number;
@@ -45,7 +73,17 @@ export interface TwirpContext {
   sleep: (ms: number) => Promise<void>;
 }
 
-type Reply = { kind: "info"; info: EgressInfo } | { kind: "list"; items: EgressInfo[] };
+/** Any message the services answer with. */
+interface ReplyMessage {
+  toBinary(): Uint8Array;
+  toJson(options: typeof WIRE_JSON): unknown;
+}
+
+interface Reply {
+  message: ReplyMessage;
+  /** protojson's EmitUnpopulated writes these unset message fields as null; protobuf-es leaves them out. */
+  nullFields?: readonly string[];
+}
 
 function contentTypeOf(req: IncomingMessage): Encoding | null {
   const header = req.headers["content-type"] ?? "";
@@ -90,7 +128,9 @@ export async function handleTwirp(
   context: TwirpContext,
 ): Promise<void> {
   const path = new URL(req.url ?? "/", "http://emulator").pathname;
-  const methodName = path.startsWith(PREFIX) ? path.slice(PREFIX.length) : null;
+  const [service = "", methodName = null] = path.startsWith(PREFIX)
+    ? path.slice(PREFIX.length).split("/", 2)
+    : [];
   const entry: Omit<RecordedRequest, "seq"> = {
     at: new Date().toISOString(),
     httpMethod: req.method ?? "",
@@ -143,7 +183,7 @@ export async function handleTwirp(
   if (auth.kind === "anonymous") entry.authError = "no token";
 
   try {
-    const reply = await route(req, raw, encoding, path, methodName, auth, entry, context);
+    const reply = await route(req, raw, encoding, path, service, methodName, auth, entry, context);
     writeReply(res, reply, encoding ?? "json");
     respond(200, null);
   } catch (error) {
@@ -158,6 +198,7 @@ async function route(
   raw: Buffer,
   encoding: Encoding | null,
   path: string,
+  service: string,
   methodName: string | null,
   auth: AuthResult,
   entry: Omit<RecordedRequest, "seq">,
@@ -171,8 +212,9 @@ async function route(
       path,
     );
   }
-  const implemented = ["StartRoomCompositeEgress", "StopEgress", "ListEgress"];
-  if (methodName === null || (!implemented.includes(methodName) && !NOT_EMULATED.has(methodName))) {
+  const implemented = EMULATED[service]?.includes(methodName ?? "") ?? false;
+  const notEmulated = NOT_EMULATED[service]?.includes(methodName ?? "") ?? false;
+  if (methodName === null || (!implemented && !notEmulated)) {
     throw badRoute(`no handler for path ${JSON.stringify(path)}`, httpMethod, path);
   }
   if (encoding === null) {
@@ -182,41 +224,103 @@ async function route(
       path,
     );
   }
-  if (NOT_EMULATED.has(methodName)) {
-    throw new TwirpError("unimplemented", `${methodName} is not implemented by the egress emulator`);
+  if (notEmulated) {
+    throw new TwirpError("unimplemented", `${methodName} is not implemented by the LiveKit emulator`);
   }
-
-  if (methodName === "StartRoomCompositeEgress") {
-    const request = decode(RoomCompositeEgressRequest, raw, encoding);
+  const decoded = <T extends { toJson(): unknown }>(decoder: Decoder<T>): T => {
+    const request = decode(decoder, raw, encoding);
     if (encoding === "protobuf") entry.body = request.toJson();
+    return request;
+  };
+  return service === "livekit.Egress"
+    ? egressMethod(methodName, decoded, auth, entry, context)
+    : roomMethod(methodName, decoded, auth, context);
+}
+
+type Decode = <T extends { toJson(): unknown }>(decoder: Decoder<T>) => T;
+
+async function egressMethod(
+  methodName: string,
+  decoded: Decode,
+  auth: AuthResult,
+  entry: Omit<RecordedRequest, "seq">,
+  context: TwirpContext,
+): Promise<Reply> {
+  if (methodName === "StartRoomCompositeEgress") {
+    const request = decoded(RoomCompositeEgressRequest);
     requireRecordGrant(auth);
-    let info: EgressInfo | null = null;
-    let failure: TwirpError | null = null;
     try {
-      info = context.fleet.start(request);
+      const info = context.fleet.start(request);
       entry.egressId = info.egressId;
+      // The egress already exists; only the answer is late, so a client that gives up early
+      // leaves a recording running that it never heard of.
+      const latency = context.startLatencyMs();
+      if (latency > 0) await context.sleep(latency);
+      return { message: info };
     } catch (error) {
-      if (!(error instanceof TwirpError)) throw error;
-      failure = error;
+      if (error instanceof DelayedTwirpError && error.afterMs > 0) await context.sleep(error.afterMs);
+      throw error;
     }
-    // The egress (if any) already exists; only the answer is late, so a client that gives up
-    // early leaves a recording running that it never heard of.
-    const latency = context.startLatencyMs();
-    if (latency > 0) await context.sleep(latency);
-    if (failure) throw failure;
-    return { kind: "info", info: info as EgressInfo };
   }
   if (methodName === "StopEgress") {
-    const request = decode(StopEgressRequest, raw, encoding);
-    if (encoding === "protobuf") entry.body = request.toJson();
+    const request = decoded(StopEgressRequest);
     requireRecordGrant(auth);
     entry.egressId = request.egressId || null;
-    return { kind: "info", info: context.fleet.stop(request.egressId) };
+    return { message: context.fleet.stop(request.egressId) };
   }
-  const request = decode(ListEgressRequest, raw, encoding);
-  if (encoding === "protobuf") entry.body = request.toJson();
+  const request = decoded(ListEgressRequest);
   requireRecordGrant(auth);
-  return { kind: "list", items: context.fleet.list(request) };
+  return {
+    message: new ListEgressResponse({ items: context.fleet.list(request) }),
+    nullFields: ["next_page_token"],
+  };
+}
+
+/** RoomService, with the grants livekit-server asks of each method (pkg/service/roomservice.go). */
+function roomMethod(methodName: string, decoded: Decode, auth: AuthResult, context: TwirpContext): Reply {
+  const { rooms } = context;
+  switch (methodName) {
+    case "CreateRoom": {
+      const request = decoded(CreateRoomRequest);
+      requireGrant(auth, "roomCreate");
+      return {
+        message: rooms.create({
+          name: request.name,
+          emptyTimeout: request.emptyTimeout,
+          departureTimeout: request.departureTimeout,
+          maxParticipants: request.maxParticipants,
+          metadata: request.metadata,
+        }),
+      };
+    }
+    case "ListRooms": {
+      const request = decoded(ListRoomsRequest);
+      requireGrant(auth, "roomList");
+      return { message: new ListRoomsResponse({ rooms: rooms.list(request.names) }) };
+    }
+    case "DeleteRoom": {
+      const request = decoded(DeleteRoomRequest);
+      requireGrant(auth, "roomCreate");
+      rooms.delete(request.room);
+      return { message: new DeleteRoomResponse() };
+    }
+    case "ListParticipants": {
+      const request = decoded(ListParticipantsRequest);
+      requireGrant(auth, "roomAdmin", request.room);
+      return { message: new ListParticipantsResponse({ participants: rooms.participants(request.room) }) };
+    }
+    default: {
+      const request = decoded(RoomParticipantIdentity);
+      requireGrant(auth, "roomAdmin", request.room);
+      rooms.remove(request.room, request.identity);
+      return { message: new RemoveParticipantResponse() };
+    }
+  }
+}
+
+/** EnsureCreatePermission, EnsureListPermission, EnsureAdminPermission (which also checks the room). */
+function requireGrant(auth: AuthResult, grant: "roomCreate" | "roomList" | "roomAdmin", room?: string): void {
+  if (!hasGrant(auth, grant, room)) throw new TwirpError("unauthenticated", "permissions denied");
 }
 
 function requireRecordGrant(auth: AuthResult): void {
@@ -224,7 +328,7 @@ function requireRecordGrant(auth: AuthResult): void {
 }
 
 function writeReply(res: ServerResponse, reply: Reply, encoding: Encoding): void {
-  const message = reply.kind === "info" ? reply.info : new ListEgressResponse({ items: reply.items });
+  const { message } = reply;
   if (encoding === "protobuf") {
     const bytes = Buffer.from(message.toBinary());
     res.writeHead(200, { "content-type": "application/protobuf", "content-length": bytes.length });
@@ -232,8 +336,7 @@ function writeReply(res: ServerResponse, reply: Reply, encoding: Encoding): void
     return;
   }
   const json = message.toJson(WIRE_JSON) as Record<string, unknown>;
-  // protojson's EmitUnpopulated writes an unset message field as null; protobuf-es leaves it out.
-  if (reply.kind === "list") json.next_page_token = null;
+  for (const field of reply.nullFields ?? []) json[field] = null;
   const text = JSON.stringify(json);
   res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);

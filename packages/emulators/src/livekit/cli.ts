@@ -8,14 +8,15 @@ import {
   UsageError,
   wholeNumber,
 } from "../common/cli.ts";
-import { DEFAULT_PAYLOAD_CAP_BYTES, DEV_API_KEY, DEV_API_SECRET, startEgressEmulator } from "./emulator.ts";
+import { DEFAULT_PAYLOAD_CAP_BYTES, DEV_API_KEY, DEV_API_SECRET, startLiveKitEmulator } from "./emulator.ts";
 import { DEFAULT_FAULTS } from "./faults.ts";
 import type { DefaultStorage } from "./storage.ts";
 
-const HELP = `LiveKit Egress emulator: the Twirp Egress API (StartRoomCompositeEgress, StopEgress, ListEgress),
-egress webhooks and real S3 uploads, with fault knobs.
+const HELP = `LiveKit emulator: rooms and participants (RoomService over Twirp, participants driven by the
+admin endpoint), the Egress API (StartRoomCompositeEgress, StopEgress, ListEgress) with real S3
+uploads, and LiveKit's webhooks for both — including the unkind parts of the real server.
 
-Usage: node --conditions=@recfleet/source src/egress/cli.ts [options]
+Usage: node --conditions=@recfleet/source src/livekit/cli.ts [options]
 
 Server
   --host <addr>                  interface to listen on (default 127.0.0.1)
@@ -31,8 +32,16 @@ Webhooks
   --webhook-retries <n>          retries after a failed POST (default 3)
   --drop-webhooks <fraction>     fraction 0..1 of events never delivered (default 0)
 
+Rooms
+  --empty-timeout-ms <ms>        a room nobody joined closes after this long (default 300000, LiveKit's)
+  --departure-timeout-ms <ms>    a room closes this long after its last participant left (default 20000)
+  --ended-retention-ms <ms>      ended egresses are forgotten after this long (default 86400000, LiveKit's)
+  --auto-room <true|false>       sandbox only: a Start for an unknown room opens it with one publishing
+                                 participant instead of the real 404 (default false)
+
 Lifecycle and faults (all changeable later with PUT /_admin/faults)
-  --activation-delay-ms <ms>     STARTING → ACTIVE after this long (default ${DEFAULT_FAULTS.activationDelayMs})
+  --activation-delay-ms <ms>     STARTING → ACTIVE this long after the start signal (default ${DEFAULT_FAULTS.activationDelayMs})
+  --refusal-delay-ms <ms>        a full fleet's 503 comes this late (default ${DEFAULT_FAULTS.refusalDelayMs}, like livekit-server)
   --start-latency-ms <ms>        Start answers this late; the egress exists at once (default 0)
   --capacity <n>                 at most n egresses running; more get 503 unavailable (default: no limit)
   --max-duration-ms <ms>         an ACTIVE egress ends with EGRESS_LIMIT_REACHED after this long (default: never)
@@ -53,8 +62,11 @@ Files
 
 Every flag also takes the form --flag=value.
 
-Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/webhooks, /_admin/faults;
-PUT /_admin/faults; POST /_admin/egresses/{id}/fail, /_admin/egresses/{id}/crash, /_admin/reset.
+Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/webhooks, /_admin/faults,
+/_admin/rooms; PUT /_admin/faults; POST /_admin/egresses/{id}/fail, /_admin/egresses/{id}/crash,
+/_admin/egresses/forget, /_admin/reset; rooms: POST /_admin/rooms/{room}/participants {"identity","publish"},
+POST|PATCH|DELETE …/participants/{identity}/tracks[/{source}], DELETE …/participants/{identity},
+DELETE /_admin/rooms/{room}.
 `;
 
 function bool(flag: string, value: string | undefined): boolean | undefined {
@@ -104,6 +116,11 @@ const OPTIONS = {
   "webhook-retries": { type: "string" },
   "drop-webhooks": { type: "string" },
   "activation-delay-ms": { type: "string" },
+  "refusal-delay-ms": { type: "string" },
+  "empty-timeout-ms": { type: "string" },
+  "departure-timeout-ms": { type: "string" },
+  "ended-retention-ms": { type: "string" },
+  "auto-room": { type: "string" },
   "start-latency-ms": { type: "string" },
   capacity: { type: "string" },
   "max-duration-ms": { type: "string" },
@@ -121,8 +138,8 @@ const OPTIONS = {
 
 async function main(): Promise<void> {
   const values = parseFlags(OPTIONS, HELP, SECRET_FLAGS);
-  const logger = createLogger("egress-emulator", { level: values["log-level"] ?? "info" });
-  const options: Parameters<typeof startEgressEmulator>[0] = optionsOrExit(() => {
+  const logger = createLogger("livekit-emulator", { level: values["log-level"] ?? "info" });
+  const options: Parameters<typeof startLiveKitEmulator>[0] = optionsOrExit(() => {
     const maxDuration = wholeNumber("max-duration-ms", values["max-duration-ms"], { min: 1 });
     const capacity = wholeNumber("capacity", values.capacity);
     return {
@@ -135,6 +152,11 @@ async function main(): Promise<void> {
       webhookRetries: wholeNumber("webhook-retries", values["webhook-retries"]),
       dropWebhooks: fraction("drop-webhooks", values["drop-webhooks"]),
       activationDelayMs: wholeNumber("activation-delay-ms", values["activation-delay-ms"]),
+      refusalDelayMs: wholeNumber("refusal-delay-ms", values["refusal-delay-ms"]),
+      emptyTimeoutMs: wholeNumber("empty-timeout-ms", values["empty-timeout-ms"], { min: 1 }),
+      departureTimeoutMs: wholeNumber("departure-timeout-ms", values["departure-timeout-ms"], { min: 1 }),
+      endedRetentionMs: wholeNumber("ended-retention-ms", values["ended-retention-ms"], { min: 1 }),
+      autoRoom: bool("auto-room", values["auto-room"]) ?? false,
       startLatencyMs: wholeNumber("start-latency-ms", values["start-latency-ms"]),
       ...(capacity !== undefined ? { capacity } : {}),
       ...(maxDuration !== undefined ? { maxDurationMs: maxDuration } : {}),
@@ -148,14 +170,15 @@ async function main(): Promise<void> {
   });
 
   await runEmulator(
-    "egress",
+    "livekit",
     logger,
-    () => startEgressEmulator(options),
+    () => startLiveKitEmulator(options),
     (emulator) => ({
       port: emulator.port,
       url: emulator.url,
       apiKey: emulator.apiKey,
       webhookUrl: options.webhookUrl ?? null,
+      autoRoom: options.autoRoom ?? false,
       defaultStorage: options.defaultStorage ? options.defaultStorage.endpoint : null,
     }),
   );

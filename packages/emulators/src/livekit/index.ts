@@ -4,9 +4,9 @@ export {
   DEFAULT_PAYLOAD_CAP_BYTES,
   DEV_API_KEY,
   DEV_API_SECRET,
-  type EgressEmulator,
-  type EgressEmulatorOptions,
-  startEgressEmulator,
+  type LiveKitEmulator,
+  type LiveKitEmulatorOptions,
+  startLiveKitEmulator,
 } from "./emulator.ts";
 export { DEFAULT_FAULTS, type EgressFaults, type FaultPatch, InvalidFaultsError } from "./faults.ts";
 export type { RecordedRequest } from "./request-log.ts";

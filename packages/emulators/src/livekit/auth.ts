@@ -35,16 +35,28 @@ export function authenticate(req: IncomingMessage, keys: ReadonlyMap<string, str
   }
   const apiKey = typeof parsed.claims.iss === "string" ? parsed.claims.iss : "";
   const secret = keys.get(apiKey);
-  if (!secret) return { kind: "rejected", message: `invalid API key: ${apiKey}` };
+  // livekit-server (pkg/service/auth.go) names neither the key nor the token in these answers.
+  if (!secret) return { kind: "rejected", message: "invalid API key" };
   try {
     return { kind: "ok", claims: verifyToken(parsed, secret), apiKey };
   } catch (error) {
-    // livekit-server echoes the token itself in this message.
-    return { kind: "rejected", message: `invalid token: ${token}, error: ${(error as Error).message}` };
+    return { kind: "rejected", message: `invalid authorization token: ${(error as Error).message}` };
   }
 }
 
 /** EnsureRecordPermission: every Egress method needs `video.roomRecord`. */
 export function hasRoomRecord(auth: AuthResult): boolean {
   return auth.kind === "ok" && auth.claims.video?.roomRecord === true;
+}
+
+/** A RoomService grant; `roomAdmin` also needs the token's `room` to be the one asked about. */
+export function hasGrant(
+  auth: AuthResult,
+  grant: "roomCreate" | "roomList" | "roomAdmin",
+  room?: string,
+): boolean {
+  if (auth.kind !== "ok") return false;
+  const video = auth.claims.video;
+  if (video?.[grant] !== true) return false;
+  return grant !== "roomAdmin" || video.room === room;
 }

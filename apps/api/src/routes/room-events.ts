@@ -1,0 +1,44 @@
+import { RECORDING_KINDS, type Recording } from "@recfleet/recordings";
+import type { RouteContext } from "./context.ts";
+
+/** The recordings of a room that are in progress, one per kind at most. */
+async function inProgress(ctx: RouteContext, room: string): Promise<Recording[]> {
+  const found = await Promise.all(RECORDING_KINDS.map((kind) => ctx.store.getActive(room, kind)));
+  return found.filter((recording): recording is Recording => recording !== undefined);
+}
+
+/**
+ * room_started: a recording waiting for its room to exist retries its start now instead of at
+ * its next poll. Returns the ids of the recordings woken.
+ */
+export async function wakeStartsFor(ctx: RouteContext, room: string): Promise<string[]> {
+  const woken: string[] = [];
+  for (const recording of await inProgress(ctx, room)) {
+    if (recording.status !== "queued" && recording.status !== "starting") continue;
+    if (recording.egressId !== null) continue;
+    const job = await ctx.producer.queue("control").getJob(`start-${recording.id}`);
+    if (job && (await job.isDelayed())) {
+      await job.promote();
+      woken.push(recording.id);
+    }
+  }
+  return woken;
+}
+
+/**
+ * room_finished: a recording that had not begun recording has nothing left to record, and is
+ * cancelled with that reason. One that records ends as its egress does (egress_ended follows):
+ * saved and emailed.
+ */
+export async function cancelUnstartedIn(ctx: RouteContext, room: string): Promise<string[]> {
+  const cancelled: string[] = [];
+  for (const recording of await inProgress(ctx, room)) {
+    if (recording.status !== "queued" && recording.status !== "starting") continue;
+    const result = await ctx.store.transition(recording.id, "cancelled", {
+      reason: `room "${room}" closed before anything was recorded (room_finished webhook)`,
+      onlyFrom: ["queued", "starting"],
+    });
+    if (result.ok) cancelled.push(recording.id);
+  }
+  return cancelled;
+}
