@@ -151,11 +151,11 @@ describe("start", () => {
     const failed = await statusOf(harness.store, recording.id, "failed");
     expect(failed.error).toMatchObject({ code: "start_failed" });
     expect(failed.error?.message).toMatch(/egress refused to start: http_401/);
-    const finished = await eventually(async () => {
-      const current = await harness.producer.queue("control").getJob(job.id ?? "");
-      return (await current?.getState()) === "failed" ? current : undefined;
-    });
-    expect(finished.attemptsMade).toBe(1);
+    const queue = harness.producer.queue("control");
+    await eventually(async () => ((await queue.getJobState(job.id ?? "")) === "failed" ? true : undefined));
+    // Read after it is failed: a job fetched before its state check may predate the failure.
+    const finished = await queue.getJob(job.id ?? "");
+    expect(finished?.attemptsMade).toBe(1);
     expect(await notificationJob(harness.prefix, recording.id)).toBeDefined();
   });
 

@@ -18,6 +18,7 @@ export function renderBanner(info: SandboxInfo, stateDir: string): string {
     `  API key        ${info.apiKey}`,
     `  Dashboard      ${info.dashboardUrl}   user ${info.dashboardUser}, password ${info.dashboardPassword}`,
     `  Mail           ${info.mailUrl}   (.eml files in ${info.mailDir})`,
+    `  LiveKit        ${info.livekit.url}   key ${info.livekit.apiKey} (secret in sandbox.json)`,
     `  Logs           ${info.logs}`,
     `  State          ${stateDir}   (npm start -- --fresh wipes it)`,
     "",
@@ -25,6 +26,15 @@ export function renderBanner(info: SandboxInfo, stateDir: string): string {
     ...startCurl.map((line) => `    ${line}`),
     "  Stop it (use the id from the answer):",
     ...stopCurl.map((line) => `    ${line}`),
+    ...(info.livekit.autoRoom
+      ? [
+          "  (The room opens by itself with one participant, sandbox-speaker, publishing; SANDBOX_AUTO_ROOM=false turns that off.)",
+        ]
+      : []),
+    "  People in a room (as a LiveKit client would be): join and publish, mute, leave:",
+    `    curl -sS -X POST ${info.livekit.url}/_admin/rooms/demo-room/participants -d '{"identity":"ann","publish":["microphone","camera"]}'`,
+    `    curl -sS -X PATCH ${info.livekit.url}/_admin/rooms/demo-room/participants/ann/tracks/microphone -d '{"muted":true}'`,
+    `    curl -sS -X DELETE ${info.livekit.url}/_admin/rooms/demo-room/participants/ann`,
     "  Or run the scripted demo in another shell:  npm run demo",
     "",
     "  Ctrl-C stops everything.",

@@ -65,10 +65,38 @@ async function findEmail(
   return { entry, text };
 }
 
+/** Plays a LiveKit client in the sandbox's LiveKit emulator (its admin endpoint). */
+async function livekit(info: SandboxInfo, path: string, body: unknown): Promise<void> {
+  const answer = await fetch(`${info.livekit.url}/_admin${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!answer.ok)
+    throw new DemoFailure(`LiveKit emulator ${path} answered ${answer.status}: ${await answer.text()}`);
+}
+
 async function main(): Promise<void> {
   const info = readInfo(process.env);
-  const room = `demo-${new Date().toISOString().slice(11, 19).replaceAll(":", "")}`;
-  step(`starting a video (balanced) and an audio (low-cpu) recording of room ${room}`);
+  const stamp = new Date().toISOString().slice(11, 19).replaceAll(":", "");
+  const room = `demo-${stamp}`;
+  const quiet = `demo-quiet-${stamp}`;
+  if (info.livekit.autoRoom) {
+    step(
+      `starting a video (balanced) and an audio (low-cpu) recording of room ${room}, which opens only after the request`,
+    );
+  } else {
+    step(
+      `starting a video (balanced) and an audio (low-cpu) recording of room ${room}; the room opens 2 s later`,
+    );
+    setTimeout(() => {
+      void livekit(info, `/rooms/${room}/participants`, {
+        identity: "demo-speaker",
+        publish: ["microphone", "camera"],
+      });
+    }, 2000);
+  }
   const video = await api<RecordingView>(info, "POST", "/v1/recordings", {
     room,
     kind: "video",
@@ -81,10 +109,26 @@ async function main(): Promise<void> {
     profile: "low-cpu",
     notify: { email: "demo@example.com", locale: "fr" },
   });
-  for (const recording of [video, audio]) await waitFor(info, recording.id, "active", 30_000);
-  step("both are recording; letting them run for 3 seconds");
+  step(`starting a video recording of room ${quiet}, where someone is present but shares nothing yet`);
+  await livekit(info, `/rooms/${quiet}/participants`, { identity: "late-presenter" });
+  const late = await api<RecordingView>(info, "POST", "/v1/recordings", {
+    room: quiet,
+    kind: "video",
+    profile: "low-cpu",
+    notify: { email: "demo@example.com" },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const stillWaiting = await api<RecordingView>(info, "GET", `/v1/recordings/${late.id}`);
+  if (stillWaiting.status !== "starting") {
+    throw new DemoFailure(`the recording of ${quiet} is ${stillWaiting.status} before anyone published`);
+  }
+  step("nobody published for 2 s: that recording is still starting; now the presenter shares a screen");
+  await livekit(info, `/rooms/${quiet}/participants/late-presenter/tracks`, { source: "screen_share" });
+  const all = [video, audio, late];
+  for (const recording of all) await waitFor(info, recording.id, "active", 30_000);
+  step("all three are recording; letting them run for 3 seconds");
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  for (const recording of [video, audio]) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
+  for (const recording of all) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
   step("stopped; waiting for the emails");
   const minio = new MinioClient({
     endPoint: info.s3.endpoint,
@@ -94,7 +138,7 @@ async function main(): Promise<void> {
     secretKey: info.s3.secretKey,
     region: "us-east-1",
   });
-  for (const started of [video, audio]) {
+  for (const started of all) {
     const recording = await waitFor(info, started.id, "notified", 60_000);
     const { entry, text } = await findEmail(info, recording.id);
     const link = /https?:\/\/\S+/.exec(text.slice(text.indexOf("http")))?.[0];
@@ -120,7 +164,9 @@ async function main(): Promise<void> {
       process.stdout.write(`    ${entry.at.slice(11, 23)}  ${entry.status.padEnd(9)} ${entry.reason}\n`);
     }
   }
-  process.stdout.write("\ndemo passed: both recordings were made, stored, emailed and downloaded.\n");
+  process.stdout.write(
+    "\ndemo passed: all three recordings (a room that opened after the request, a presenter who shared late) were made, stored, emailed and downloaded.\n",
+  );
 }
 
 main().catch((error: unknown) => {

@@ -34,6 +34,8 @@ export interface FleetOptions {
    * LiveKit does.
    */
   autoRoom: boolean;
+  /** How long after the first Start such a room opens (default 0: at once). */
+  autoRoomDelayMs?: number;
   /** Extra command-line flags for the emulators (fault knobs). */
   emulatorArgs?: Partial<Record<"s3" | "smtp" | "livekit", string[]>>;
 }
@@ -203,7 +205,9 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         "activation-delay-ms": "300",
         // A full fleet refuses after ~20 s in LiveKit; the sandbox keeps the wait short.
         "refusal-delay-ms": "2000",
-        ...(options.autoRoom ? { "auto-room": "true" } : {}),
+        ...(options.autoRoom
+          ? { "auto-room": "true", "auto-room-delay-ms": String(options.autoRoomDelayMs ?? 0) }
+          : {}),
       },
       { LIVEKIT_API_SECRET: secrets.livekit },
       /livekit emulator listening/,
@@ -247,6 +251,12 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         prefix: PREFIX,
       },
       livekitUrl,
+      livekit: {
+        url: livekitUrl,
+        apiKey: LIVEKIT_KEY,
+        apiSecret: secrets.livekit,
+        autoRoom: options.autoRoom,
+      },
       redisUrl,
       logs: state.logs,
       mailDir: state.mail,

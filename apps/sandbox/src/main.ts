@@ -63,6 +63,8 @@ const plan = await planFleet({
   ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   logLevel: env.LOG_LEVEL ?? "info",
   autoRoom: autoRoom === "true",
+  // The room opens a moment after the request, as a meeting does: the recording waits for it.
+  autoRoomDelayMs: 1500,
 });
 
 const names = plan.specs.map((spec) => spec.name);

@@ -55,6 +55,8 @@ export interface SandboxInfo {
     prefix: string;
   };
   livekitUrl: string;
+  /** What a LiveKit SDK or CLI needs to talk to the sandbox's LiveKit emulator. */
+  livekit: { url: string; apiKey: string; apiSecret: string; autoRoom: boolean };
   redisUrl: string;
   logs: string;
   mailDir: string;

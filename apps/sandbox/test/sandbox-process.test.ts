@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "@recfleet/runtime";
-import { scaled, spawnTs } from "@recfleet/testing";
+import { eventually, scaled, spawnTs } from "@recfleet/testing";
 import { describe, expect, it } from "vitest";
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -46,8 +46,49 @@ describe("npm start (the sandbox process)", () => {
         headers: { authorization: `Bearer ${key}` },
       });
       expect(profiles.status).toBe(200);
-      const info = JSON.parse(readFileSync(join(dir, "sandbox.json"), "utf8")) as { apiUrl: string };
+      const info = JSON.parse(readFileSync(join(dir, "sandbox.json"), "utf8")) as {
+        apiUrl: string;
+        mailUrl: string;
+        livekit: { url: string; apiKey: string; apiSecret: string };
+      };
       expect(info.apiUrl).toBe(`http://127.0.0.1:${port}`);
+      expect(info.livekit.apiSecret).toBe(secrets["livekit-secret"]);
+      expect(banner.join("\n")).toContain(`LiveKit        ${info.livekit.url}`);
+
+      // The banner's curl, for a room nobody opened: the sandbox opens it, records, and emails.
+      const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+      const started = await fetch(`${info.apiUrl}/v1/recordings`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ room: "demo-room", profile: "low-cpu", notify: { email: "you@example.com" } }),
+      });
+      expect(started.status).toBe(202);
+      const { id } = (await started.json()) as { id: string };
+      await eventually(
+        async () => {
+          const current = (await (
+            await fetch(`${info.apiUrl}/v1/recordings/${id}`, { headers: auth })
+          ).json()) as {
+            status: string;
+          };
+          return current.status === "active" ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: "the recording to be active" },
+      );
+      expect(
+        (await fetch(`${info.apiUrl}/v1/recordings/${id}/stop`, { method: "POST", headers: auth })).status,
+      ).toBe(202);
+      await eventually(
+        async () => {
+          const { messages } = (await (await fetch(`${info.mailUrl}api/messages`)).json()) as {
+            messages: { to: { address: string }[] }[];
+          };
+          return messages.some((message) => message.to.some((to) => to.address === "you@example.com"))
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000, what: "the email" },
+      );
 
       const commandLines = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
       expect(commandLines).toContain(join(dir, "s3"));

@@ -89,6 +89,41 @@ describe("rooms must exist", () => {
   });
 });
 
+describe("the sandbox's autoRoom", () => {
+  it("answers the real 404 first and opens the room, with someone publishing, a moment later", async () => {
+    const sandbox = await startLiveKitEmulator({
+      autoRoom: true,
+      autoRoomDelayMs: 100,
+      activationDelayMs: 0,
+      logLevel: "error",
+    });
+    try {
+      const client = new EgressClient(sandbox.url, sandbox.apiKey, sandbox.apiSecret);
+      expect(
+        await failure(client.startRoomCompositeEgress("later", { file: mp4("later.mp4") })),
+      ).toMatchObject({
+        status: 404,
+        message: "requested room does not exist",
+      });
+      const started = await waitFor(async () => {
+        try {
+          return await client.startRoomCompositeEgress("later", { file: mp4("later.mp4") });
+        } catch {
+          return undefined;
+        }
+      });
+      await waitFor(async () =>
+        (await client.listEgress({ egressId: started.egressId }))[0]?.status === EgressStatus.EGRESS_ACTIVE
+          ? true
+          : undefined,
+      );
+      expect(sandbox.rooms()[0]?.participants.map((p) => p.identity)).toEqual(["sandbox-speaker"]);
+    } finally {
+      await sandbox.close();
+    }
+  });
+});
+
 describe("RoomService", () => {
   it("lists rooms and participants, removes a participant and deletes a room, as the SDK calls them", async () => {
     emulator.join("r1", { identity: "alice", publish: ["microphone", "camera"] });

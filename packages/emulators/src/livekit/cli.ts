@@ -38,6 +38,8 @@ Rooms
   --ended-retention-ms <ms>      ended egresses are forgotten after this long (default 86400000, LiveKit's)
   --auto-room <true|false>       sandbox only: a Start for an unknown room opens it with one publishing
                                  participant instead of the real 404 (default false)
+  --auto-room-delay-ms <ms>      with --auto-room: the room opens this long after the first Start, which
+                                 gets the real 404 meanwhile (default 0: at once)
 
 Lifecycle and faults (all changeable later with PUT /_admin/faults)
   --activation-delay-ms <ms>     STARTING → ACTIVE this long after the start signal (default ${DEFAULT_FAULTS.activationDelayMs})
@@ -121,6 +123,7 @@ const OPTIONS = {
   "departure-timeout-ms": { type: "string" },
   "ended-retention-ms": { type: "string" },
   "auto-room": { type: "string" },
+  "auto-room-delay-ms": { type: "string" },
   "start-latency-ms": { type: "string" },
   capacity: { type: "string" },
   "max-duration-ms": { type: "string" },
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
       departureTimeoutMs: wholeNumber("departure-timeout-ms", values["departure-timeout-ms"], { min: 1 }),
       endedRetentionMs: wholeNumber("ended-retention-ms", values["ended-retention-ms"], { min: 1 }),
       autoRoom: bool("auto-room", values["auto-room"]) ?? false,
+      autoRoomDelayMs: wholeNumber("auto-room-delay-ms", values["auto-room-delay-ms"]),
       startLatencyMs: wholeNumber("start-latency-ms", values["start-latency-ms"]),
       ...(capacity !== undefined ? { capacity } : {}),
       ...(maxDuration !== undefined ? { maxDurationMs: maxDuration } : {}),

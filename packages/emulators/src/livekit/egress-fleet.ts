@@ -74,6 +74,11 @@ export interface FleetSettings {
    * and a microphone, instead of answering 404 (a sandbox convenience; LiveKit never does).
    */
   autoRoom: boolean;
+  /**
+   * With `autoRoom`, how long after the first Start the room opens; meanwhile Start answers the
+   * real 404, as for a meeting that begins a moment after its recording was asked for. 0: at once.
+   */
+  autoRoomDelayMs: number;
   /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
   endedRetentionMs: number;
   payloadCapBytes: number;
@@ -144,6 +149,7 @@ export class EgressFleet {
   private readonly settings: FleetSettings;
   private readonly runs = new Map<string, EgressRun>();
   private readonly purgeTimers = new Map<string, NodeJS.Timeout>();
+  private readonly autoRoomTimers = new Map<string, NodeJS.Timeout>();
   private readonly finishing = new Set<Promise<void>>();
   private pendingFails = 0;
   private pendingCrashes = 0;
@@ -369,8 +375,9 @@ export class EgressFleet {
       this.clearTimers(run);
       run.running = false;
     }
-    for (const timer of this.purgeTimers.values()) clearTimeout(timer);
+    for (const timer of [...this.purgeTimers.values(), ...this.autoRoomTimers.values()]) clearTimeout(timer);
     this.purgeTimers.clear();
+    this.autoRoomTimers.clear();
     this.runs.clear();
   }
 
@@ -387,14 +394,26 @@ export class EgressFleet {
   }
 
   private openAutoRoom(roomName: string) {
-    if (!this.settings.autoRoom) throw new TwirpError("not_found", "requested room does not exist");
-    this.settings.rooms.join(roomName, {
-      identity: AUTO_ROOM_PARTICIPANT,
-      publish: ["microphone", "camera"],
-    });
+    const notFound = new TwirpError("not_found", "requested room does not exist");
+    if (!this.settings.autoRoom) throw notFound;
+    const open = () => {
+      this.autoRoomTimers.delete(roomName);
+      if (this.settings.rooms.get(roomName)) return;
+      this.settings.rooms.join(roomName, {
+        identity: AUTO_ROOM_PARTICIPANT,
+        publish: ["microphone", "camera"],
+      });
+      this.settings.logger.info({ room: roomName }, "room opened for the egress (autoRoom)");
+    };
+    if (this.settings.autoRoomDelayMs > 0) {
+      if (!this.autoRoomTimers.has(roomName)) {
+        this.autoRoomTimers.set(roomName, setTimeout(open, this.settings.autoRoomDelayMs));
+      }
+      throw notFound;
+    }
+    open();
     const room = this.settings.rooms.get(roomName);
-    if (!room) throw new TwirpError("not_found", "requested room does not exist");
-    this.settings.logger.info({ room: roomName }, "room opened for the egress (autoRoom)");
+    if (!room) throw notFound;
     return room;
   }
 

@@ -48,6 +48,8 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
    * publishing a camera and a microphone, instead of the real 404. Off by default.
    */
   autoRoom?: boolean;
+  /** With `autoRoom`: the room opens this long after the first Start asked for it (default 0: at once). */
+  autoRoomDelayMs?: number;
   logger?: Logger;
   /** Level of the emulator's own logger when none is given (default "warn"). */
   logLevel?: string;
@@ -133,6 +135,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     faults: () => faults,
     rooms,
     autoRoom: options.autoRoom ?? false,
+    autoRoomDelayMs: positive("autoRoomDelayMs", options.autoRoomDelayMs, 0),
     endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
