@@ -75,7 +75,12 @@ describe("the whole fleet, through the public API only", () => {
       const { requests } = await fleet.livekitAdmin<{
         requests: { method: string; status: number; body: Record<string, unknown> }[];
       }>("/requests");
-      const starts = requests.filter((request) => request.method === "StartRoomCompositeEgress");
+      // Only this test's rooms: the other tests share the fleet and may have run before.
+      const rooms = new Set(specs.map((spec) => spec.room));
+      const starts = requests.filter(
+        (request) =>
+          request.method === "StartRoomCompositeEgress" && rooms.has(String(request.body.roomName)),
+      );
       expect(starts).toHaveLength(20);
       for (const recording of notified) {
         const [start] = starts.filter((request) => request.body.roomName === recording.room);

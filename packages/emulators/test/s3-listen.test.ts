@@ -24,6 +24,8 @@ afterEach(() => {
   for (const listener of listeners.splice(0)) listener.stop();
   for (const raw of raws.splice(0)) raw.abort();
   s3.emulator.cutListeners("reset");
+  // Each test starts from a well emulator, whatever ran before it (tests run shuffled too).
+  s3.emulator.resetFaults();
 });
 
 afterAll(async () => {

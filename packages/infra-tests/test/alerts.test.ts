@@ -146,7 +146,7 @@ describe("alert rules", () => {
       "recfleet_recordings",
       "recfleet_listener_connected",
       "recfleet_listener_reconnects_total",
-      "recfleet_recorder_egress_errors_total",
+      "recfleet_recorder_start_backpressure_total",
       "recfleet_mailer_send_failures_total",
       "recfleet_mailer_notifications_failed_total",
     ]) {
