@@ -5,7 +5,7 @@ import { sendJson } from "../common/http.ts";
 import { EgressAdminError, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
 import { type EgressFaults, InvalidFaultsError } from "./faults.ts";
 import type { RecordedRequest } from "./request-log.ts";
-import { RoomAdminError, TRACK_SOURCES, type TrackSourceName } from "./rooms.ts";
+import { TRACK_SOURCES, type TrackSourceName } from "./rooms.ts";
 import { TwirpError } from "./twirp.ts";
 import type { WebhookDelivery } from "./webhooks.ts";
 
@@ -198,7 +198,6 @@ export async function handleAdmin(
     if (
       error instanceof AdminRequestError ||
       error instanceof EgressAdminError ||
-      error instanceof RoomAdminError ||
       error instanceof TwirpError
     ) {
       return sendJson(res, error.status, { error: error.message });

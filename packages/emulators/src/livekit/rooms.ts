@@ -7,6 +7,7 @@ import {
   TrackType,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
+import { AdminRequestError } from "../common/admin.ts";
 import { newId } from "./ids.ts";
 import { TwirpError } from "./twirp.ts";
 import type { RoomEventName, WebhookPayload } from "./webhooks.ts";
@@ -19,17 +20,6 @@ export const TRACK_SOURCES = {
   screen_share_audio: { source: TrackSource.SCREEN_SHARE_AUDIO, type: TrackType.AUDIO },
 } as const;
 export type TrackSourceName = keyof typeof TRACK_SOURCES;
-
-/** An admin operation on rooms that cannot be done; the admin endpoint answers with its status. */
-export class RoomAdminError extends Error {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = "RoomAdminError";
-    this.status = status;
-  }
-}
 
 export interface RoomSettings {
   /** A room nobody joined closes this long after it was created (LiveKit: 5 min). */
@@ -143,15 +133,15 @@ export class RoomRegistry {
     roomName: string,
     options: { identity: string; name?: string; metadata?: string; publish?: readonly TrackSourceName[] },
   ): ParticipantInfo {
-    if (options.identity === "") throw new RoomAdminError(400, "identity must not be empty");
+    if (options.identity === "") throw new AdminRequestError(400, "identity must not be empty");
     if (!this.rooms.has(roomName)) this.create({ name: roomName });
     const state = this.rooms.get(roomName) as RoomState;
     if (state.participants.has(options.identity)) {
-      throw new RoomAdminError(409, `${options.identity} is already in room ${roomName}`);
+      throw new AdminRequestError(409, `${options.identity} is already in room ${roomName}`);
     }
     const { maxParticipants } = state.room;
     if (maxParticipants > 0 && state.participants.size >= maxParticipants) {
-      throw new RoomAdminError(409, `room ${roomName} is full (${maxParticipants} participants)`);
+      throw new AdminRequestError(409, `room ${roomName} is full (${maxParticipants} participants)`);
     }
     const nowMs = Date.now();
     const participant = new ParticipantInfo({
@@ -180,7 +170,7 @@ export class RoomRegistry {
     const { state, participant } = this.requireParticipant(roomName, identity);
     const kind = TRACK_SOURCES[options.source];
     if (participant.tracks.some((track) => track.source === kind.source)) {
-      throw new RoomAdminError(409, `${identity} already publishes a ${options.source} track`);
+      throw new AdminRequestError(409, `${identity} already publishes a ${options.source} track`);
     }
     const track = new TrackInfo({
       sid: newId("TR_"),
@@ -204,7 +194,7 @@ export class RoomRegistry {
     const { state, participant } = this.requireParticipant(roomName, identity);
     const index = participant.tracks.findIndex((track) => matchesTrack(track, trackRef));
     const track = participant.tracks[index];
-    if (!track) throw new RoomAdminError(404, `${identity} publishes no track ${trackRef}`);
+    if (!track) throw new AdminRequestError(404, `${identity} publishes no track ${trackRef}`);
     participant.tracks.splice(index, 1);
     participant.isPublisher = participant.tracks.length > 0;
     participant.version += 1;
@@ -215,7 +205,7 @@ export class RoomRegistry {
   mute(roomName: string, identity: string, trackRef: string, muted: boolean): TrackInfo {
     const { participant } = this.requireParticipant(roomName, identity);
     const track = participant.tracks.find((candidate) => matchesTrack(candidate, trackRef));
-    if (!track) throw new RoomAdminError(404, `${identity} publishes no track ${trackRef}`);
+    if (!track) throw new AdminRequestError(404, `${identity} publishes no track ${trackRef}`);
     track.muted = muted;
     participant.version += 1;
     return track.clone();
@@ -244,9 +234,9 @@ export class RoomRegistry {
 
   private requireParticipant(roomName: string, identity: string) {
     const state = this.rooms.get(roomName);
-    if (!state) throw new RoomAdminError(404, `no room ${roomName}`);
+    if (!state) throw new AdminRequestError(404, `no room ${roomName}`);
     const participant = state.participants.get(identity);
-    if (!participant) throw new RoomAdminError(404, `no participant ${identity} in room ${roomName}`);
+    if (!participant) throw new AdminRequestError(404, `no participant ${identity} in room ${roomName}`);
     return { state, participant };
   }
 
