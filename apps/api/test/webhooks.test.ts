@@ -221,6 +221,16 @@ describe("POST /v1/webhooks/livekit", () => {
     expect(cancelled?.timeline.at(-1)?.reason).toBe(
       'room "room-closes" closed before anything was recorded (room_finished webhook)',
     );
+    // Starting with an egress: its ACTIVE webhook may be on the way; the egress' own end decides.
+    const withEgress = await startedRecording("EG_maybe_recording");
+    const left = await deliver({
+      event: "room_finished",
+      id: "EV_f3",
+      createdAt: "1",
+      room: { name: withEgress.room },
+    });
+    expect(await left.json()).toMatchObject({ outcome: "ignored" });
+    expect((await api.store.get(withEgress.id))?.status).toBe("starting");
     const other = await deliver({
       event: "room_finished",
       id: "EV_f2",

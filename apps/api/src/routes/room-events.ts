@@ -26,14 +26,17 @@ export async function wakeStartsFor(ctx: RouteContext, room: string): Promise<st
 }
 
 /**
- * room_finished: a recording that had not begun recording has nothing left to record, and is
- * cancelled with that reason. One that records ends as its egress does (egress_ended follows):
- * saved and emailed.
+ * room_finished: a recording with no egress yet (queued, or waiting for its room) has nothing
+ * left to record, and is cancelled with that reason. One with an egress ends as its egress does
+ * — that one may already record, its ACTIVE webhook still on the way: an egress that never began
+ * is aborted by LiveKit ("Source closed", which cancels it), one that recorded completes with its
+ * file, saved and emailed.
  */
 export async function cancelUnstartedIn(ctx: RouteContext, room: string): Promise<string[]> {
   const cancelled: string[] = [];
   for (const recording of await inProgress(ctx, room)) {
     if (recording.status !== "queued" && recording.status !== "starting") continue;
+    if (recording.egressId !== null) continue;
     const result = await ctx.store.transition(recording.id, "cancelled", {
       reason: `room "${room}" closed before anything was recorded (room_finished webhook)`,
       onlyFrom: ["queued", "starting"],

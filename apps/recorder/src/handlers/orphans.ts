@@ -1,4 +1,4 @@
-import type { EgressInfo } from "@livekit/protocol";
+import { type EgressInfo, EgressStatus } from "@livekit/protocol";
 import { isInProgress, recordingIdSchema } from "@recfleet/recordings";
 import type { RecorderContext } from "../context.ts";
 import { listActiveEgresses } from "../egress-calls.ts";
@@ -51,6 +51,8 @@ export async function sweepOrphanEgresses(context: RecorderContext): Promise<num
   }
   let stopped = 0;
   for (const info of active) {
+    // ENDING: it is finishing its file already; stopping it again changes nothing.
+    if (info.status === EgressStatus.EGRESS_ENDING) continue;
     const recordingId = recordingIdOf(info, context.storage.prefix);
     if (recordingId === undefined) continue;
     const recording = await context.store.get(recordingId);
