@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import type { z } from "zod";
 import { BodyTooLargeError, readBody } from "./http.ts";
 
 /** An admin request that cannot be served: answered with `status` and the message. */
@@ -28,4 +29,16 @@ export async function readJsonBody(req: IncomingMessage, limit = 64 * 1024): Pro
   } catch {
     throw new AdminRequestError(400, "the body is not valid JSON");
   }
+}
+
+/** A body validated against its schema; 400 as AdminRequestError naming every bad field. */
+export function parseAdminBody<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) =>
+      issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
+    );
+    throw new AdminRequestError(400, `invalid body: ${problems.join("; ")}`);
+  }
+  return result.data;
 }

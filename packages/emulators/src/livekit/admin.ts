@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { AdminRequestError, readJsonBody } from "../common/admin.ts";
+import { AdminRequestError, parseAdminBody, readJsonBody } from "../common/admin.ts";
 import { sendJson } from "../common/http.ts";
 import { EgressAdminError, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
 import { type EgressFaults, InvalidFaultsError } from "./faults.ts";
@@ -56,24 +56,9 @@ const forgetSchema = z.object({ all: z.boolean().optional() }).strict();
 export type ParticipantJoin = z.infer<typeof joinSchema>;
 export type TrackPublish = z.infer<typeof publishSchema>;
 
-function parseBody<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) =>
-      issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
-    );
-    throw new AdminRequestError(400, `invalid body: ${problems.join("; ")}`);
-  }
-  return result.data;
-}
-
 const failBodySchema = z
   .object({ error: z.string().min(1).optional(), errorCode: z.number().int().min(0).optional() })
   .strict();
-
-function parseFailBody(input: unknown): FailOptions {
-  return parseBody(failBodySchema, input);
-}
 
 function pathPart(part: string | undefined): string | undefined {
   if (part === undefined) return undefined;
@@ -107,26 +92,26 @@ async function handleRooms(
   let answer: unknown;
   if (room === undefined) {
     if (method === "GET") answer = { rooms: api.rooms() };
-    else if (method === "POST") answer = api.createRoom(parseBody(createRoomSchema, await body()).name);
+    else if (method === "POST") answer = api.createRoom(parseAdminBody(createRoomSchema, await body()).name);
   } else if (participants === undefined) {
     if (method === "DELETE") {
       api.closeRoom(room);
       answer = { closed: room };
     }
   } else if (identity === undefined) {
-    if (method === "POST") answer = api.join(room, parseBody(joinSchema, await body()));
+    if (method === "POST") answer = api.join(room, parseAdminBody(joinSchema, await body()));
   } else if (tracks === undefined) {
     if (method === "DELETE") {
       api.leave(room, identity);
       answer = { left: identity };
     }
   } else if (track === undefined) {
-    if (method === "POST") answer = api.publish(room, identity, parseBody(publishSchema, await body()));
+    if (method === "POST") answer = api.publish(room, identity, parseAdminBody(publishSchema, await body()));
   } else if (method === "DELETE") {
     api.unpublish(room, identity, track);
     answer = { unpublished: track };
   } else if (method === "PATCH" || method === "PUT") {
-    answer = api.mute(room, identity, track, parseBody(muteSchema, await body()).muted);
+    answer = api.mute(room, identity, track, parseAdminBody(muteSchema, await body()).muted);
   }
   if (answer === undefined) return false;
   sendJson(res, 200, answer);
@@ -170,7 +155,7 @@ export async function handleAdmin(
       api.reset();
       return sendJson(res, 200, { reset: true });
     } else if (path === "/egresses/forget" && method === "POST") {
-      const { all } = parseBody(forgetSchema, await readJsonBody(req, 64 * 1024));
+      const { all } = parseAdminBody(forgetSchema, await readJsonBody(req, 64 * 1024));
       return sendJson(res, 200, { forgotten: api.forgetEgresses(all ?? false) });
     } else if (path.startsWith("/rooms")) {
       if (await handleRooms(req, res, api, path, method)) return;
@@ -187,7 +172,10 @@ export async function handleAdmin(
           return sendJson(
             res,
             200,
-            api.failEgress(egressId, parseFailBody(await readJsonBody(req, 64 * 1024))),
+            api.failEgress(
+              egressId,
+              parseAdminBody(failBodySchema, await readJsonBody(req, 64 * 1024)) satisfies FailOptions,
+            ),
           );
         }
         if (action === "crash" && method === "POST") return sendJson(res, 200, api.crashEgress(egressId));

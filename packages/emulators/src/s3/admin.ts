@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { AdminRequestError, readJsonBody } from "../common/admin.ts";
+import { AdminRequestError, parseAdminBody, readJsonBody } from "../common/admin.ts";
 import { sendJson } from "../common/http.ts";
 import { InvalidFaultsError, type S3Faults } from "./faults.ts";
 import type { CutMode, ListenerInfo } from "./listeners.ts";
@@ -32,17 +32,6 @@ const garbageSchema = z
   })
   .strict();
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) =>
-      issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message,
-    );
-    throw new AdminRequestError(400, `invalid body: ${problems.join("; ")}`);
-  }
-  return result.data;
-}
-
 /**
  * The admin endpoint: JSON in, JSON out, no SigV4 (a test and sandbox tool).
  *   GET /_admin/faults                 current faults
@@ -70,13 +59,13 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, api
         break;
       case "/listeners/cut":
         if (method === "POST") {
-          const { mode } = parse(cutSchema, await readJsonBody(req, 128 * 1024));
+          const { mode } = parseAdminBody(cutSchema, await readJsonBody(req, 128 * 1024));
           return sendJson(res, 200, { cut: api.cutListeners(mode) });
         }
         break;
       case "/listeners/garbage":
         if (method === "POST") {
-          const { line } = parse(garbageSchema, await readJsonBody(req, 128 * 1024));
+          const { line } = parseAdminBody(garbageSchema, await readJsonBody(req, 128 * 1024));
           return sendJson(res, 200, { written: api.injectGarbage(line) });
         }
         break;
