@@ -235,6 +235,10 @@ export const webhookEventSchema = z
         fileResults: z
           .array(z.looseObject({ filename: z.string(), size: z.string().optional(), location: z.string() }))
           .optional(),
+        backupStorageUsed: z
+          .boolean()
+          .optional()
+          .meta({ description: "The file went to egress' backup storage." }),
       })
       .optional(),
   })

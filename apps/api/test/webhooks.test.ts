@@ -16,20 +16,30 @@ afterAll(async () => {
 
 let rooms = 0;
 /** A recording a recorder has started: starting, with its egress attached. */
-async function startedRecording(egressId: string): Promise<Recording> {
+async function startedRecording(egressId: string, kind: Recording["kind"] = "video"): Promise<Recording> {
   rooms += 1;
   const created = await api.store.create({
     room: `webhook-room-${rooms}`,
-    kind: "video",
+    kind,
     profile: "low-cpu",
     layout: "speaker",
     notify: null,
     metadata: null,
   });
   if (created.outcome !== "created") throw new Error(created.outcome);
-  const started = await api.store.transition(created.recording.id, "starting", {
+  const { id } = created.recording;
+  const filepath = `recordings/${id}.${kind === "video" ? "mp4" : "ogg"}`;
+  const started = await api.store.transition(id, "starting", {
     reason: "test: egress started",
     egressId,
+    // As a recorder plans it, here with an egress fleet that puts its files under "eu/".
+    output: {
+      filepath,
+      bucket: "recordings",
+      key: `eu/${filepath}`,
+      contentType: kind === "video" ? "video/mp4" : "audio/ogg",
+      backup: null,
+    },
   });
   if (!started.ok) throw new Error("could not start");
   return started.recording;
@@ -69,7 +79,7 @@ describe("POST /v1/webhooks/livekit", () => {
           {
             filename: `recordings/${recording.id}.mp4`,
             size: "48213",
-            location: `http://minio:9000/recordings/recordings/${recording.id}.mp4`,
+            location: `http://minio:9000/recordings/eu/recordings/${recording.id}.mp4`,
           },
         ],
       }),
@@ -78,7 +88,13 @@ describe("POST /v1/webhooks/livekit", () => {
     const stored = await api.store.get(recording.id);
     expect(stored).toMatchObject({
       status: "stopped",
-      file: { key: `recordings/${recording.id}.mp4`, size: 48213, etag: null, contentType: "video/mp4" },
+      file: {
+        bucket: "recordings",
+        key: `eu/recordings/${recording.id}.mp4`,
+        size: 48213,
+        etag: null,
+        contentType: "video/mp4",
+      },
     });
     expect(stored?.timeline.map((entry) => entry.status)).toEqual([
       "queued",
@@ -91,7 +107,7 @@ describe("POST /v1/webhooks/livekit", () => {
   });
 
   it("stops with reason limit_reached when egress hit its limit", async () => {
-    const recording = await startedRecording("EG_limit");
+    const recording = await startedRecording("EG_limit", "audio");
     await deliver(egressEvent("egress_updated", "EG_limit", "EGRESS_ACTIVE"));
     await deliver(
       egressEvent("egress_ended", "EG_limit", "EGRESS_LIMIT_REACHED", {
@@ -101,6 +117,46 @@ describe("POST /v1/webhooks/livekit", () => {
     const stored = await api.store.get(recording.id);
     expect(stored).toMatchObject({ status: "stopped", file: { contentType: "audio/ogg", size: 100 } });
     expect(stored?.timeline.at(-1)?.reason).toMatch(/^limit_reached: /);
+  });
+
+  it("does not take a file the recording did not ask for, even from a signed webhook", async () => {
+    const victim = await startedRecording("EG_victim");
+    const recording = await startedRecording("EG_foreign");
+    await deliver(egressEvent("egress_updated", "EG_foreign", "EGRESS_ACTIVE"));
+    const ended = await deliver(
+      egressEvent("egress_ended", "EG_foreign", "EGRESS_COMPLETE", {
+        fileResults: [{ filename: `recordings/${victim.id}.mp4`, size: "10", location: "x" }],
+      }),
+    );
+    expect(ended.status).toBe(200);
+    // Stopped (egress did end), but with no file: only the bucket can say it was saved.
+    expect(await api.store.get(recording.id)).toMatchObject({ status: "stopped", file: null });
+    expect(await api.store.get(victim.id)).toMatchObject({ status: "starting", file: null });
+  });
+
+  it("fails as stored_in_backup when egress wrote the file to a backup storage recfleet does not read", async () => {
+    const recording = await startedRecording("EG_backup");
+    await deliver(
+      egressEvent("egress_ended", "EG_backup", "EGRESS_COMPLETE", {
+        backupStorageUsed: true,
+        fileResults: [
+          {
+            filename: `recordings/${recording.id}.mp4`,
+            size: "10",
+            location: `https://spill.example.com/recordings/${recording.id}.mp4`,
+          },
+        ],
+      }),
+    );
+    const stored = await api.store.get(recording.id);
+    expect(stored).toMatchObject({ status: "failed", file: null, error: { code: "stored_in_backup" } });
+    expect(stored?.timeline.at(-1)?.reason).toContain(
+      `https://spill.example.com/recordings/${recording.id}.mp4`,
+    );
+    expect((await api.queues.notifications.getJob(`failed-${recording.id}`))?.data).toEqual({
+      recordingId: recording.id,
+      reason: "stored_in_backup",
+    });
   });
 
   it("fails the recording on EGRESS_FAILED and queues a recording-failed notification", async () => {
@@ -146,7 +202,7 @@ describe("POST /v1/webhooks/livekit", () => {
     const recording = await startedRecording("EG_late");
     await api.store.transition(recording.id, "saved", {
       reason: "test: file in storage",
-      file: { key: "k.mp4", size: 1, etag: "e", contentType: "video/mp4" },
+      file: { bucket: "recordings", key: "k.mp4", size: 1, etag: "e", contentType: "video/mp4" },
     });
     for (const status of ["EGRESS_COMPLETE", "EGRESS_FAILED"]) {
       const response = await deliver(egressEvent("egress_ended", "EG_late", status));

@@ -116,7 +116,7 @@ class PresignedLinks implements DownloadLinks {
     if (!key) throw new NoFileError(recording.id);
     const url = await withTimeout(
       this.client.presignedGetObject(
-        this.bucket,
+        recording.file?.bucket ?? this.bucket,
         key,
         this.expirySeconds,
         { "response-content-disposition": `attachment; filename="${downloadFilename(recording, key)}"` },

@@ -10,6 +10,7 @@ const recording = {
   createdAt: "2026-01-15T09:59:51.000Z",
   startedAt: "2026-01-15T10:00:02.000Z",
   file: {
+    bucket: "recordings",
     key: "recordings/019bc0a2-5e1f-7c3a-9d2e-4b8f1a6c7d30.mp4",
     size: 1,
     etag: null,

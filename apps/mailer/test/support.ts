@@ -114,6 +114,9 @@ export function storageConfigFor(overrides: Partial<StorageConfig> = {}): Storag
     requestTimeoutMs: 5000,
     egressUpload: true,
     egressEndpoint: "",
+    egressPrefix: "",
+    egressBackupBucket: "",
+    egressBackupPrefix: "",
     publicUrl: "",
     ...overrides,
   };
@@ -167,6 +170,7 @@ export async function seedRecording(
     return move("saved", {
       reason: "file landed in storage",
       file: {
+        bucket: "recordings",
         key: `recordings/${id}.mp4`,
         size: options.fileSize === undefined ? 48_213_000 : options.fileSize,
         etag: null,

@@ -2,7 +2,7 @@ import type { EgressInfo } from "@livekit/protocol";
 import type { Recording } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { classifyEgressError } from "./egress-errors.ts";
-import { buildStartRequest, filepathOf } from "./start-request.ts";
+import { buildStartRequest, filepathOf, outputOf } from "./start-request.ts";
 
 type Method = "start" | "stop" | "list";
 
@@ -45,7 +45,7 @@ export async function findRunningEgress(
   context: RecorderContext,
   recording: Recording,
 ): Promise<EgressInfo | undefined> {
-  const expected = buildStartRequest(recording, context.profiles, context.storage).filepath;
+  const expected = outputOf(recording, context.profiles, context.storage).filepath;
   const items = await measured(context, "list", () =>
     context.egress.listEgress({ roomName: recording.room, active: true }),
   );

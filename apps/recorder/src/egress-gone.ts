@@ -1,49 +1,60 @@
-import { contentTypeOf, type Recording, type StoredFile } from "@recfleet/recordings";
+import type { Recording, RecordingOutput, StoredFile } from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 import { stopEgress } from "./egress-calls.ts";
 import { classifyEgressError } from "./egress-errors.ts";
 import { failRecording } from "./outcomes.ts";
-import { buildStartRequest } from "./start-request.ts";
+import { outputOf } from "./start-request.ts";
 
-/** The key recfleet asked egress to write the recording's file to. */
-export function expectedKey(context: RecorderContext, recording: Recording): string {
-  return buildStartRequest(recording, context.profiles, context.storage).filepath;
+/** Where the recording's file should land, as recfleet asked egress for it. */
+export function expectedOutput(context: RecorderContext, recording: Recording): RecordingOutput {
+  return outputOf(recording, context.profiles, context.storage);
 }
 
-/**
- * The recording's file in the bucket: found, absent, or unknown (storage did not answer). The
- * key is the one recfleet asked egress to write, never one a webhook or an event named.
- */
-export async function findRecordingFile(
+type Lookup = { found: StoredFile } | "absent" | "unknown";
+
+async function statFile(
   context: RecorderContext,
   recording: Recording,
-): Promise<{ found: StoredFile } | "absent" | "unknown"> {
-  const { storage, minio } = context;
-  const key = expectedKey(context, recording);
+  where: { bucket: string; key: string },
+  contentType: string,
+): Promise<Lookup> {
   try {
     const stat = await withTimeout(
-      minio.statObject(storage.bucket, key),
-      storage.requestTimeoutMs,
+      context.minio.statObject(where.bucket, where.key),
+      context.storage.requestTimeoutMs,
       "statObject",
     );
     return {
       found: {
-        key,
+        bucket: where.bucket,
+        key: where.key,
         size: stat.size,
         etag: stat.etag,
-        contentType: (stat.metaData["content-type"] as string | undefined) ?? contentTypeOf(key),
+        contentType: (stat.metaData["content-type"] as string | undefined) ?? contentType,
       },
     };
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "NotFound" || code === "NoSuchKey") return "absent";
     context.logger.warn(
-      { recordingId: recording.id, err: { message: (error as Error).message } },
+      { recordingId: recording.id, bucket: where.bucket, err: { message: (error as Error).message } },
       "statObject failed",
     );
     return "unknown";
   }
+}
+
+/**
+ * The recording's file in storage: found, absent, or unknown (storage did not answer). Only the
+ * keys recfleet asked egress for are looked at (the primary one, then the backup one when
+ * configured), never one a webhook or an event named.
+ */
+export async function findRecordingFile(context: RecorderContext, recording: Recording): Promise<Lookup> {
+  const output = expectedOutput(context, recording);
+  const primary = await statFile(context, recording, output, output.contentType);
+  if (primary !== "absent" || !output.backup) return primary;
+  return statFile(context, recording, output.backup, output.contentType);
 }
 
 /** Marks a recording saved with its file and queues the email (the job id de-duplicates). */

@@ -1,14 +1,14 @@
 import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol";
-import type { ProfileCatalog, StorageConfig } from "@recfleet/config";
+import { landedKey, type ProfileCatalog, type StorageConfig } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
-import type { Recording } from "@recfleet/recordings";
+import { contentTypeOf, type Recording, type RecordingOutput } from "@recfleet/recordings";
 import type { RoomCompositeOptions } from "livekit-server-sdk";
 
 export interface StartRequest {
   roomName: string;
   output: { file: EncodedFileOutput };
   options: RoomCompositeOptions;
-  /** Where egress writes the file: <prefix>/<recordingId>.<mp4|ogg>. */
+  /** The filepath egress is asked for: <prefix>/<recordingId>.<mp4|ogg>. */
   filepath: string;
 }
 
@@ -23,16 +23,53 @@ export function egressS3Endpoint(storage: StorageConfig): string {
   return `${storage.useSSL ? "https" : "http"}://${storage.endpoint}:${storage.port}`;
 }
 
+function encodingOf(recording: Recording, profiles: ProfileCatalog) {
+  const profile = profiles.get(recording.profile);
+  if (!profile) throw new Error(`recording ${recording.id} names unknown profile "${recording.profile}"`);
+  return egressEncodingFor(profile, recording.kind);
+}
+
+/**
+ * The file a recording asks egress for, and where egress will put it (under its own storage
+ * prefix, or its backup storage's). Worked out once, when a recorder picks the recording up, and
+ * stored on it: a later change of settings does not move what earlier recordings wait for.
+ */
+export function plannedOutput(
+  recording: Recording,
+  profiles: ProfileCatalog,
+  storage: StorageConfig,
+): RecordingOutput {
+  const { extension } = encodingOf(recording, profiles);
+  const filepath = recordingFilepath(storage.prefix, recording.id, extension);
+  return {
+    filepath,
+    bucket: storage.bucket,
+    key: landedKey(storage.egressPrefix, filepath),
+    contentType: contentTypeOf(filepath) ?? "application/octet-stream",
+    backup:
+      storage.egressBackupBucket === ""
+        ? null
+        : { bucket: storage.egressBackupBucket, key: landedKey(storage.egressBackupPrefix, filepath) },
+  };
+}
+
+/** The recording's output as stored, or as planned now for one stored before outputs were. */
+export function outputOf(
+  recording: Recording,
+  profiles: ProfileCatalog,
+  storage: StorageConfig,
+): RecordingOutput {
+  return recording.output ?? plannedOutput(recording, profiles, storage);
+}
+
 /** Builds the room composite request of a recording from its profile and the storage settings. */
 export function buildStartRequest(
   recording: Recording,
   profiles: ProfileCatalog,
   storage: StorageConfig,
 ): StartRequest {
-  const profile = profiles.get(recording.profile);
-  if (!profile) throw new Error(`recording ${recording.id} names unknown profile "${recording.profile}"`);
-  const encoding = egressEncodingFor(profile, recording.kind);
-  const filepath = recordingFilepath(storage.prefix, recording.id, encoding.extension);
+  const encoding = encodingOf(recording, profiles);
+  const { filepath } = outputOf(recording, profiles, storage);
   const file = new EncodedFileOutput({ fileType: encoding.fileType, filepath });
   if (storage.egressUpload) {
     file.output = {

@@ -1,8 +1,10 @@
 // recfleet against LiveKit as it really behaves (the emulator's unkind parts): rooms that do not
 // exist yet, egresses waiting for someone to publish, a full fleet that answers late, egresses
 // LiveKit forgot, and egresses left running for nothing.
+import { QUEUE } from "@recfleet/queues";
 import { startRedis, type TestRedis } from "@recfleet/testing";
-import { EncodedFileOutput } from "livekit-server-sdk";
+import { Queue } from "bullmq";
+import { EgressStatus, EncodedFileOutput } from "livekit-server-sdk";
 import { Client as MinioClient } from "minio";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { handleReconcile } from "../src/handlers/reconcile.ts";
@@ -214,5 +216,109 @@ describe("egresses running for nothing", () => {
     expect((await harness.store.get(recording.id))?.timeline.at(-1)?.reason).toBe(
       `stopped egress ${active.egressId}, still running for nothing (recording failed)`,
     );
+  });
+});
+
+describe("files where egress puts them", () => {
+  /** Records until egress ended (its webhooks lost: no webhook URL here); answers the recording. */
+  async function recordAndEnd(own: EgressProcess, storage: Record<string, string>) {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: own.url, storage });
+    const recording = await createRecording(harness.store, {}, own);
+    await harness.producer.enqueue("start", { recordingId: recording.id });
+    const active = await untilActive(harness, recording.id);
+    await harness.store.transition(recording.id, "stopping", { reason: "test: stop sent" });
+    await harness.context.egress.stopEgress(active.egressId ?? "");
+    await eventually(async () => {
+      const [info] = await harness.context.egress.listEgress({ egressId: active.egressId ?? "" });
+      return info?.status === EgressStatus.EGRESS_COMPLETE ? info : undefined;
+    }, 20_000);
+    return active;
+  }
+
+  it("saves a file egress wrote under its own storage prefix (STORAGE_EGRESS_PREFIX)", async () => {
+    const own = await startEgressProcess(["--storage-prefix=egress-eu"]);
+    try {
+      const recording = await recordAndEnd(own, { STORAGE_EGRESS_PREFIX: "egress-eu" });
+      expect(recording.output?.key).toBe(`egress-eu/recordings/${recording.id}.mp4`);
+      await own.admin("/egresses/forget", {});
+      expect(await reconcile()).toMatchObject({ "egress gone: saved": 1 });
+      const s3 = await testS3();
+      const minio = new MinioClient({
+        endPoint: "127.0.0.1",
+        port: s3.port,
+        useSSL: false,
+        ...S3_CREDENTIALS,
+      });
+      const stat = await minio.statObject(BUCKET, `egress-eu/recordings/${recording.id}.mp4`);
+      expect((await harness.store.get(recording.id))?.file).toMatchObject({
+        bucket: BUCKET,
+        key: `egress-eu/recordings/${recording.id}.mp4`,
+        size: stat.size,
+      });
+    } finally {
+      await own.process.stop();
+    }
+  });
+
+  describe("an upload that went to egress' backup storage", () => {
+    let own: EgressProcess;
+    beforeAll(async () => {
+      const s3 = await testS3();
+      const minio = new MinioClient({
+        endPoint: "127.0.0.1",
+        port: s3.port,
+        useSSL: false,
+        ...S3_CREDENTIALS,
+      });
+      await minio.makeBucket("recordings-backup");
+      own = await startEgressProcess(
+        [
+          "--upload-retry-delay-ms=1",
+          `--backup-endpoint=${s3.url}`,
+          "--backup-bucket=recordings-backup",
+          `--backup-access-key=${S3_CREDENTIALS.accessKey}`,
+          "--backup-prefix=spill",
+        ],
+        { EGRESS_BACKUP_SECRET: S3_CREDENTIALS.secretKey },
+      );
+    });
+    afterAll(async () => {
+      await own?.process.stop();
+    });
+    // egress cannot reach the storage recfleet gave it: every try fails, the backup takes the file.
+    const unreachable = { STORAGE_EGRESS_ENDPOINT: "http://127.0.0.1:9" };
+
+    it("is found there and saved when STORAGE_EGRESS_BACKUP_BUCKET names that store", async () => {
+      const recording = await recordAndEnd(own, {
+        ...unreachable,
+        STORAGE_EGRESS_BACKUP_BUCKET: "recordings-backup",
+        STORAGE_EGRESS_BACKUP_PREFIX: "spill",
+      });
+      // One sweep reads the ended egress (stopped, its file in the backup) and, no bucket event
+      // coming from a backup store, looks the file up there at once.
+      expect(await reconcile()).toEqual({ "moved to stopped": 1, "saved: file found": 1 });
+      const saved = await harness.store.get(recording.id);
+      expect(saved).toMatchObject({
+        status: "saved",
+        file: { bucket: "recordings-backup", key: `spill/recordings/${recording.id}.mp4` },
+      });
+      const notifications = new Queue(QUEUE.notifications, {
+        connection: { url: redis.url },
+        prefix: harness.prefix,
+      });
+      expect((await notifications.getJob(`saved-${recording.id}`))?.name).toBe("recording-saved");
+      await notifications.close();
+    });
+
+    it("fails stored_in_backup, saying where the file went, when recfleet does not read that store", async () => {
+      const recording = await recordAndEnd(own, unreachable);
+      expect(await reconcile()).toMatchObject({ "failed: stored_in_backup": 1 });
+      const failed = await harness.store.get(recording.id);
+      expect(failed?.error?.code).toBe("stored_in_backup");
+      expect(failed?.timeline.at(-1)?.reason).toContain(
+        `/recordings-backup/spill/recordings/${recording.id}.mp4`,
+      );
+      expect(failed?.timeline.at(-1)?.reason).toContain("STORAGE_EGRESS_BACKUP_BUCKET is not set");
+    });
   });
 });

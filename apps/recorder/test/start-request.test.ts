@@ -2,7 +2,7 @@ import { EgressInfo, EncodedFileType, RoomCompositeEgressRequest } from "@liveki
 import { loadConfig, loadProfileCatalog } from "@recfleet/config";
 import type { Recording } from "@recfleet/recordings";
 import { describe, expect, it } from "vitest";
-import { buildStartRequest, filepathOf } from "../src/start-request.ts";
+import { buildStartRequest, filepathOf, plannedOutput } from "../src/start-request.ts";
 
 const { storage } = loadConfig(["storage"], {
   STORAGE_ACCESS_KEY: "egress-user",
@@ -20,6 +20,7 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   metadata: null,
   status: "starting",
   egressId: null,
+  output: null,
   file: null,
   error: null,
   stopRequested: false,
@@ -79,5 +80,33 @@ describe("buildStartRequest", () => {
       },
     });
     expect(filepathOf(info)).toBe(request.filepath);
+  });
+
+  it("plans the key egress will write: its storage prefix joined to the filepath, and the backup's", () => {
+    const output = plannedOutput(recording("video", "low-cpu"), profiles, {
+      ...storage,
+      egressPrefix: "tenant-a/",
+      egressBackupBucket: "recordings-backup",
+      egressBackupPrefix: "spill",
+    });
+    expect(output).toEqual({
+      filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+      bucket: "recordings",
+      key: "tenant-a/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+      contentType: "video/mp4",
+      backup: {
+        bucket: "recordings-backup",
+        key: "spill/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+      },
+    });
+  });
+
+  it("asks egress for the stored filepath, not one planned from today's settings", () => {
+    const stored = {
+      ...recording("video", "low-cpu"),
+      output: plannedOutput(recording("video", "low-cpu"), profiles, storage),
+    };
+    const request = buildStartRequest(stored, profiles, { ...storage, prefix: "moved" });
+    expect(request.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
   });
 });

@@ -30,13 +30,16 @@ export interface EgressProcess {
 }
 
 /** The LiveKit emulator as a separate process, driven through its admin endpoint. */
-export async function startEgressProcess(extraArgs: string[] = []): Promise<EgressProcess> {
+export async function startEgressProcess(
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<EgressProcess> {
   const process = spawnTs(
     egressCli,
     // A full fleet refuses at once here; a test of the real ~20 s refusal sets --refusal-delay-ms.
     ["--port=0", `--api-key=${API_KEY}`, "--activation-delay-ms=50", "--refusal-delay-ms=0", ...extraArgs],
     {
-      env: { LIVEKIT_API_SECRET: API_SECRET },
+      env: { LIVEKIT_API_SECRET: API_SECRET, ...extraEnv },
     },
   );
   const line = await process.waitForLine(/livekit emulator listening/);

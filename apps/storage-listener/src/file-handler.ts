@@ -1,5 +1,5 @@
 import type { JobProducer } from "@recfleet/queues";
-import { contentTypeOf, type RecordingStore } from "@recfleet/recordings";
+import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { ListenerMetrics } from "./metrics.ts";
 import { parseRecordingKey } from "./recording-key.ts";
@@ -14,18 +14,26 @@ export interface ObjectSeen {
 export interface FileHandlerDeps {
   store: RecordingStore;
   producer: JobProducer;
+  /** Where recording files land: egress' storage prefix joined with STORAGE_PREFIX. */
   prefix: string;
   metrics: ListenerMetrics;
   logger: Logger;
 }
 
-/** Statuses from which a file landing in storage means the recording is saved. */
-const WAITING_FOR_FILE = new Set(["starting", "active", "stopping", "stopped"]);
+/**
+ * Statuses from which a file landing in storage means the recording is saved: egress uploads
+ * only once it has ended, so a file for a recording still starting or recording is not its own
+ * yet (or its end was missed: the reconciler asks LiveKit, and a re-scan finds the file again).
+ */
+const WAITING_FOR_FILE = new Set(["stopping", "stopped"]);
+const STILL_RECORDING = new Set(["starting", "active"]);
 
 /**
- * Handles one object seen in the bucket, from an event or a re-scan: a recording's file moves it
- * to `saved` and queues its email. Idempotent: replicas, re-deliveries and re-scans converge on
- * one `recording-saved` job (its id derives from the recording id).
+ * Handles one object seen in the bucket, from an event or a re-scan: the file recfleet asked
+ * egress for — exactly its key, with its container's content type — moves the recording to
+ * `saved` and queues its email; any other object (a manifest, a planted or stray file) changes
+ * nothing. Idempotent: replicas, re-deliveries and re-scans converge on one `recording-saved`
+ * job (its id derives from the recording id).
  */
 export async function handleObject(
   deps: FileHandlerDeps,
@@ -45,15 +53,41 @@ export async function handleObject(
     logger.debug({ key: parsed.key, source }, "ignored: no such recording (expired or foreign)");
     return "unknown";
   }
+  const { output } = recording;
+  const refusal = !output
+    ? "not started"
+    : output.key !== parsed.key
+      ? "not the file recfleet asked for"
+      : object.contentType !== null && object.contentType !== output.contentType
+        ? "wrong content type"
+        : STILL_RECORDING.has(recording.status)
+          ? "recording still running"
+          : undefined;
+  if (refusal) {
+    metrics.ignored.inc({ reason: refusal });
+    logger.warn(
+      {
+        recordingId: recording.id,
+        status: recording.status,
+        key: parsed.key,
+        expected: output?.key,
+        contentType: object.contentType,
+        source,
+      },
+      `an object named like a recording file was ignored: ${refusal}`,
+    );
+    return "ignored";
+  }
   let status = recording.status;
-  if (WAITING_FOR_FILE.has(status)) {
+  if (output && WAITING_FOR_FILE.has(status)) {
     const result = await store.transition(recording.id, "saved", {
       reason: source === "event" ? "file landed in storage" : "file found in storage by a re-scan",
       file: {
-        key: parsed.key,
+        bucket: output.bucket,
+        key: output.key,
         size: object.size,
         etag: object.etag,
-        contentType: object.contentType ?? contentTypeOf(parsed.key),
+        contentType: output.contentType,
       },
     });
     status = result.ok || result.reason === "illegal" ? result.recording.status : status;

@@ -1,3 +1,4 @@
+import { recordingsKeyPrefix } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
@@ -38,13 +39,14 @@ await runApp({
       secretKey: storage.secretKey,
       region: storage.region,
     });
+    const filesPrefix = recordingsKeyPrefix(storage);
     const watcher = new BucketWatcher({
       minio,
       bucket: storage.bucket,
-      prefix: storage.prefix,
+      prefix: filesPrefix,
       checkpoint: new ResyncCheckpoint(client, prefix),
       handle: (object, source) =>
-        handleObject({ store, producer, prefix: storage.prefix, metrics, logger }, object, source),
+        handleObject({ store, producer, prefix: filesPrefix, metrics, logger }, object, source),
       resyncIntervalMs: config.listener.resyncIntervalMs,
       resyncMarginMs: config.listener.resyncMarginMs,
       logger,

@@ -105,7 +105,15 @@ async function startFleet(replicas: number, extraEnv: Record<string, string> = {
   };
 }
 
-async function stoppedRecording(fleet: Fleet, kind: Recording["kind"] = "video"): Promise<Recording> {
+/**
+ * A recording a recorder started (its output planned under STORAGE_PREFIX, and the egress
+ * storage prefix when one is set), moved on to `status`.
+ */
+async function recordingIn(
+  fleet: Fleet,
+  status: "active" | "stopped",
+  { kind = "video", egressPrefix = "" }: { kind?: Recording["kind"]; egressPrefix?: string } = {},
+): Promise<Recording> {
   const created = await fleet.store.create({
     room: `room-${uniquePrefix()}`,
     kind,
@@ -116,21 +124,49 @@ async function stoppedRecording(fleet: Fleet, kind: Recording["kind"] = "video")
   });
   if (created.outcome !== "created") throw new Error("not created");
   const { id } = created.recording;
-  await fleet.store.transition(id, "starting", { reason: "t" });
-  await fleet.store.transition(id, "active", { reason: "t", egressId: `EG_${id.slice(-8)}` });
+  const filepath = `rec-${fleet.prefix}/${id}.${kind === "audio" ? "ogg" : "mp4"}`;
+  await fleet.store.transition(id, "starting", {
+    reason: "t",
+    output: {
+      filepath,
+      bucket: BUCKET,
+      key: egressPrefix === "" ? filepath : `${egressPrefix}/${filepath}`,
+      contentType: kind === "audio" ? "audio/ogg" : "video/mp4",
+      backup: null,
+    },
+  });
+  const active = await fleet.store.transition(id, "active", { reason: "t", egressId: `EG_${id.slice(-8)}` });
+  if (!active.ok) throw new Error("not active");
+  if (status === "active") return active.recording;
   const stopped = await fleet.store.transition(id, "stopped", { reason: "t" });
   if (!stopped.ok) throw new Error("not stopped");
   return stopped.recording;
 }
 
-function keyOf(fleet: Fleet, recording: Recording): string {
-  return `rec-${fleet.prefix}/${recording.id}.${recording.kind === "audio" ? "ogg" : "mp4"}`;
+function stoppedRecording(fleet: Fleet, kind: Recording["kind"] = "video"): Promise<Recording> {
+  return recordingIn(fleet, "stopped", { kind });
 }
 
-async function putFile(fleet: Fleet, key: string, bytes = 1024): Promise<void> {
+function keyOf(recording: Recording): string {
+  if (!recording.output) throw new Error("no output planned");
+  return recording.output.key;
+}
+
+async function putFile(fleet: Fleet, key: string, bytes = 1024, contentType?: string): Promise<void> {
   await fleet.minio.putObject(BUCKET, key, Buffer.alloc(bytes, 7), bytes, {
-    "Content-Type": key.endsWith(".ogg") ? "audio/ogg" : "video/mp4",
+    "Content-Type":
+      contentType ??
+      (key.endsWith(".ogg") ? "audio/ogg" : key.endsWith(".json") ? "application/json" : "video/mp4"),
   });
+}
+
+/** Resolves once a listener logged that it ignored an object for this reason (the nth time). */
+function ignoredFor(fleet: Fleet, reason: string, nth = 1): Promise<string> | undefined {
+  let seen = 0;
+  return fleet.listeners[0]?.waitForLine(
+    (line) => line.includes(`an object named like a recording file was ignored: ${reason}`) && ++seen === nth,
+    20_000,
+  );
 }
 
 async function waitForSaved(fleet: Fleet, ids: string[], timeoutMs = 20_000): Promise<void> {
@@ -161,24 +197,62 @@ describe("storage listener", () => {
     const fleet = await startFleet(1);
     const video = await stoppedRecording(fleet);
     const audio = await stoppedRecording(fleet, "audio");
-    await putFile(fleet, keyOf(fleet, video), 4096);
-    await putFile(fleet, keyOf(fleet, audio));
+    await putFile(fleet, keyOf(video), 4096);
+    await putFile(fleet, keyOf(audio));
     await putFile(fleet, `rec-${fleet.prefix}/${video.id}.webm`);
     await putFile(fleet, `rec-${fleet.prefix}/notes.txt`);
     await putFile(fleet, `elsewhere/${audio.id}.ogg`);
     await waitForSaved(fleet, [video.id, audio.id]);
     const saved = await fleet.store.get(video.id);
-    expect(saved?.file).toMatchObject({ key: keyOf(fleet, video), size: 4096, contentType: "video/mp4" });
+    expect(saved?.file).toMatchObject({ key: keyOf(video), size: 4096, contentType: "video/mp4" });
     expect(saved?.file?.etag).toMatch(/^[0-9a-f]{32}$/);
     expect(saved?.timeline.at(-1)?.reason).toBe("file landed in storage");
     expect((await savedJobs(fleet, 2)).sort()).toEqual([`saved-${audio.id}`, `saved-${video.id}`].sort());
     await fleet.close();
   });
 
+  it("takes only the object it asked egress for, once the egress ended: not a planted one, not the other container", async () => {
+    const fleet = await startFleet(1);
+    const recording = await recordingIn(fleet, "active");
+    // Planted at the exact key while the egress still records: not its file (egress uploads at the end).
+    const running = ignoredFor(fleet, "recording still running");
+    await putFile(fleet, keyOf(recording), 11);
+    await running;
+    expect(await fleet.store.get(recording.id)).toMatchObject({ status: "active", file: null });
+    await fleet.store.transition(recording.id, "stopped", { reason: "t" });
+    // The other container, and the right key with another content type.
+    const otherKind = ignoredFor(fleet, "not the file recfleet asked for");
+    await putFile(fleet, `rec-${fleet.prefix}/${recording.id}.ogg`, 12);
+    await otherKind;
+    const wrongType = ignoredFor(fleet, "wrong content type");
+    await putFile(fleet, keyOf(recording), 13, "text/html");
+    await wrongType;
+    // The manifest egress writes beside the file is not a recording file at all.
+    await putFile(fleet, `rec-${fleet.prefix}/EG_${recording.id.slice(-8)}.json`, 14);
+    expect(await fleet.store.get(recording.id)).toMatchObject({ status: "stopped", file: null });
+    await putFile(fleet, keyOf(recording), 4096);
+    await waitForSaved(fleet, [recording.id]);
+    expect((await fleet.store.get(recording.id))?.file).toMatchObject({ key: keyOf(recording), size: 4096 });
+    expect(await savedJobs(fleet, 1)).toEqual([`saved-${recording.id}`]);
+    await fleet.close();
+  });
+
+  it("finds files under the egress fleet's own storage prefix, and only there", async () => {
+    const fleet = await startFleet(1, { STORAGE_EGRESS_PREFIX: "egress-eu" });
+    const recording = await recordingIn(fleet, "stopped", { egressPrefix: "egress-eu" });
+    expect(keyOf(recording)).toBe(`egress-eu/rec-${fleet.prefix}/${recording.id}.mp4`);
+    // Where it would be without the prefix: outside what the listener watches.
+    await putFile(fleet, `rec-${fleet.prefix}/${recording.id}.mp4`, 10);
+    await putFile(fleet, keyOf(recording), 2048);
+    await waitForSaved(fleet, [recording.id]);
+    expect((await fleet.store.get(recording.id))?.file).toMatchObject({ key: keyOf(recording), size: 2048 });
+    await fleet.close();
+  });
+
   it("two replicas see every event and still queue one email per file", async () => {
     const fleet = await startFleet(2);
     const recordings = await Promise.all(Array.from({ length: 10 }, () => stoppedRecording(fleet)));
-    await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+    await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(recording))));
     await waitForSaved(
       fleet,
       recordings.map((recording) => recording.id),
@@ -201,7 +275,7 @@ describe("storage listener", () => {
       await s3.process.exited;
       s3 = await startS3(s3.port, s3.dataDir);
       // The listener is backing off: these events are lost, only the re-scan can find the files.
-      await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+      await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(recording))));
       await waitForSaved(
         fleet,
         recordings.map((recording) => recording.id),
@@ -226,7 +300,7 @@ describe("storage listener", () => {
       try {
         const fleet = await startFleet(1, { LISTENER_RESYNC_INTERVAL_MS: "2000" });
         const recordings = await Promise.all(Array.from({ length: 30 }, () => stoppedRecording(fleet)));
-        await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(fleet, recording))));
+        await Promise.all(recordings.map((recording) => putFile(fleet, keyOf(recording))));
         await waitForSaved(
           fleet,
           recordings.map((recording) => recording.id),
@@ -275,7 +349,7 @@ describe("storage listener", () => {
         );
       }
       const recording = await stoppedRecording(fleet);
-      await putFile(fleet, keyOf(fleet, recording));
+      await putFile(fleet, keyOf(recording));
       await waitForSaved(fleet, [recording.id]);
       expect(fleet.listeners[0]?.child.exitCode).toBeNull();
       expect(

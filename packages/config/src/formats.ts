@@ -15,6 +15,11 @@ function assertIntIn(value: unknown, min: number, max: number, what: string): vo
   }
 }
 
+/** `a` or `a/b/c`: safe characters, no empty, `.` or `..` segment, no leading or trailing `/`. */
+function isObjectPrefix(value: string): boolean {
+  return value.split("/").every((segment) => /^[A-Za-z0-9._-]+$/.test(segment) && !/^\.\.?$/.test(segment));
+}
+
 function parseUrl(value: unknown, expected: string): URL {
   try {
     return new URL(String(value));
@@ -100,9 +105,18 @@ export function registerFormats(): void {
     },
     "object-prefix": {
       validate: (value: unknown) => {
-        if (typeof value !== "string" || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(value)) {
+        if (typeof value !== "string" || value === "" || !isObjectPrefix(value)) {
           throw new Error(
-            "must be a path like 'recordings' or 'meet/recordings' without leading or trailing '/'",
+            "must be a path like 'recordings' or 'meet/recordings' (no leading or trailing '/', no '.' or '..')",
+          );
+        }
+      },
+    },
+    "optional-object-prefix": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string" || (value !== "" && !isObjectPrefix(value))) {
+          throw new Error(
+            "must be empty or a path like 'egress' or 'meet/egress' (no leading or trailing '/', no '.' or '..')",
           );
         }
       },

@@ -12,3 +12,4 @@ export {
 } from "./load.ts";
 export * from "./profiles/index.ts";
 export * from "./schema.ts";
+export * from "./storage-keys.ts";

@@ -37,6 +37,9 @@ export interface StorageConfig {
   requestTimeoutMs: number;
   egressUpload: boolean;
   egressEndpoint: string;
+  egressPrefix: string;
+  egressBackupBucket: string;
+  egressBackupPrefix: string;
   publicUrl: string;
 }
 export interface SmtpConfig {
@@ -244,6 +247,24 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "optional-http-url",
       default: "",
       env: "STORAGE_EGRESS_ENDPOINT",
+    },
+    egressPrefix: {
+      doc: "The prefix the egress fleet puts before every file it uploads (its own `storage.prefix` setting): files land at <this>/<STORAGE_PREFIX>/<recordingId>.<mp4|ogg>. Empty when egress has none.",
+      format: "optional-object-prefix",
+      default: "",
+      env: "STORAGE_EGRESS_PREFIX",
+    },
+    egressBackupBucket: {
+      doc: "The bucket of the egress fleet's backup storage (its `backup:` setting), when it is in the storage recfleet reads: a file egress could only upload there is found and saved. Empty: such a recording fails stored_in_backup, naming where the file went.",
+      format: "optional-string",
+      default: "",
+      env: "STORAGE_EGRESS_BACKUP_BUCKET",
+    },
+    egressBackupPrefix: {
+      doc: "The prefix of the egress fleet's backup storage (its `backup.prefix`).",
+      format: "optional-object-prefix",
+      default: "",
+      env: "STORAGE_EGRESS_BACKUP_PREFIX",
     },
     publicUrl: {
       doc: "S3 base URL as email recipients reach it (e.g. https://files.example.com); presigned download links are signed for this host. Empty: the same as STORAGE_ENDPOINT.",

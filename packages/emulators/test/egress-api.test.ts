@@ -73,6 +73,7 @@ beforeAll(async () => {
 
 const ROOMS = [
   "room-pb",
+  "room-quiet",
   "room-1",
   "room-2",
   "room-3",
@@ -269,14 +270,31 @@ describe("the egress lifecycle", () => {
     expect(done?.endedAt).toBeGreaterThan(done?.startedAt ?? 0n);
     expect(file?.duration).toBeGreaterThanOrEqual(150_000_000n);
 
-    expect(s3.objects).toHaveLength(1);
-    const [object] = s3.objects;
+    // The file, then the manifest egress writes beside it.
+    expect(s3.objects.map((stored) => stored.key)).toEqual([
+      "recordings/rec-2.mp4",
+      `recordings/${started.egressId}.json`,
+    ]);
+    const [object, manifest] = s3.objects;
     expect(object).toMatchObject({
       bucket: "recordings",
       key: "recordings/rec-2.mp4",
       contentType: "video/mp4",
+      contentDisposition: "inline",
       accessKey: STORAGE_KEY,
       region: "us-east-1",
+    });
+    expect(manifest).toMatchObject({ contentType: "application/json", contentDisposition: "inline" });
+    expect(done?.manifestLocation).toBe(`${s3.url}/recordings/recordings/${started.egressId}.json`);
+    const manifestText = manifest?.body.toString("utf8") ?? "";
+    expect(manifestText.endsWith("}\n")).toBe(true);
+    expect(JSON.parse(manifestText)).toEqual({
+      egress_id: started.egressId,
+      room_id: done?.roomId,
+      room_name: "room-2",
+      started_at: Number(done?.startedAt),
+      ended_at: Number(done?.endedAt),
+      files: [{ filename: "recordings/rec-2.mp4", location: file?.location }],
     });
     expect(object?.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=recfleet-access\/\d{8}\/us-east-1\/s3\//,
@@ -337,7 +355,8 @@ describe("the egress lifecycle", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       await sdk.stopEgress(started.egressId);
       await capped.idle();
-      expect(s3.objects.map((object) => object.body.length)).toEqual([2048]);
+      const files = s3.objects.filter((object) => object.key === "cap.mp4");
+      expect(files.map((object) => object.body.length)).toEqual([2048]);
       expect(capped.egress(started.egressId)?.bitrateKbps).toBe(6000 + 128);
     } finally {
       await capped.close();
@@ -372,6 +391,7 @@ describe("the egress lifecycle", () => {
       expect(done?.fileResults[0]?.location).toBe(`${ownStorage.url}/egress-default/own/rec-4.mp4`);
       expect(ownStorage.objects).toMatchObject([
         { bucket: "egress-default", key: "own/rec-4.mp4", region: "eu-central-1" },
+        { bucket: "egress-default", key: `own/${started.egressId}.json`, region: "eu-central-1" },
       ]);
     } finally {
       await own.close();
@@ -433,7 +453,21 @@ describe("the egress lifecycle", () => {
     expect(ended?.error).toBe("Session limit reached");
     expect(ended?.errorCode).toBe(413);
     expect(ended?.fileResults[0]?.size).toBeGreaterThan(0n);
-    expect(s3.objects.map((object) => object.key)).toEqual(["limit.mp4"]);
+    expect(s3.objects.map((object) => object.key)).toEqual(["limit.mp4", `${started.egressId}.json`]);
+  });
+
+  it("uploads no manifest when the request disables it, and keeps a Content-Disposition it gives", async () => {
+    const output = mp4Output("quiet/rec.mp4", { contentDisposition: 'attachment; filename="rec.mp4"' });
+    output.disableManifest = true;
+    const started = await client.startRoomCompositeEgress("room-quiet", { file: output });
+    await untilStatus(started.egressId, EgressStatus.EGRESS_ACTIVE);
+    await client.stopEgress(started.egressId);
+    await untilStatus(started.egressId, EgressStatus.EGRESS_COMPLETE);
+    expect(s3.objects).toMatchObject([
+      { key: "quiet/rec.mp4", contentDisposition: 'attachment; filename="rec.mp4"' },
+    ]);
+    const [done] = await client.listEgress({ egressId: started.egressId });
+    expect(done?.manifestLocation).toBe("");
   });
 });
 

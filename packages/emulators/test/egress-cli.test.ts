@@ -43,6 +43,7 @@ describe("egress emulator CLI", () => {
         "cli-bucket",
         "--storage-access-key",
         "cli-key",
+        "--storage-prefix=lk/",
       ],
       { env: { LIVEKIT_API_SECRET: "-cli-api-secret", EGRESS_STORAGE_SECRET: "cli-secret" } },
     );
@@ -82,8 +83,10 @@ describe("egress emulator CLI", () => {
           ? true
           : undefined,
       );
+      // Under --storage-prefix: the file, then its manifest.
       expect(storage.objects.map((object) => `${object.bucket}/${object.key}`)).toEqual([
-        "cli-bucket/cli/rec.mp4",
+        "cli-bucket/lk/cli/rec.mp4",
+        `cli-bucket/lk/cli/${started.egressId}.json`,
       ]);
 
       const [faultStatus, faults] = await admin(base, "PUT", "/faults", { capacity: null, failNext: 2 });
@@ -122,11 +125,73 @@ describe("egress emulator CLI", () => {
     }
   });
 
+  it("sends a file its storage refuses to the backup storage of its --backup-* flags", async () => {
+    const primary = await startS3Recorder({ "primary-key": "primary-secret" });
+    const backup = await startS3Recorder({ "backup-key": "backup-secret" });
+    const child = spawnTs(
+      CLI,
+      [
+        "--port=0",
+        "--upload-retry-delay-ms=1",
+        `--storage-endpoint=${primary.url}`,
+        "--storage-bucket=main",
+        "--storage-access-key=primary-key",
+        `--backup-endpoint=${backup.url}`,
+        "--backup-bucket=spill",
+        "--backup-access-key=backup-key",
+        "--backup-prefix=kept",
+      ],
+      // The primary's secret is wrong: every upload there is refused (403, not retried).
+      { env: { EGRESS_STORAGE_SECRET: "not-the-secret", EGRESS_BACKUP_SECRET: "backup-secret" } },
+    );
+    try {
+      const line = await child.waitForLine(/"msg":"livekit emulator listening"/);
+      const base = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
+      await admin(base, "POST", "/rooms/backup-room/participants", {
+        identity: "a",
+        publish: ["microphone"],
+      });
+      const client = new EgressClient(base, "devkey", "secret");
+      const started = await client.startRoomCompositeEgress(
+        "backup-room",
+        { file: new EncodedFileOutput({ fileType: EncodedFileType.OGG, filepath: "b/rec.ogg" }) },
+        { audioOnly: true },
+      );
+      await waitFor(async () =>
+        (await client.listEgress({ egressId: started.egressId }))[0]?.status === EgressStatus.EGRESS_ACTIVE
+          ? true
+          : undefined,
+      );
+      await client.stopEgress(started.egressId);
+      const done = await waitFor(async () => {
+        const [info] = await client.listEgress({ egressId: started.egressId });
+        return info?.status === EgressStatus.EGRESS_COMPLETE ? info : undefined;
+      });
+      expect(done.backupStorageUsed).toBe(true);
+      expect(primary.objects).toHaveLength(0);
+      expect(primary.verdicts.filter((verdict) => verdict.status === 403)).toHaveLength(1);
+      expect(backup.objects.map((object) => `${object.bucket}/${object.key}`)).toEqual([
+        "spill/kept/b/rec.ogg",
+        `spill/kept/b/${started.egressId}.json`,
+      ]);
+      expect(await child.stop("SIGTERM")).toBe(0);
+    } finally {
+      await child.stop("SIGKILL");
+      await primary.close();
+      await backup.close();
+    }
+  });
+
   it("refuses secrets on the command line, naming the variable that takes them", async () => {
-    for (const flags of [["--api-secret", "x"], ["--storage-secret=x"]]) {
+    const variables: Record<string, string> = {
+      "--api-secret": "LIVEKIT_API_SECRET",
+      "--storage-secret=x": "EGRESS_STORAGE_SECRET",
+      "--backup-secret=x": "EGRESS_BACKUP_SECRET",
+    };
+    for (const flags of [["--api-secret", "x"], ["--storage-secret=x"], ["--backup-secret=x"]]) {
       const child = spawnTs(CLI, ["--port=0", ...flags]);
       expect(await child.exited).toBe(2);
-      const variable = flags[0]?.startsWith("--api") ? "LIVEKIT_API_SECRET" : "EGRESS_STORAGE_SECRET";
+      const variable = variables[flags[0] ?? ""];
       expect(child.lines.join("\n")).toContain(`is not taken on the command line`);
       expect(child.lines.join("\n")).toContain(`set ${variable} (or ${variable}_FILE`);
     }

@@ -9,6 +9,7 @@ export interface StoredObject {
   bucket: string;
   key: string;
   contentType: string | undefined;
+  contentDisposition: string | undefined;
   body: Buffer;
   authorization: string;
   accessKey: string;
@@ -118,6 +119,7 @@ export async function startS3Recorder(credentials: Record<string, string>): Prom
         bucket,
         key: keyParts.map(decodeURIComponent).join("/"),
         contentType: req.headers["content-type"],
+        contentDisposition: req.headers["content-disposition"],
         body,
         authorization: req.headers.authorization ?? "",
         accessKey: verdict.accessKey,

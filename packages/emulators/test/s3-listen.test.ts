@@ -418,13 +418,26 @@ describe("admin endpoint", () => {
     expect(await changed.json()).toEqual({
       dropEvents: 0.25,
       failUntil: null,
+      failNext: 0,
       failCode: "ServiceUnavailable",
     });
     const bad = await admin("/faults", { method: "PUT", body: JSON.stringify({ dropEvents: 2, nope: 1 }) });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/dropEvents/);
     const reset = await admin("/faults", { method: "DELETE" });
-    expect(await reset.json()).toEqual({ dropEvents: 0, failUntil: null, failCode: "SlowDown" });
+    expect(await reset.json()).toEqual({ dropEvents: 0, failUntil: null, failNext: 0, failCode: "SlowDown" });
+  });
+
+  it("answers 503 to exactly the next n requests with failNext, then serves again", async () => {
+    const set = await admin("/faults", { method: "PATCH", body: JSON.stringify({ failNext: 2 }) });
+    expect(await set.json()).toMatchObject({ failNext: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      statuses.push((await fetch(`${s3.emulator.url}/minio-nothing-here`)).status);
+    }
+    // Two refusals, then the request is served (and refused for what it is: unsigned).
+    expect(statuses).toEqual([503, 503, 403]);
+    expect(s3.emulator.faults().failNext).toBe(0);
   });
 
   it("fails requests, cuts listeners and injects garbage over HTTP", async () => {

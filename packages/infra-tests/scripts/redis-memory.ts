@@ -141,7 +141,12 @@ export async function measureRedisMemory(options: MeasureOptions): Promise<Memor
       const egressId = `EG_${newRecordingId().replaceAll("-", "").slice(-12)}`;
       const ext = (await store.get(id))?.kind === "audio" ? "ogg" : "mp4";
       const key = `recordings/${id}.${ext}`;
-      expectOk(await store.transition(id, "starting", { reason: "picked up by a recorder" }), "starting");
+      const contentType = ext === "mp4" ? "video/mp4" : "audio/ogg";
+      const output = { filepath: key, bucket: "recordings", key, contentType, backup: null };
+      expectOk(
+        await store.transition(id, "starting", { reason: "picked up by a recorder", output }),
+        "starting",
+      );
       expectOk(
         await store.transition(id, "active", { egressId, reason: `egress ${egressId} started` }),
         "active",
@@ -154,7 +159,7 @@ export async function measureRedisMemory(options: MeasureOptions): Promise<Memor
       expectOk(
         await store.transition(id, "stopped", {
           reason: "egress ended (EGRESS_COMPLETE)",
-          file: { key, size: 155_000_000, etag: null, contentType: null },
+          file: { bucket: "recordings", key, size: 155_000_000, etag: null, contentType },
         }),
         "stopped",
       );
@@ -162,10 +167,11 @@ export async function measureRedisMemory(options: MeasureOptions): Promise<Memor
         await store.transition(id, "saved", {
           reason: "file found in storage (event)",
           file: {
+            bucket: "recordings",
             key,
             size: 155_123_456,
             etag: "9b2cf535f27731c974343645a3985328",
-            contentType: ext === "mp4" ? "video/mp4" : "audio/ogg",
+            contentType,
           },
         }),
         "saved",

@@ -1,4 +1,4 @@
-import type { FailureCode, Recording, StoredFile } from "./model.ts";
+import type { FailureCode, Recording, RecordingOutput, StoredFile } from "./model.ts";
 import type { RecordingStatus } from "./states.ts";
 import type { RecordingStore } from "./store.ts";
 
@@ -30,7 +30,9 @@ export interface EgressInfoLike {
   error: string;
   /** Egress' "End reason: …" (SetEndReason). */
   details: string;
-  fileResults: readonly { filename: string; size: bigint }[];
+  fileResults: readonly { filename: string; size: bigint; location: string }[];
+  /** The upload to the primary storage failed and egress wrote the file to its backup storage. */
+  backupStorageUsed: boolean;
 }
 
 /** The end reason egress gives when its source went away: for a room composite, the room closed. */
@@ -44,7 +46,8 @@ export interface EgressReport {
   /** Egress' end reason ("End reason: Source closed" …), empty while it runs. */
   details: string;
   /** The first file result, once the egress has ended. */
-  file?: { filename: string; size: number | null };
+  file?: { filename: string; size: number | null; location: string };
+  backupStorageUsed: boolean;
 }
 
 export interface ReportOutcome {
@@ -53,6 +56,11 @@ export interface ReportOutcome {
   changed: boolean;
   /** Set when the report failed the recording: the caller queues the failure email. */
   failed?: FailureCode;
+  /**
+   * The report named a file other than the one recfleet asked for: it was not taken (the caller
+   * logs it). A signed webhook can still be wrong; the bucket decides what is saved.
+   */
+  refusedFilename?: string;
 }
 
 /** The report an EgressInfo (webhook or ListEgress) makes; undefined for an unknown status. */
@@ -62,7 +70,11 @@ export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
   const result = info.fileResults[0];
   const file =
     result && result.filename !== ""
-      ? { filename: result.filename, size: result.size > 0n ? Number(result.size) : null }
+      ? {
+          filename: result.filename,
+          size: result.size > 0n ? Number(result.size) : null,
+          location: result.location,
+        }
       : undefined;
   return {
     egressId: info.egressId,
@@ -70,6 +82,7 @@ export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
     error: info.error,
     details: info.details,
     ...(file ? { file } : {}),
+    backupStorageUsed: info.backupStorageUsed,
   };
 }
 
@@ -82,14 +95,29 @@ export function contentTypeOf(key: string): string | null {
   return CONTENT_TYPES[key.split(".").pop()?.toLowerCase() ?? ""] ?? null;
 }
 
-function storedFile(report: EgressReport): StoredFile | undefined {
-  if (!report.file) return undefined;
-  return {
-    key: report.file.filename,
-    size: report.file.size,
-    etag: null,
-    contentType: contentTypeOf(report.file.filename),
-  };
+/**
+ * The file an ended egress reports, as recfleet expects it: in the bucket and under the key it
+ * asked for (the backup ones when egress says it used its backup storage). Undefined when the
+ * report names no file; "refused" when it names another one.
+ */
+function reportedFile(
+  report: EgressReport,
+  output: RecordingOutput | null,
+): StoredFile | "refused" | "in_unread_backup" | undefined {
+  if (!report.file || !output) return undefined;
+  if (report.file.filename !== output.filepath) return "refused";
+  const where = report.backupStorageUsed ? output.backup : { bucket: output.bucket, key: output.key };
+  if (!where) return "in_unread_backup";
+  return { ...where, size: report.file.size, etag: null, contentType: output.contentType };
+}
+
+/** A location from a report, fit for a timeline: one line, bounded. */
+function shortLocation(location: string | undefined): string {
+  const oneLine = [...(location ?? "")]
+    .filter((char) => char >= " " && char !== "\u007f")
+    .join("")
+    .slice(0, 300);
+  return oneLine === "" ? "a location egress did not report" : oneLine;
 }
 
 /**
@@ -149,7 +177,15 @@ export async function applyEgressReport(
       reason = `egress ${report.egressId} was aborted: ${report.error || "no reason given"} (${source})`;
       break;
   }
-  const file = to === "stopped" ? storedFile(report) : undefined;
+  const reported = to === "stopped" ? reportedFile(report, recording.output) : undefined;
+  if (reported === "in_unread_backup") {
+    to = "failed";
+    failed = "stored_in_backup";
+    reason = `egress ${report.egressId} could not upload to storage and wrote the file to its backup storage (${shortLocation(report.file?.location)}), which recfleet does not read (STORAGE_EGRESS_BACKUP_BUCKET is not set) (${source})`;
+  }
+  const file = typeof reported === "object" ? reported : undefined;
+  if (file && report.backupStorageUsed) reason += `; its file went to the backup storage ${file.bucket}`;
+  const refusedFilename = reported === "refused" ? report.file?.filename : undefined;
   const result = await store.transition(recording.id, to, {
     reason,
     ...(failed ? { onlyFrom: FAILABLE_BY_EGRESS } : {}),
@@ -161,7 +197,17 @@ export async function applyEgressReport(
     // A repeat of a failure still reports it, so a crash before the email was queued heals.
     const repeatFailure =
       failed && current.status === "failed" && current.error?.code === failed ? failed : undefined;
-    return { recording: current, changed: false, ...(repeatFailure ? { failed: repeatFailure } : {}) };
+    return {
+      recording: current,
+      changed: false,
+      ...(repeatFailure ? { failed: repeatFailure } : {}),
+      ...(refusedFilename ? { refusedFilename } : {}),
+    };
   }
-  return { recording: result.recording, changed: true, ...(failed ? { failed } : {}) };
+  return {
+    recording: result.recording,
+    changed: true,
+    ...(failed ? { failed } : {}),
+    ...(refusedFilename ? { refusedFilename } : {}),
+  };
 }

@@ -18,6 +18,8 @@ export {
   RECORDING_KINDS,
   type Recording,
   type RecordingKind,
+  type RecordingOutput,
+  recordingOutputSchema,
   recordingSchema,
   type StoredFile,
   storedFileSchema,

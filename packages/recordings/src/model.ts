@@ -8,6 +8,7 @@ export const FAILURE_CODES = [
   "egress_failed",
   "egress_aborted",
   "lost",
+  "stored_in_backup",
   "stop_failed",
   "notification_failed",
 ] as const;
@@ -24,12 +25,31 @@ export const timelineEntrySchema = z.object({
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
 export const storedFileSchema = z.object({
+  /** null in documents written before files could land in another bucket: the recordings bucket. */
+  bucket: z.string().nullable().default(null),
   key: z.string(),
   size: z.number().int().nonnegative().nullable(),
   etag: z.string().nullable(),
   contentType: z.string().nullable(),
 });
 export type StoredFile = z.infer<typeof storedFileSchema>;
+
+/**
+ * The file recfleet asked egress for, worked out once when the recording starts: every later
+ * check (webhook, bucket event, re-scan, reconciler) compares against this and nothing else.
+ */
+export const recordingOutputSchema = z.object({
+  /** The filepath of the Start request; egress echoes it as file_results[].filename. */
+  filepath: z.string(),
+  /** Where the object lands: the filepath under egress' own storage prefix. */
+  bucket: z.string(),
+  key: z.string(),
+  /** The Content-Type egress uploads it with (video/mp4, audio/ogg): the container of the kind. */
+  contentType: z.string(),
+  /** Where egress puts the file when the upload fails, if recfleet reads that store; else null. */
+  backup: z.object({ bucket: z.string(), key: z.string() }).nullable(),
+});
+export type RecordingOutput = z.infer<typeof recordingOutputSchema>;
 
 export const recordingSchema = z.object({
   id: z.string(),
@@ -43,6 +63,8 @@ export const recordingSchema = z.object({
   roomWaitSeconds: z.number().int().positive().optional(),
   status: z.enum(STATUSES),
   egressId: z.string().nullable(),
+  /** Set when a recorder first picks the recording up; null while queued. */
+  output: recordingOutputSchema.nullable().default(null),
   file: storedFileSchema.nullable(),
   error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
   stopRequested: z.boolean(),

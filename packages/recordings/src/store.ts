@@ -5,6 +5,7 @@ import {
   type FailureCode,
   type NewRecording,
   type Recording,
+  type RecordingOutput,
   recordingSchema,
   type StoredFile,
 } from "./model.ts";
@@ -48,6 +49,8 @@ export interface TransitionChanges {
   /** Apply only from these statuses (a narrower rule than the table, checked in the same CAS). */
   onlyFrom?: readonly RecordingStatus[];
   egressId?: string;
+  /** The file egress is asked for; set once, with the move to `starting`. */
+  output?: RecordingOutput;
   file?: StoredFile;
   error?: { code: FailureCode; message: string };
 }
@@ -98,6 +101,7 @@ export class RecordingStore {
       ...input,
       status: "queued",
       egressId: null,
+      output: null,
       file: null,
       error: null,
       stopRequested: false,
@@ -176,6 +180,7 @@ export class RecordingStore {
         timeline: [...current.timeline, { status: to, at, reason: changes.reason }],
       };
       if (changes.egressId !== undefined) next.egressId = changes.egressId;
+      if (changes.output !== undefined && next.output === null) next.output = changes.output;
       if (changes.file !== undefined) next.file = changes.file;
       if (changes.error !== undefined) next.error = changes.error;
       if (to === "active" && next.startedAt === null) next.startedAt = at;

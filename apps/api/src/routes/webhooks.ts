@@ -107,6 +107,18 @@ export function webhookRoutes(ctx: RouteContext): Router {
         applyEgressReport(store, recording, report, "webhook"),
         "updating the recording",
       );
+      if (outcome.refusedFilename !== undefined) {
+        logger.warn(
+          {
+            eventId: event.id,
+            egressId: info.egressId,
+            recordingId: recording.id,
+            filename: outcome.refusedFilename,
+            expected: recording.output?.filepath,
+          },
+          "webhook named a file recfleet did not ask for: not taken",
+        );
+      }
       if (outcome.failed) {
         // Queued whenever the recording is failed for this reason, not only on the first move:
         // a re-delivery after a failed enqueue still gets the owner told (the job id de-duplicates).

@@ -17,7 +17,14 @@ export const exampleRecording: Recording = {
   metadata: null,
   status: "saved",
   egressId: "EG_ab12cd34ef56",
-  file: { key: `recordings/${ID}.mp4`, size: 48_213_000, etag: null, contentType: "video/mp4" },
+  output: null,
+  file: {
+    bucket: "recordings",
+    key: `recordings/${ID}.mp4`,
+    size: 48_213_000,
+    etag: null,
+    contentType: "video/mp4",
+  },
   error: null,
   stopRequested: false,
   createdAt: "2026-01-15T09:59:51.000Z",
@@ -47,6 +54,9 @@ export const exampleStorage: StorageConfig = {
   requestTimeoutMs: 10_000,
   egressUpload: true,
   egressEndpoint: "",
+  egressPrefix: "",
+  egressBackupBucket: "",
+  egressBackupPrefix: "",
   publicUrl: "https://files.example.com",
 };
 

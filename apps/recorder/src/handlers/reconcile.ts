@@ -10,7 +10,7 @@ import type { RecorderContext } from "../context.ts";
 import { getEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import {
-  expectedKey,
+  expectedOutput,
   findRecordingFile,
   saveWithFile,
   settleGoneEgress,
@@ -69,6 +69,17 @@ async function reconcileWithEgress(
   const report = egressReportOf(info);
   if (!report) return undefined;
   const outcome = await applyEgressReport(store, recording, report, "reconciler: webhook missed");
+  if (outcome.refusedFilename !== undefined) {
+    context.logger.warn(
+      {
+        recordingId: recording.id,
+        egressId,
+        filename: outcome.refusedFilename,
+        expected: recording.output?.filepath,
+      },
+      "egress reported a file recfleet did not ask for: not taken",
+    );
+  }
   if (outcome.failed) {
     await context.producer.enqueue("recording-failed", { recordingId: recording.id, reason: outcome.failed });
     return `failed: ${outcome.failed}`;
@@ -145,7 +156,12 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
   const { recorder } = context;
   const since = enteredAt(recording, "stopped") ?? context.now();
   const age = context.now() - since;
-  if (age < recorder.fileCheckAfterMs) return undefined;
+  // No bucket event comes from the backup storage: a file egress says it put there is looked
+  // for at once.
+  const backup = recording.output?.backup;
+  const inBackup =
+    backup != null && recording.file?.bucket === backup.bucket && recording.file.key === backup.key;
+  if (age < recorder.fileCheckAfterMs && !inBackup) return undefined;
   const file = await findRecordingFile(context, recording);
   if (file === "unknown") return undefined;
   if (file !== "absent") {
@@ -158,12 +174,12 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
     return saved ? "saved: file found" : undefined;
   }
   if (age < recorder.fileLostAfterMs) return undefined;
-  const key = expectedKey(context, recording);
+  const { bucket, key } = expectedOutput(context, recording);
   await failRecording(
     context,
     recording.id,
     "lost",
-    `the file ${key} never arrived in storage (${Math.round(recorder.fileLostAfterMs / 60_000)} min after the egress ended)`,
+    `the file ${bucket}/${key} never arrived in storage (${Math.round(recorder.fileLostAfterMs / 60_000)} min after the egress ended)`,
   );
   return "lost: file never arrived";
 }

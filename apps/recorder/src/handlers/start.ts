@@ -7,6 +7,7 @@ import type { RecorderContext } from "../context.ts";
 import { findRunningEgress, startEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
+import { plannedOutput } from "../start-request.ts";
 import { stopRecordingEgress } from "./stop-egress.ts";
 
 /** Timeline notes of a start waiting for egress capacity start with this; their count drives the backoff. */
@@ -78,7 +79,10 @@ export async function handleStart(
   // A recording already starting was picked up before: a previous attempt may have started an egress.
   const retried = recording.status === "starting";
   if (recording.status === "queued") {
-    const moved = await store.transition(recordingId, "starting", { reason: "picked up by a recorder" });
+    const moved = await store.transition(recordingId, "starting", {
+      reason: "picked up by a recorder",
+      output: plannedOutput(recording, context.profiles, context.storage),
+    });
     recording = moved.ok || moved.reason === "illegal" ? moved.recording : undefined;
   }
   if (recording?.status !== "starting") return `skipped (${recording?.status ?? "missing"})`;

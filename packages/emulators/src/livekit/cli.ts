@@ -59,6 +59,15 @@ Files
   --storage-access-key <key>     its access key
                                  (its secret key: $EGRESS_STORAGE_SECRET or the file $EGRESS_STORAGE_SECRET_FILE)
   --storage-force-path-style <true|false>  path-style URLs (default true, what MinIO needs)
+  --storage-prefix <path>        egress' storage.prefix: every file lands under it, request s3 blocks included
+  --upload-retry-delay-ms <ms>   pause before the first retry of a failed upload, doubling up to 5 s (default 100)
+  --backup-endpoint <url>        egress' backup storage, where a file goes once its upload failed every try
+  --backup-bucket <name>         its bucket
+  --backup-region <region>       its region (default us-east-1)
+  --backup-access-key <key>      its access key
+                                 (its secret key: $EGRESS_BACKUP_SECRET or the file $EGRESS_BACKUP_SECRET_FILE)
+  --backup-force-path-style <true|false>  path-style URLs (default true)
+  --backup-prefix <path>         its prefix
 
   -h, --help                     this text
 
@@ -78,22 +87,27 @@ function bool(flag: string, value: string | undefined): boolean | undefined {
   throw new UsageError(`--${flag} needs true or false, got ${JSON.stringify(value)}`);
 }
 
-function defaultStorage(values: Record<string, string | boolean | undefined>): DefaultStorage | null {
-  const text = (flag: string) => {
-    const value = values[flag];
+/** `--storage-*` (egress' own storage) or `--backup-*` (its backup storage), with its secret from the environment. */
+function storageFlags(
+  values: Record<string, string | boolean | undefined>,
+  flag: "storage" | "backup",
+  secretEnv: string,
+): DefaultStorage | null {
+  const text = (name: string) => {
+    const value = values[`${flag}-${name}`];
     return typeof value === "string" ? value : undefined;
   };
-  const endpoint = text("storage-endpoint");
-  const bucket = text("storage-bucket");
-  const accessKey = text("storage-access-key");
-  const secret = secretFromEnv("EGRESS_STORAGE_SECRET");
-  const region = text("storage-region");
-  const forcePathStyle = bool("storage-force-path-style", text("storage-force-path-style"));
+  const endpoint = text("endpoint");
+  const bucket = text("bucket");
+  const accessKey = text("access-key");
+  const secret = secretFromEnv(secretEnv);
+  const region = text("region");
+  const forcePathStyle = bool(`${flag}-force-path-style`, text("force-path-style"));
   const given = [endpoint, bucket, accessKey, secret, region, forcePathStyle].some((v) => v !== undefined);
   if (!given) return null;
   if (!endpoint || !bucket || !accessKey || !secret) {
     throw new UsageError(
-      "default storage needs --storage-endpoint, --storage-bucket, --storage-access-key and EGRESS_STORAGE_SECRET together",
+      `${flag === "storage" ? "default" : "backup"} storage needs --${flag}-endpoint, --${flag}-bucket, --${flag}-access-key and ${secretEnv} together`,
     );
   }
   return {
@@ -106,7 +120,22 @@ function defaultStorage(values: Record<string, string | boolean | undefined>): D
   };
 }
 
-const SECRET_FLAGS = { "api-secret": "LIVEKIT_API_SECRET", "storage-secret": "EGRESS_STORAGE_SECRET" };
+function backupStorage(values: Record<string, string | boolean | undefined>) {
+  const storage = storageFlags(values, "backup", "EGRESS_BACKUP_SECRET");
+  const prefix = values["backup-prefix"];
+  if (!storage) {
+    if (prefix !== undefined)
+      throw new UsageError("--backup-prefix needs the backup storage (--backup-endpoint …)");
+    return null;
+  }
+  return { ...storage, ...(typeof prefix === "string" ? { prefix } : {}) };
+}
+
+const SECRET_FLAGS = {
+  "api-secret": "LIVEKIT_API_SECRET",
+  "storage-secret": "EGRESS_STORAGE_SECRET",
+  "backup-secret": "EGRESS_BACKUP_SECRET",
+};
 
 const OPTIONS = {
   host: { type: "string" },
@@ -136,6 +165,14 @@ const OPTIONS = {
   "storage-region": { type: "string" },
   "storage-access-key": { type: "string" },
   "storage-force-path-style": { type: "string" },
+  "storage-prefix": { type: "string" },
+  "upload-retry-delay-ms": { type: "string" },
+  "backup-endpoint": { type: "string" },
+  "backup-bucket": { type: "string" },
+  "backup-region": { type: "string" },
+  "backup-access-key": { type: "string" },
+  "backup-force-path-style": { type: "string" },
+  "backup-prefix": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -168,7 +205,10 @@ async function main(): Promise<void> {
       crashNext: wholeNumber("crash-next", values["crash-next"]),
       payloadCapBytes: wholeNumber("payload-cap-bytes", values["payload-cap-bytes"], { min: 1 }),
       uploadTimeoutMs: wholeNumber("upload-timeout-ms", values["upload-timeout-ms"], { min: 1 }),
-      defaultStorage: defaultStorage(values),
+      uploadRetryDelayMs: wholeNumber("upload-retry-delay-ms", values["upload-retry-delay-ms"]),
+      defaultStorage: storageFlags(values, "storage", "EGRESS_STORAGE_SECRET"),
+      ...(values["storage-prefix"] !== undefined ? { storagePrefix: values["storage-prefix"] } : {}),
+      backupStorage: backupStorage(values),
       logger,
     };
   });

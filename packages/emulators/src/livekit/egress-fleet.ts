@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import {
   EgressInfo,
   EgressSourceType,
@@ -26,7 +27,7 @@ import {
   type S3Target,
   targetFromDefault,
   targetFromRequest,
-  uploadObject,
+  uploadWithRetries,
 } from "./storage.ts";
 import { TwirpError } from "./twirp.ts";
 import type { EgressEventName, WebhookPayload } from "./webhooks.ts";
@@ -37,10 +38,17 @@ export type UploadOutcome = "pending" | "uploaded" | "failed" | "kept-locally";
 export interface UploadRecord {
   outcome: UploadOutcome;
   bucket?: string;
+  /** Where the file landed (or was to land): the filepath under the storage's prefix. */
   key: string;
   location?: string;
   contentType: string;
   bytes: number;
+  /** Tries it took, primary and backup storage together. */
+  attempts: number;
+  /** The primary storage failed and the file went to the backup storage. */
+  backupUsed: boolean;
+  /** The manifest `<dir>/<egressId>.json` beside the file, once uploaded. */
+  manifestKey?: string;
   error?: string;
 }
 
@@ -52,6 +60,11 @@ interface EgressRun {
   file: FileInfo;
   /** Where the file goes, credentials included (EgressInfo only carries a redacted copy). */
   target: S3Target | null;
+  /** Egress' backup storage, tried when an upload to the target fails. */
+  backup: S3Target | null;
+  /** Once an upload failed over to the backup storage, later ones (the manifest) go there at once. */
+  primaryFailed: boolean;
+  disableManifest: boolean;
   /** The egress' handler is alive: not yet ended, or still finishing its upload. */
   running: boolean;
   /** Its instance died: nothing about it changes any more. */
@@ -83,7 +96,13 @@ export interface FleetSettings {
   endedRetentionMs: number;
   payloadCapBytes: number;
   uploadTimeoutMs: number;
+  /** Pause before the first upload retry; doubled each time, up to 5 s (the AWS SDK's bounds). */
+  uploadRetryDelayMs: number;
   defaultStorage: DefaultStorage | null;
+  /** Egress' `storage.prefix`: put before every file it uploads, request s3 blocks included. */
+  storagePrefix: string;
+  /** Egress' `backup:` storage, for uploads that failed; with its own prefix. */
+  backupStorage: (DefaultStorage & { prefix: string }) | null;
   notify: (event: EgressEventName, payload: WebhookPayload) => void;
   logger: Logger;
 }
@@ -207,9 +226,10 @@ export class EgressFleet {
       fileResults: [file],
       result: { case: "file", value: file },
     });
+    const { storagePrefix, defaultStorage, backupStorage } = this.settings;
     let target: S3Target | null = null;
-    if (output.output.case === "s3") target = targetFromRequest(output.output.value);
-    else if (this.settings.defaultStorage) target = targetFromDefault(this.settings.defaultStorage);
+    if (output.output.case === "s3") target = targetFromRequest(output.output.value, storagePrefix);
+    else if (defaultStorage) target = targetFromDefault(defaultStorage, storagePrefix);
 
     const run: EgressRun = {
       info,
@@ -217,6 +237,9 @@ export class EgressFleet {
       format,
       file,
       target,
+      backup: target && backupStorage ? targetFromDefault(backupStorage, backupStorage.prefix) : null,
+      primaryFailed: false,
+      disableManifest: output.disableManifest,
       running: true,
       crashed: false,
       awaitingStartSignal: true,
@@ -524,11 +547,54 @@ export class EgressFleet {
       key: run.file.filename,
       contentType: run.format.contentType,
       bytes: size,
+      attempts: 0,
+      backupUsed: false,
       ...(run.target ? { bucket: run.target.bucket } : {}),
     };
     run.upload = upload;
     const done = this.writeFile(run, upload, endStatus).finally(() => this.finishing.delete(done));
     this.finishing.add(done);
+  }
+
+  /**
+   * One upload as egress' uploader makes it: to the primary storage with its retries, then,
+   * failing that, to the backup storage (and there at once for every later upload).
+   */
+  private async store(
+    run: EgressRun,
+    target: S3Target,
+    filepath: string,
+    body: Buffer,
+    contentType: string,
+    upload: UploadRecord,
+  ): Promise<{ location: string; key: string; bucket: string }> {
+    const options = {
+      timeoutMs: this.settings.uploadTimeoutMs,
+      retryDelayMs: (retry: number) => Math.min(this.settings.uploadRetryDelayMs * 2 ** (retry - 1), 5_000),
+    };
+    let primaryError: string | undefined;
+    if (!run.primaryFailed) {
+      try {
+        const done = await uploadWithRetries(target, filepath, body, contentType, options);
+        upload.attempts += done.attempts;
+        return { location: done.location, key: done.key, bucket: target.bucket };
+      } catch (error) {
+        upload.attempts += target.maxAttempts;
+        primaryError = `S3 upload failed: ${(error as Error).message}`;
+        run.primaryFailed = run.backup !== null;
+      }
+    }
+    if (!run.backup) throw new Error(primaryError);
+    try {
+      const done = await uploadWithRetries(run.backup, filepath, body, contentType, options);
+      upload.attempts += done.attempts;
+      run.info.backupStorageUsed = true;
+      return { location: done.location, key: done.key, bucket: run.backup.bucket };
+    } catch (error) {
+      upload.attempts += run.backup.maxAttempts;
+      const backupError = `S3 upload failed: ${(error as Error).message}`;
+      throw new Error(primaryError ? `primary: ${primaryError}\nbackup: ${backupError}` : backupError);
+    }
   }
 
   private async writeFile(run: EgressRun, upload: UploadRecord, endStatus: EgressStatus): Promise<void> {
@@ -537,14 +603,16 @@ export class EgressFleet {
     if (target) {
       const body = generatePayload(upload.contentType, upload.bytes, run.info.egressId);
       try {
-        location = (
-          await uploadObject(target, upload.key, body, upload.contentType, this.settings.uploadTimeoutMs)
-        ).location;
+        const stored = await this.store(run, target, run.file.filename, body, upload.contentType, upload);
+        location = stored.location;
         upload.outcome = "uploaded";
         upload.location = location;
+        upload.key = stored.key;
+        upload.bucket = stored.bucket;
+        upload.backupUsed = run.info.backupStorageUsed;
       } catch (error) {
         upload.outcome = "failed";
-        upload.error = `S3 upload failed: ${(error as Error).message}`;
+        upload.error = (error as Error).message;
       }
     } else {
       upload.outcome = "kept-locally";
@@ -561,14 +629,20 @@ export class EgressFleet {
       this.end(run, EgressStatus.EGRESS_FAILED, upload.error ?? "S3 upload failed", 400);
       return;
     }
-    run.file.location = location;
-    run.file.size = BigInt(upload.bytes);
     this.settings.logger.info(
-      { egressId: run.info.egressId, location, bytes: upload.bytes },
+      { egressId: run.info.egressId, location, bytes: upload.bytes, backupUsed: upload.backupUsed },
       target ? "file uploaded" : "file kept on the egress instance (no storage configured)",
     );
-    if (endStatus === EgressStatus.EGRESS_COMPLETE) {
-      run.info.endedAt = nowNanos();
+    const complete = endStatus === EgressStatus.EGRESS_COMPLETE;
+    const endedAt = complete ? nowNanos() : run.info.endedAt;
+    // Egress reports its end once, after the manifest: until then LiveKit shows it finishing.
+    const manifestLocation = target ? await this.writeManifest(run, target, upload, location, endedAt) : "";
+    if (!run.running || run.crashed) return;
+    run.file.location = location;
+    run.file.size = BigInt(upload.bytes);
+    run.info.manifestLocation = manifestLocation;
+    if (complete) {
+      run.info.endedAt = endedAt;
       this.setStatus(run, EgressStatus.EGRESS_COMPLETE);
     } else {
       run.info.updatedAt = nowNanos();
@@ -576,6 +650,38 @@ export class EgressFleet {
     run.running = false;
     this.emit(run, "egress_ended");
     this.schedulePurge(run);
+  }
+
+  /**
+   * The manifest egress uploads last, beside the file (`<dir>/<egressId>.json`), unless the
+   * request disabled it and no backup was used; answers its location ("" when none). Its
+   * failure is only logged, as in egress.
+   */
+  private async writeManifest(
+    run: EgressRun,
+    target: S3Target,
+    upload: UploadRecord,
+    fileLocation: string,
+    endedAt: bigint,
+  ): Promise<string> {
+    const { info } = run;
+    if (run.disableManifest && !info.backupStorageUsed) return "";
+    const filepath = posix.join(posix.dirname(run.file.filename), `${info.egressId}.json`);
+    const body = Buffer.from(
+      manifestJson(info, { filename: run.file.filename, location: fileLocation }, endedAt),
+      "utf8",
+    );
+    try {
+      const stored = await this.store(run, target, filepath, body, "application/json", upload);
+      upload.manifestKey = stored.key;
+      return stored.location;
+    } catch (error) {
+      this.settings.logger.warn(
+        { egressId: info.egressId, error: (error as Error).message },
+        "failed to upload manifest",
+      );
+      return "";
+    }
   }
 
   /** A terminal status that needs no upload (ABORTED, FAILED): set, announce, done. */
@@ -622,6 +728,31 @@ export class EgressFleet {
     for (const timer of run.timers) clearTimeout(timer);
     run.timers.clear();
   }
+}
+
+/**
+ * egress' Manifest as it encodes it (pkg/config/manifest.go): snake_case, empty fields left out,
+ * int64 nanoseconds as JSON numbers, a trailing newline.
+ */
+function manifestJson(
+  info: EgressInfo,
+  file: { filename: string; location: string },
+  endedAt: bigint,
+): string {
+  const fields: string[] = [];
+  const text = (name: string, value: string) => {
+    if (value !== "") fields.push(`${JSON.stringify(name)}:${JSON.stringify(value)}`);
+  };
+  const nanos = (name: string, value: bigint) => {
+    if (value !== 0n) fields.push(`${JSON.stringify(name)}:${value.toString()}`);
+  };
+  text("egress_id", info.egressId);
+  text("room_id", info.roomId);
+  text("room_name", info.roomName);
+  nanos("started_at", info.startedAt);
+  nanos("ended_at", endedAt);
+  fields.push(`"files":${JSON.stringify([file])}`);
+  return `{${fields.join(",")}}\n`;
 }
 
 function cannotStop(status: EgressStatus): TwirpError {

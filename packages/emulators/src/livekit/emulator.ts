@@ -35,8 +35,14 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
   payloadCapBytes?: number;
   /** Each upload's timeout (default 30 s). */
   uploadTimeoutMs?: number;
+  /** Pause before the first retry of a failed upload, doubled each time up to 5 s (default 100 ms, the AWS SDK's). */
+  uploadRetryDelayMs?: number;
   /** Egress' own S3 settings, for requests without an `s3` block. */
   defaultStorage?: DefaultStorage | null;
+  /** Egress' `storage.prefix`: every file it uploads lands under it, request s3 blocks included (default none). */
+  storagePrefix?: string;
+  /** Egress' `backup:` storage: where a file goes when its upload failed every retry (default none). */
+  backupStorage?: (DefaultStorage & { prefix?: string }) | null;
   /** A room nobody joined closes this long after it was made, unless CreateRoom says otherwise (LiveKit: 5 min). */
   emptyTimeoutMs?: number;
   /** A room closes this long after its last participant left, unless CreateRoom says otherwise (LiveKit: 20 s). */
@@ -76,6 +82,15 @@ function positive(name: string, value: number | undefined, fallback: number, min
   if (!Number.isFinite(result) || result < min)
     throw new RangeError(`${name} must be a number ≥ ${min}, got ${result}`);
   return result;
+}
+
+/** A storage prefix as egress' YAML takes it: any path; empty for none. */
+function cleanPrefix(name: string, prefix: string | undefined): string {
+  const value = prefix ?? "";
+  if (value.startsWith("/") || value.split("/").some((part) => part === "..")) {
+    throw new RangeError(`${name} must be a relative path without '..', got ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, "");
 }
 
 function checkWebhookUrl(url: string | null): string | null {
@@ -139,7 +154,15 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
+    uploadRetryDelayMs: positive("uploadRetryDelayMs", options.uploadRetryDelayMs, 100),
     defaultStorage: options.defaultStorage ?? null,
+    storagePrefix: cleanPrefix("storagePrefix", options.storagePrefix),
+    backupStorage: options.backupStorage
+      ? {
+          ...options.backupStorage,
+          prefix: cleanPrefix("backupStorage.prefix", options.backupStorage.prefix),
+        }
+      : null,
     notify: (event, payload) => notifier.notify(event, payload),
     logger,
   });

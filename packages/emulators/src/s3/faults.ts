@@ -16,6 +16,8 @@ export interface S3Faults {
   dropEvents: number;
   /** Until when every S3 request is answered 503 (ISO time); null when not failing. */
   failUntil: string | null;
+  /** How many of the next S3 requests are answered 503, whatever the time. */
+  failNext: number;
   /** The error those 503 answers carry. */
   failCode: FailCode;
 }
@@ -25,6 +27,8 @@ export const faultPatchSchema = z
     dropEvents: z.number().min(0).max(1),
     /** Answer 503 to every S3 request for this long from now; 0 stops failing. */
     failForMs: z.number().int().min(0),
+    /** Answer 503 to the next n S3 requests (a deterministic outage: exactly n failed tries). */
+    failNext: z.number().int().min(0).max(1_000_000),
     failCode: z.enum(["SlowDown", "ServiceUnavailable"]),
   })
   .partial()
@@ -41,6 +45,7 @@ export function parseFaultPatch(input: unknown): FaultPatch {
 export class FaultState {
   private dropEvents = 0;
   private failUntilMs = 0;
+  private failNext = 0;
   private failCode: FailCode = "SlowDown";
   private readonly now: () => number;
 
@@ -52,6 +57,7 @@ export class FaultState {
     const valid = parseFaultPatch(patch);
     if (valid.dropEvents !== undefined) this.dropEvents = valid.dropEvents;
     if (valid.failCode !== undefined) this.failCode = valid.failCode;
+    if (valid.failNext !== undefined) this.failNext = valid.failNext;
     if (valid.failForMs !== undefined)
       this.failUntilMs = valid.failForMs === 0 ? 0 : this.now() + valid.failForMs;
     return this.snapshot();
@@ -60,6 +66,7 @@ export class FaultState {
   reset(): S3Faults {
     this.dropEvents = 0;
     this.failUntilMs = 0;
+    this.failNext = 0;
     this.failCode = "SlowDown";
     return this.snapshot();
   }
@@ -69,6 +76,10 @@ export class FaultState {
   }
 
   failure(): S3Error | undefined {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      return new S3Error(this.failCode);
+    }
     return this.now() < this.failUntilMs ? new S3Error(this.failCode) : undefined;
   }
 
@@ -77,6 +88,7 @@ export class FaultState {
     return {
       dropEvents: this.dropEvents,
       failUntil: failing ? new Date(this.failUntilMs).toISOString() : null,
+      failNext: this.failNext,
       failCode: this.failCode,
     };
   }

@@ -59,6 +59,11 @@ export const en: Wording = {
           "The recording was lost: the recording server stopped while it was working, or the file never reached storage.",
         todo: "Nothing can be recovered from this recording. If the meeting is still going on, start a new one, and tell your administrator, giving them the reference below.",
       },
+      stored_in_backup: {
+        happened:
+          "The recording was made, but the recording server could not put the file in the usual storage and kept it in a backup store instead, which this service cannot link to.",
+        todo: "Ask your administrator for the file, giving them the reference below: it is not lost.",
+      },
       stop_failed: {
         happened: "The recording could not be stopped properly, so its file could not be finished and saved.",
         todo: "Contact your administrator and give them the reference below. If you need a recording, start a new one.",

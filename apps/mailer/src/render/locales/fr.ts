@@ -60,6 +60,11 @@ export const fr: Wording = {
           "L’enregistrement a été perdu : le serveur d’enregistrement s’est arrêté pendant son travail, ou le fichier n’est jamais arrivé dans le stockage.",
         todo: "Rien ne peut être récupéré de cet enregistrement. Si la réunion est toujours en cours, lancez-en un nouveau, et prévenez votre administrateur en lui donnant la référence ci-dessous.",
       },
+      stored_in_backup: {
+        happened:
+          "L’enregistrement a été réalisé, mais le serveur d’enregistrement n’a pas pu déposer le fichier dans le stockage habituel et l’a gardé dans un stockage de secours, vers lequel ce service ne peut pas créer de lien.",
+        todo: "Demandez le fichier à votre administrateur en lui donnant la référence ci-dessous : il n’est pas perdu.",
+      },
       stop_failed: {
         happened:
           "L’enregistrement n’a pas pu être arrêté correctement, et son fichier n’a donc pas pu être terminé ni sauvegardé.",
