@@ -44,6 +44,12 @@ afterEach(async () => {
   await harness?.close();
 });
 
+/** A minio client on the test file's S3 emulator, with the recorder's credentials. */
+async function testMinio(): Promise<MinioClient> {
+  const s3 = await testS3();
+  return new MinioClient({ endPoint: "127.0.0.1", port: s3.port, useSSL: false, ...S3_CREDENTIALS });
+}
+
 const reconcile = () => handleReconcile(harness.context, harness.client, harness.prefix);
 
 async function egressInfo(egressId: string): Promise<Record<string, unknown> | undefined> {
@@ -188,8 +194,7 @@ describe("an egress LiveKit forgot", () => {
     expect(await reconcile()).toMatchObject({ "egress gone: saved": 1 });
     const saved = await harness.store.get(recording.id);
     expect(saved?.status).toBe("saved");
-    const s3 = await testS3();
-    const minio = new MinioClient({ endPoint: "127.0.0.1", port: s3.port, useSSL: false, ...S3_CREDENTIALS });
+    const minio = await testMinio();
     const stat = await minio.statObject(BUCKET, `recordings/${recording.id}.mp4`);
     expect(saved?.file).toMatchObject({ key: `recordings/${recording.id}.mp4`, size: stat.size });
   });
@@ -242,13 +247,7 @@ describe("files where egress puts them", () => {
       expect(recording.output?.key).toBe(`egress-eu/recordings/${recording.id}.mp4`);
       await own.admin("/egresses/forget", {});
       expect(await reconcile()).toMatchObject({ "egress gone: saved": 1 });
-      const s3 = await testS3();
-      const minio = new MinioClient({
-        endPoint: "127.0.0.1",
-        port: s3.port,
-        useSSL: false,
-        ...S3_CREDENTIALS,
-      });
+      const minio = await testMinio();
       const stat = await minio.statObject(BUCKET, `egress-eu/recordings/${recording.id}.mp4`);
       expect((await harness.store.get(recording.id))?.file).toMatchObject({
         bucket: BUCKET,
@@ -263,18 +262,12 @@ describe("files where egress puts them", () => {
   describe("an upload that went to egress' backup storage", () => {
     let own: EgressProcess;
     beforeAll(async () => {
-      const s3 = await testS3();
-      const minio = new MinioClient({
-        endPoint: "127.0.0.1",
-        port: s3.port,
-        useSSL: false,
-        ...S3_CREDENTIALS,
-      });
+      const minio = await testMinio();
       await minio.makeBucket("recordings-backup");
       own = await startEgressProcess(
         [
           "--upload-retry-delay-ms=1",
-          `--backup-endpoint=${s3.url}`,
+          `--backup-endpoint=${(await testS3()).url}`,
           "--backup-bucket=recordings-backup",
           `--backup-access-key=${S3_CREDENTIALS.accessKey}`,
           "--backup-prefix=spill",
