@@ -187,6 +187,22 @@ describe("POST /v1/webhooks/livekit", () => {
     });
   });
 
+  it("fails a recording whose egress was aborted waiting for its start signal as no_start_signal", async () => {
+    const recording = await startedRecording("EG_silent");
+    await deliver(
+      egressEvent("egress_ended", "EG_silent", "EGRESS_ABORTED", { error: "Start signal not received" }),
+    );
+    const stored = await api.store.get(recording.id);
+    expect(stored).toMatchObject({ status: "failed", error: { code: "no_start_signal" } });
+    expect(stored?.error?.message).toBe(
+      `nobody published in room "${recording.room}", so egress EG_silent never began recording: Start signal not received (webhook)`,
+    );
+    expect((await api.queues.notifications.getJob(`failed-${recording.id}`))?.data).toEqual({
+      recordingId: recording.id,
+      reason: "no_start_signal",
+    });
+  });
+
   it("changes nothing when the same event is delivered again", async () => {
     const recording = await startedRecording("EG_twice");
     const event = egressEvent("egress_updated", "EG_twice", "EGRESS_ACTIVE");

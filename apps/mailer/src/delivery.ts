@@ -1,7 +1,8 @@
 import type { Recording } from "@recfleet/recordings";
+import { formatSpan } from "@recfleet/runtime";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { MailerContext } from "./context.ts";
-import { decideRetry, formatSpan } from "./retry.ts";
+import { decideRetry } from "./retry.ts";
 import type { NotificationKind, SentRecord } from "./sent-marker.ts";
 import { classifySmtpError, type SmtpFailure } from "./smtp-errors.ts";
 import { messageIdFor, type OutgoingEmail } from "./transport.ts";

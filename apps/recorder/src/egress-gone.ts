@@ -1,9 +1,14 @@
-import type { Recording, RecordingOutput, StoredFile } from "@recfleet/recordings";
+import {
+  hasWaitNote,
+  type Recording,
+  type RecordingOutput,
+  type StoredFile,
+  WAIT_NOTES,
+} from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 import { stopEgress } from "./egress-calls.ts";
 import { classifyEgressError } from "./egress-errors.ts";
-import { failRecording } from "./outcomes.ts";
 import { outputOf } from "./start-request.ts";
 
 /** Where the recording's file should land, as recfleet asked egress for it. */
@@ -70,33 +75,35 @@ export async function saveWithFile(
 }
 
 /**
- * LiveKit answered 404 for the recording's egress: it ended long enough ago to be purged, or
- * LiveKit lost its records. That is an answer, not an outage: the recording is saved when its
- * file is in the bucket, and lost otherwise. Undefined while storage cannot tell.
+ * LiveKit answered 404 for the recording's egress. That says LiveKit forgot it, not that it
+ * ended: ended egresses are purged after 24 h, but a LiveKit that lost its Redis forgets running
+ * ones too, and those keep recording, report (and are stored) again at their next change, and
+ * still obey StopEgress (livekit-server asks the egress' instance before its records). So the
+ * file in storage settles it as saved; without the file the recording keeps its state, noted
+ * once, until that state's own deadline. Answers what was done, or undefined for nothing.
  */
-export async function settleGoneEgress(
+export async function settleUnknownEgress(
   context: RecorderContext,
   recording: Recording,
   egressId: string,
-): Promise<"saved" | "lost" | undefined> {
+): Promise<"saved" | "noted" | "absent" | undefined> {
   const file = await findRecordingFile(context, recording);
   if (file === "unknown") return undefined;
   if (file !== "absent") {
-    await saveWithFile(
+    const saved = await saveWithFile(
       context,
       recording,
       file.found,
       `egress ${egressId} is gone from LiveKit; its file is in storage`,
     );
-    return "saved";
+    return saved ? "saved" : undefined;
   }
-  await failRecording(
-    context,
+  if (hasWaitNote(recording, "unknownEgress")) return "absent";
+  await context.store.annotate(
     recording.id,
-    "lost",
-    `egress ${egressId} is gone from LiveKit (purged after it ended, or LiveKit lost its data) and its file is not in storage`,
+    `${WAIT_NOTES.unknownEgress} ${egressId} (purged, or LiveKit lost its data) and its file is not in storage yet: still waiting for it`,
   );
-  return "lost";
+  return "noted";
 }
 
 /**

@@ -165,17 +165,70 @@ describe("a full fleet that answers late", () => {
 });
 
 describe("an egress LiveKit forgot", () => {
-  it("loses an active recording whose egress is gone and whose file is not in storage, instead of waiting forever", async () => {
+  it("keeps an active recording whose egress LiveKit lost with its data, and saves it: the stop still reaches the egress", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
-    await untilActive(harness, recording.id);
+    const active = await untilActive(harness, recording.id);
+    const egressId = active.egressId ?? "";
     await egress.admin("/egresses/forget", { all: true });
-    await reconcile();
+    expect(await reconcile()).toMatchObject({ "noted: egress unknown to LiveKit": 1 });
+    const noted = await harness.store.get(recording.id);
+    expect(noted?.status).toBe("active");
+    expect(noted?.timeline.at(-1)?.reason).toBe(
+      `LiveKit has no record of egress ${egressId} (purged, or LiveKit lost its data) and its file is not in storage yet: still waiting for it`,
+    );
+    // Noted once: the next sweep changes nothing.
+    expect(await reconcile()).not.toHaveProperty("noted: egress unknown to LiveKit");
+    await harness.producer.enqueue("stop", { recordingId: recording.id });
+    await statusOf(harness.store, recording.id, "stopping");
+    await eventually(async () =>
+      (await egressInfo(egressId))?.status === "EGRESS_COMPLETE" ? true : undefined,
+    );
+    await egress.admin("/egresses/forget", { all: true });
+    expect(await reconcile()).toMatchObject({ "egress gone: saved": 1 });
+    expect((await harness.store.get(recording.id))?.file?.key).toBe(`recordings/${recording.id}.mp4`);
+  });
+
+  it("fails a stopping recording whose egress is gone and whose file never came as lost, once the stop timeout passed", async () => {
+    harness = await startHarness({
+      redisUrl: redis.url,
+      egressUrl: egress.url,
+      recorder: { stopTimeoutMs: 500 },
+    });
+    const recording = await createRecording(harness.store, {}, egress);
+    await harness.producer.enqueue("start", { recordingId: recording.id });
+    const active = await untilActive(harness, recording.id);
+    // Its instance died, then LiveKit lost its records: nothing will ever upload the file.
+    await egress.admin(`/egresses/${active.egressId}/crash`, {});
+    await egress.admin("/egresses/forget", { all: true });
+    await harness.producer.enqueue("stop", { recordingId: recording.id });
+    const stopping = await statusOf(harness.store, recording.id, "stopping");
+    expect(stopping.timeline.at(-1)?.reason).toBe(
+      `stop sent to egress ${active.egressId}: LiveKit has no record of it; waiting for its file`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(await reconcile()).toMatchObject({ "lost: egress gone": 1 });
     const lost = await harness.store.get(recording.id);
-    expect(lost?.status).toBe("failed");
-    expect(lost?.error?.code).toBe("lost");
-    expect(lost?.error?.message).toMatch(/is gone from LiveKit .* and its file is not in storage$/);
+    expect(lost?.error).toEqual({
+      code: "lost",
+      message: `egress ${active.egressId} is gone from LiveKit and its file did not arrive within 1 s of the stop`,
+    });
+  });
+
+  it("cancels a recording stopped while starting whose egress is gone", async () => {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+    await egress.openRoom("gone-before-start", { publish: false });
+    const recording = await createRecording(harness.store, { room: "gone-before-start" });
+    await harness.producer.enqueue("start", { recordingId: recording.id });
+    const { egressId } = await withEgress(harness.store, recording.id);
+    await egress.admin(`/egresses/${egressId}/crash`, {});
+    await egress.admin("/egresses/forget", { all: true });
+    await harness.producer.enqueue("stop", { recordingId: recording.id });
+    const cancelled = await statusOf(harness.store, recording.id, "cancelled");
+    expect(cancelled.timeline.at(-1)?.reason).toBe(
+      `stopped before it began recording: egress ${egressId} is gone from LiveKit`,
+    );
   });
 
   it("saves a stopping recording whose egress was purged when its file is in storage", async () => {

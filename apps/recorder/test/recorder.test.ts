@@ -224,7 +224,7 @@ describe("stop", () => {
     expect((await harness.store.get(recording.id))?.status).toBe("stopping");
   });
 
-  it("treats an egress that already ended as stopped, and an unknown one as lost", async () => {
+  it("treats an egress that already ended as stopped, and an unknown one as stopping, waiting for its file", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     const recording = await createRecording(harness.store, {}, egress);
     await harness.producer.enqueue("start", { recordingId: recording.id });
@@ -243,8 +243,11 @@ describe("stop", () => {
     await harness.store.transition(ghost.id, "starting", { reason: "picked up" });
     await harness.store.transition(ghost.id, "active", { reason: "started", egressId: "EG_doesnotexist" });
     await harness.producer.enqueue("stop", { recordingId: ghost.id });
-    const lost = await statusOf(harness.store, ghost.id, "failed");
-    expect(lost.error?.code).toBe("lost");
+    // Nothing answered for it: it ends by its file, or as lost after RECORDER_STOP_TIMEOUT_MS.
+    const waiting = await statusOf(harness.store, ghost.id, "stopping");
+    expect(waiting.timeline.at(-1)?.reason).toBe(
+      "stop sent to egress EG_doesnotexist: LiveKit has no record of it; waiting for its file",
+    );
   });
 
   it("stops the egress as soon as it has an id when a stop arrives during the start", async () => {

@@ -43,7 +43,8 @@ export interface TestFleet {
   waitFor(id: string, status: string, timeoutMs?: number): Promise<RecordingView>;
   mails(): Promise<MailEntry[]>;
   mailText(id: string): Promise<string>;
-  livekitAdmin<T>(path: string, body?: unknown): Promise<T>;
+  /** The LiveKit emulator's admin endpoint: GET without a body, POST with one, or `method`. */
+  livekitAdmin<T>(path: string, body?: unknown, method?: string): Promise<T>;
   /**
    * Opens a room in the LiveKit emulator with one participant, as a meeting under way: it
    * publishes a camera and a microphone unless `publish` is false (nobody shares anything yet).

@@ -8,6 +8,8 @@ export interface RecordingSpec {
   kind: RecordingKind;
   profile: string;
   email: string;
+  /** How long the recording waits for its room to open (the API's roomWaitSeconds). */
+  roomWaitSeconds?: number;
 }
 
 /** What happened to one recording driven through the API. */
@@ -62,7 +64,13 @@ export async function createRecording(
   statuses: number[] = [],
 ): Promise<{ id: string; statuses: number[] }> {
   const deadline = Date.now() + deadlineMs;
-  const body = { room: spec.room, kind: spec.kind, profile: spec.profile, notify: { email: spec.email } };
+  const body = {
+    room: spec.room,
+    kind: spec.kind,
+    profile: spec.profile,
+    notify: { email: spec.email },
+    ...(spec.roomWaitSeconds === undefined ? {} : { roomWaitSeconds: spec.roomWaitSeconds }),
+  };
   for (;;) {
     let wait = 500;
     try {
@@ -129,6 +137,13 @@ export interface LifecycleOptions {
   activeTimeoutMs: number;
   /** How long it may take from the stop to a final state. */
   settleMs: number;
+  /**
+   * Awaited once the recording is created, before it is waited for: what the people in its room
+   * do meanwhile (open the room late, share a track late, leave).
+   */
+  onCreated?: (id: string) => Promise<void>;
+  /** Ends the recording after its hold instead of the API stop (e.g. its room closes). */
+  endRecording?: (id: string) => Promise<void>;
   /** Called once the recording is active, before the hold (e.g. to line up a fault). */
   onActive?: (id: string) => void;
   /** Called once the stop was accepted: egress is finishing and uploading the file. */
@@ -145,6 +160,7 @@ export async function runLifecycle(
   try {
     const { id } = await createRecording(api, spec, options.settleMs, outcome.createStatuses);
     outcome.id = id;
+    await options.onCreated?.(id);
     const started = await watch.waitFor(
       id,
       (recording) => recording.status === "active" || isFinal(recording.status),
@@ -156,7 +172,8 @@ export async function runLifecycle(
       options.onActive?.(id);
       await sleep(options.random.int(options.holdMs[0], options.holdMs[1]));
       outcome.stopSentAt = Date.now();
-      await stopRecording(api, id, options.settleMs, outcome.stopStatuses);
+      if (options.endRecording) await options.endRecording(id);
+      else await stopRecording(api, id, options.settleMs, outcome.stopStatuses);
       options.onStopped?.(id);
     }
     outcome.final = await watch.waitFor(

@@ -15,6 +15,8 @@ const RECORDING_FILE = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 const PENDING_STATES = ["active", "waiting", "delayed", "prioritized", "waiting-children"] as const;
 /** The reconcile job scheduler always has its next run queued: that one is not stuck. */
 const SCHEDULED = "reconcile";
+/** The status reported for an egress LiveKit purged after it ended (not a LiveKit status). */
+export const PURGED = "purged by LiveKit";
 
 interface RecordedRequest {
   seq: number;
@@ -78,12 +80,31 @@ export interface EvidenceWindow {
   startedAt: number;
   apiLogOffset: number;
   starts: StartCollector;
+  /** Egresses seen during the run, by id: LiveKit may purge ended ones before the end. */
+  egressesSeen: Map<string, EgressView>;
 }
 
 export async function openWindow(fleet: ChaosFleet): Promise<EvidenceWindow> {
   const starts = new StartCollector(fleet);
   await starts.poll();
-  return { startedAt: Date.now(), apiLogOffset: fleet.logOffset("api"), starts };
+  return { startedAt: Date.now(), apiLogOffset: fleet.logOffset("api"), starts, egressesSeen: new Map() };
+}
+
+/** Notes the egresses the emulator holds now, before a fault makes LiveKit forget them. */
+export async function rememberEgresses(fleet: ChaosFleet, window: EvidenceWindow): Promise<void> {
+  for (const view of await egressViews(fleet)) window.egressesSeen.set(view.egressId, view);
+}
+
+/**
+ * The egresses at the end, plus those seen earlier that LiveKit has purged since: purging takes
+ * only ended egresses, so such a one counts as ended, whatever its status was when last seen.
+ */
+export function withPurged(current: EgressView[], seen: ReadonlyMap<string, EgressView>): EgressView[] {
+  const present = new Set(current.map((view) => view.egressId));
+  const purged = [...seen.values()]
+    .filter((view) => !present.has(view.egressId))
+    .map((view) => ({ ...view, status: PURGED }));
+  return [...current, ...purged];
 }
 
 function jobView(queue: string, job: Job, state: string): JobView {
@@ -242,7 +263,7 @@ export async function gatherEvidence(
   ]);
   return {
     recordings,
-    egresses,
+    egresses: withPurged(egresses, window.egressesSeen),
     starts: window.starts.starts,
     startLogComplete: window.starts.complete,
     mails,

@@ -48,6 +48,45 @@ export interface EgressCapacitySettings {
   holdMs: Range;
 }
 
+export interface LateRoomsSettings {
+  /** Rooms opened only once their recording has been seen waiting for them. */
+  lateRooms: number;
+  /** Rooms whose speaker shares a track only once the egress has been seen waiting for it. */
+  latePublishers: number;
+  /** How long after that wait was seen the room opens, or the first track comes. */
+  lateByMs: Range;
+  /** Rooms that never open: their recordings ask to wait `roomWaitSeconds`, then fail. */
+  neverOpened: number;
+  roomWaitSeconds: number;
+  /** Rooms where somebody sits and nobody ever shares anything. */
+  silentRooms: number;
+  holdMs: Range;
+}
+
+export interface RoomsCloseSettings {
+  /** Rooms closed while their recording records: it ends normally, saved and emailed. */
+  whileRecording: number;
+  /** Rooms closed while their egress waits for someone to publish: the recording is cancelled. */
+  whileWaiting: number;
+  holdMs: Range;
+}
+
+export interface SlowRefusalSettings {
+  recordings: number;
+  capacity: number;
+  /** How late a full fleet's 503 comes (livekit-server: ~18–27 s, after psrpc's retries). */
+  refusalDelayMs: number;
+  holdMs: Range;
+}
+
+export interface LiveKitAmnesiaSettings {
+  /** Recordings whose egress waits for a publisher when LiveKit loses its records. */
+  waiting: number;
+  /** Recordings recording when LiveKit loses its records. */
+  recording: number;
+  holdMs: Range;
+}
+
 export interface ApiFuzzSettings {
   requests: number;
   concurrency: number;
@@ -64,6 +103,10 @@ export interface Profile {
   s3Restart: S3RestartSettings;
   smtpOutage: SmtpOutageSettings;
   egressCapacity: EgressCapacitySettings;
+  lateRooms: LateRoomsSettings;
+  roomsClose: RoomsCloseSettings;
+  slowRefusal: SlowRefusalSettings;
+  livekitAmnesia: LiveKitAmnesiaSettings;
   apiFuzz: ApiFuzzSettings;
   /** How long a recording may take from its stop to a final state before it counts as stuck. */
   settleMs: number;
@@ -84,6 +127,7 @@ export const FLEET_ENV: Record<string, string> = {
   RECORDER_QUEUED_TIMEOUT_MS: "5000",
   LIVEKIT_REQUEST_TIMEOUT_MS: "4000",
   LISTENER_RESYNC_INTERVAL_MS: "5000",
+  RECORDER_EGRESS_START_TIMEOUT_MS: "10000",
 };
 
 /** Short enough for `npm test` on two cores, still exercising every fault. */
@@ -106,6 +150,18 @@ export function ciProfile(seed: number = newSeed()): Profile {
     s3Restart: { recordings: 12, concurrency: 12, restarts: 1, dropEvents: 0.3, holdMs: [300, 4000] },
     smtpOutage: { recordings: 8, outageMs: 9000 },
     egressCapacity: { recordings: 12, capacity: 2, crashes: 1, holdMs: [200, 600] },
+    lateRooms: {
+      lateRooms: 4,
+      latePublishers: 4,
+      lateByMs: [500, 2500],
+      neverOpened: 2,
+      roomWaitSeconds: 3,
+      silentRooms: 2,
+      holdMs: [300, 1000],
+    },
+    roomsClose: { whileRecording: 4, whileWaiting: 3, holdMs: [300, 1500] },
+    slowRefusal: { recordings: 6, capacity: 3, refusalDelayMs: 20_000, holdMs: [300, 800] },
+    livekitAmnesia: { waiting: 3, recording: 6, holdMs: [500, 1500] },
     apiFuzz: { requests: 800, concurrency: 4 },
     settleMs: 120_000,
     drainMs: 60_000,
@@ -129,7 +185,8 @@ export function longProfile(minutes: number = LONG_NOMINAL_MINUTES, seed: number
   return {
     name: "long",
     seed,
-    fleetEnv: FLEET_ENV,
+    // Nobody publishing for a minute, rather than seconds, before the recording is given up.
+    fleetEnv: { ...FLEET_ENV, RECORDER_EGRESS_START_TIMEOUT_MS: "60000" },
     recorderReplicas: 3,
     recorderKills: {
       ...ci.recorderKills,
@@ -152,6 +209,26 @@ export function longProfile(minutes: number = LONG_NOMINAL_MINUTES, seed: number
     },
     smtpOutage: { recordings: scaled(30, ci.smtpOutage.recordings), outageMs: 30_000 },
     egressCapacity: { ...ci.egressCapacity, recordings: scaled(50, ci.egressCapacity.recordings) },
+    lateRooms: {
+      ...ci.lateRooms,
+      lateRooms: scaled(20, ci.lateRooms.lateRooms),
+      latePublishers: scaled(20, ci.lateRooms.latePublishers),
+      lateByMs: [2000, 45_000],
+      neverOpened: scaled(5, ci.lateRooms.neverOpened),
+      roomWaitSeconds: 20,
+      silentRooms: scaled(5, ci.lateRooms.silentRooms),
+    },
+    roomsClose: {
+      ...ci.roomsClose,
+      whileRecording: scaled(20, ci.roomsClose.whileRecording),
+      whileWaiting: scaled(10, ci.roomsClose.whileWaiting),
+    },
+    slowRefusal: { ...ci.slowRefusal, recordings: scaled(20, ci.slowRefusal.recordings) },
+    livekitAmnesia: {
+      ...ci.livekitAmnesia,
+      waiting: scaled(10, ci.livekitAmnesia.waiting),
+      recording: scaled(30, ci.livekitAmnesia.recording),
+    },
     apiFuzz: { requests: scaled(2000, 2000), concurrency: 6 },
     settleMs: 240_000,
     drainMs: 120_000,

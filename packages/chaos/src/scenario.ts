@@ -1,5 +1,6 @@
+import { hasWaitNote, isFinal, type Recording, WAIT_NOTES, type WaitNote } from "@recfleet/recordings";
 import { type LifecycleOutcome, type RecordingSpec, specsFor } from "./driver.ts";
-import { type EvidenceWindow, gatherEvidence, openWindow } from "./evidence.ts";
+import { type EvidenceWindow, gatherEvidence, openWindow, rememberEgresses } from "./evidence.ts";
 import { type ChaosFleet, MAIL_DOMAIN } from "./fleet.ts";
 import {
   type Check,
@@ -101,9 +102,35 @@ export class ScenarioRun {
     return specs;
   }
 
+  /** Waits until the recording's timeline says it waits for `note` (or it ended). */
+  async untilNoted(id: string, note: WaitNote, timeoutMs: number): Promise<Recording> {
+    return this.watch.waitFor(
+      id,
+      (recording) => hasWaitNote(recording, note) || isFinal(recording.status),
+      timeoutMs,
+      `noted "${WAIT_NOTES[note]}"`,
+    );
+  }
+
+  /** Waits until the recorder has stored the recording's egress (or it ended). */
+  async untilEgress(id: string, timeoutMs: number): Promise<Recording> {
+    return this.watch.waitFor(
+      id,
+      (recording) => recording.egressId !== null || isFinal(recording.status),
+      timeoutMs,
+      "given an egress",
+    );
+  }
+
   /** Marks where the evidence starts (request log position, API log offset). */
   async begin(): Promise<void> {
     this.window = await openWindow(this.fleet);
+  }
+
+  /** Notes every egress now, so that the evidence still holds those LiveKit purges later. */
+  async rememberEgresses(): Promise<void> {
+    if (!this.window) throw new Error("begin() first");
+    await rememberEgresses(this.fleet, this.window);
   }
 
   get startLog() {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PURGED, withPurged } from "../src/evidence.ts";
 import {
   type Evidence,
   type Expectation,
@@ -135,6 +136,22 @@ describe("the invariants", () => {
     expect(evaluate(expectations, evidence, { mailDomain: DOMAIN }).tally.orphanEgresses).toBe(1);
     egress.crashed = true;
     expect(failing(evidence, expectations)).toEqual([]);
+  });
+
+  it("count an egress LiveKit purged since it was seen as ended, never as an orphan or a missing one", () => {
+    const evidence = healthy();
+    const [first, second] = evidence.egresses;
+    if (!first || !second) throw new Error("no egress");
+    // Seen recording mid-run; LiveKit then purged it after it ended.
+    const seen = new Map([[first.egressId, { ...first, status: "EGRESS_ACTIVE" }]]);
+    evidence.egresses = withPurged([second], seen);
+    expect(evidence.egresses.map((egress) => [egress.egressId, egress.status])).toEqual([
+      [second.egressId, "EGRESS_COMPLETE"],
+      [first.egressId, PURGED],
+    ]);
+    expect(failing(evidence)).toEqual([]);
+    evidence.egresses = [second];
+    expect(failing(evidence)).toEqual(["no egress started twice for one recording"]);
   });
 
   it("flag a second email with the same Message-ID, and a notified recording without one", () => {

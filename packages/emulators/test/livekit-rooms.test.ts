@@ -358,6 +358,32 @@ describe("LiveKit forgets egresses", () => {
     }
   });
 
+  it("still stops a running egress it forgot: StopEgress reaches the egress' own instance first", async () => {
+    emulator.join("amnesia-stop", { identity: "ana", publish: ["camera"] });
+    const info = await egress.startRoomCompositeEgress("amnesia-stop", { file: mp4("amnesia-stop.mp4") });
+    await untilStatus(info.egressId, EgressStatus.EGRESS_ACTIVE);
+    expect(emulator.forgetEgresses(true)).toBe(1);
+    expect(await failure(egress.listEgress({ egressId: info.egressId }))).toMatchObject({ status: 404 });
+    const stopping = await egress.stopEgress(info.egressId);
+    expect(stopping.status).toBe(EgressStatus.EGRESS_ENDING);
+    await untilStatus(info.egressId, EgressStatus.EGRESS_COMPLETE);
+    const ended = (await events()).filter((event) => event.event === "egress_ended");
+    expect(ended.map((event) => event.egressInfo?.egressId)).toEqual([info.egressId]);
+  });
+
+  it("answers 404 to StopEgress for a forgotten egress whose instance died", async () => {
+    emulator.join("amnesia-dead", { identity: "bo", publish: ["camera"] });
+    const info = await egress.startRoomCompositeEgress("amnesia-dead", { file: mp4("amnesia-dead.mp4") });
+    await untilStatus(info.egressId, EgressStatus.EGRESS_ACTIVE);
+    emulator.crashEgress(info.egressId);
+    expect(await failure(egress.stopEgress(info.egressId))).toMatchObject({ status: 408 });
+    emulator.forgetEgresses(true);
+    expect(await failure(egress.stopEgress(info.egressId))).toMatchObject({
+      status: 404,
+      message: "egress does not exist",
+    });
+  });
+
   it("loses running egresses with its data; one reappears when it next reports", async () => {
     emulator.join("amnesia", { identity: "mo" });
     const info = await egress.startRoomCompositeEgress("amnesia", { file: mp4("amnesia.mp4") });

@@ -37,6 +37,14 @@ export interface EgressInfoLike {
 
 /** The end reason egress gives when its source went away: for a room composite, the room closed. */
 export const END_REASON_SOURCE_CLOSED = "End reason: Source closed";
+/**
+ * EgressInfo.error of an egress aborted before anyone published (livekit/egress: stopped, or
+ * its session limit hit, while it waited for the start signal).
+ */
+const NO_START_SIGNAL_ERRORS = new Set([
+  "Start signal not received",
+  "Session limit reached before start signal",
+]);
 
 /** What LiveKit says about an egress, from a webhook or from ListEgress. */
 export interface EgressReport {
@@ -173,8 +181,15 @@ export async function applyEgressReport(
         if (cancelled.ok) return { recording: cancelled.recording, changed: true };
       }
       to = "failed";
-      failed = "egress_aborted";
-      reason = `egress ${report.egressId} was aborted: ${report.error || "no reason given"} (${source})`;
+      if (NO_START_SIGNAL_ERRORS.has(report.error)) {
+        // Nobody published: whoever ended the wait (the reconciler's deadline, egress' session
+        // limit), the recording fails the same way, whichever of webhook and reconciler is first.
+        failed = "no_start_signal";
+        reason = `nobody published in room "${recording.room}", so egress ${report.egressId} never began recording: ${report.error} (${source})`;
+      } else {
+        failed = "egress_aborted";
+        reason = `egress ${report.egressId} was aborted: ${report.error || "no reason given"} (${source})`;
+      }
       break;
   }
   const reported = to === "stopped" ? reportedFile(report, recording.output) : undefined;
@@ -190,7 +205,9 @@ export async function applyEgressReport(
     reason,
     ...(failed ? { onlyFrom: FAILABLE_BY_EGRESS } : {}),
     ...(file && recording.file === null ? { file } : {}),
-    ...(failed ? { error: { code: failed, message: report.error || reason } } : {}),
+    ...(failed
+      ? { error: { code: failed, message: failed === "no_start_signal" ? reason : report.error || reason } }
+      : {}),
   });
   if (!result.ok) {
     const current = result.reason === "illegal" ? result.recording : recording;

@@ -25,6 +25,7 @@ export {
   storedFileSchema,
   type TimelineEntry,
 } from "./model.ts";
+export { hasWaitNote, WAIT_NOTES, type WaitNote } from "./notes.ts";
 export {
   canTransition,
   FINAL,

@@ -2,9 +2,12 @@ import { type EgressInfo, EgressStatus } from "@livekit/protocol";
 import {
   applyEgressReport,
   egressReportOf,
+  hasWaitNote,
   type Recording,
   type RecordingStatus,
+  WAIT_NOTES,
 } from "@recfleet/recordings";
+import { formatSpan } from "@recfleet/runtime";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "../context.ts";
 import { getEgress } from "../egress-calls.ts";
@@ -13,14 +16,11 @@ import {
   expectedOutput,
   findRecordingFile,
   saveWithFile,
-  settleGoneEgress,
+  settleUnknownEgress,
   stopUnwantedEgress,
 } from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
 import { sweepOrphanEgresses } from "./orphans.ts";
-
-/** The timeline note of a recording whose egress waits for someone to publish (written once). */
-export const START_SIGNAL_NOTE = "waiting for someone to publish";
 
 const SWEPT: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped", "saved"];
 const BATCH = 500;
@@ -48,7 +48,7 @@ async function reconcileWithEgress(
   recording: Recording,
   egressId: string,
 ): Promise<Action> {
-  const { recorder, store } = context;
+  const { recorder } = context;
   const now = context.now();
   let info: EgressInfo | undefined;
   try {
@@ -61,50 +61,70 @@ async function reconcileWithEgress(
       return undefined;
     }
   }
-  if (!info) {
-    // 404 "egress does not exist" (or an empty list): LiveKit forgot it. An answer, not an outage.
-    const settled = await settleGoneEgress(context, recording, egressId);
-    return settled ? `egress gone: ${settled}` : undefined;
-  }
-  const report = egressReportOf(info);
-  if (!report) return undefined;
-  const outcome = await applyEgressReport(store, recording, report, "reconciler: webhook missed");
-  if (outcome.refusedFilename !== undefined) {
-    context.logger.warn(
-      {
+  let current = recording;
+  let noted: Action;
+  if (info) {
+    const report = egressReportOf(info);
+    if (!report) return undefined;
+    const outcome = await applyEgressReport(context.store, recording, report, "reconciler: webhook missed");
+    if (outcome.refusedFilename !== undefined) {
+      context.logger.warn(
+        {
+          recordingId: recording.id,
+          egressId,
+          filename: outcome.refusedFilename,
+          expected: recording.output?.filepath,
+        },
+        "egress reported a file recfleet did not ask for: not taken",
+      );
+    }
+    if (outcome.failed) {
+      await context.producer.enqueue("recording-failed", {
         recordingId: recording.id,
-        egressId,
-        filename: outcome.refusedFilename,
-        expected: recording.output?.filepath,
-      },
-      "egress reported a file recfleet did not ask for: not taken",
-    );
+        reason: outcome.failed,
+      });
+      return `failed: ${outcome.failed}`;
+    }
+    if (outcome.changed) return `moved to ${outcome.recording.status}`;
+    current = outcome.recording;
+  } else {
+    // 404 "egress does not exist" (or an empty list): an answer, not an outage — but not proof
+    // that the egress ended either. Its file settles it; otherwise its state's deadline does.
+    const settled = await settleUnknownEgress(context, recording, egressId);
+    if (settled === undefined) return undefined;
+    if (settled === "saved") return "egress gone: saved";
+    if (settled === "noted") noted = "noted: egress unknown to LiveKit";
   }
-  if (outcome.failed) {
-    await context.producer.enqueue("recording-failed", { recordingId: recording.id, reason: outcome.failed });
-    return `failed: ${outcome.failed}`;
-  }
-  if (outcome.changed) return `moved to ${outcome.recording.status}`;
-  const current = outcome.recording;
-  if (info.status === EgressStatus.EGRESS_STARTING) {
+  // An egress LiveKit forgot may be waiting for its start signal as much as a STARTING one.
+  if (current.status === "starting" && (!info || info.status === EgressStatus.EGRESS_STARTING)) {
     // Counted from when this egress was started, not from when the recording began waiting.
     const started = current.timeline.find((entry) => entry.reason.includes(egressId));
     const since = started ? Date.parse(started.at) : now;
+    const span = formatSpan(recorder.egressStartTimeoutMs);
     if (now - since > recorder.egressStartTimeoutMs) {
       // Stopped first: a given-up egress must not keep its slot and record later for nobody.
-      await stopUnwantedEgress(context, egressId, "no start signal");
+      const reached = await stopUnwantedEgress(context, egressId, "no start signal");
+      if (info || reached) {
+        await failRecording(
+          context,
+          current.id,
+          "no_start_signal",
+          `nobody published in room "${current.room}" within ${span}, so egress ${egressId} never began recording; it was stopped`,
+        );
+        return "failed: no start signal";
+      }
       await failRecording(
         context,
         current.id,
-        "no_start_signal",
-        `nobody published in room "${current.room}" within ${Math.round(recorder.egressStartTimeoutMs / 60_000)} min, so egress ${egressId} never began recording; it was stopped`,
+        "lost",
+        `egress ${egressId} is gone from LiveKit and never began recording within ${span}`,
       );
-      return "failed: no start signal";
+      return "lost: egress gone";
     }
-    if (!current.timeline.some((entry) => entry.reason.startsWith(START_SIGNAL_NOTE))) {
+    if (info && !hasWaitNote(current, "publisher")) {
       await context.store.annotate(
         current.id,
-        `${START_SIGNAL_NOTE} in room "${current.room}": egress ${egressId} records once a camera, microphone or screen is shared`,
+        `${WAIT_NOTES.publisher} in room "${current.room}": egress ${egressId} records once a camera, microphone or screen is shared`,
       );
       return "noted: waiting for a publisher";
     }
@@ -114,13 +134,16 @@ async function reconcileWithEgress(
     const since = enteredAt(current, "stopping") ?? now;
     if (now - since > recorder.stopTimeoutMs) {
       await stopUnwantedEgress(context, egressId, "stop never completed");
+      const span = formatSpan(recorder.stopTimeoutMs);
       await failRecording(
         context,
         current.id,
         "lost",
-        `egress ${egressId} did not finish within ${Math.round(recorder.stopTimeoutMs / 1000)} s of the stop; its instance is presumed dead and the file lost`,
+        info
+          ? `egress ${egressId} did not finish within ${span} of the stop; its instance is presumed dead and the file lost`
+          : `egress ${egressId} is gone from LiveKit and its file did not arrive within ${span} of the stop`,
       );
-      return "lost: stop never completed";
+      return info ? "lost: stop never completed" : "lost: egress gone";
     }
   }
   if (current.status === "active") {
@@ -130,7 +153,7 @@ async function reconcileWithEgress(
       return "stopped: maximum duration";
     }
   }
-  return undefined;
+  return noted;
 }
 
 async function reconcileStarting(context: RecorderContext, recording: Recording): Promise<Action> {
@@ -179,7 +202,7 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
     context,
     recording.id,
     "lost",
-    `the file ${bucket}/${key} never arrived in storage (${Math.round(recorder.fileLostAfterMs / 60_000)} min after the egress ended)`,
+    `the file ${bucket}/${key} never arrived in storage (${formatSpan(recorder.fileLostAfterMs)} after the egress ended)`,
   );
   return "lost: file never arrived";
 }

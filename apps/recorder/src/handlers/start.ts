@@ -1,7 +1,7 @@
 import { EgressStatus } from "@livekit/protocol";
 import type { JobData } from "@recfleet/queues";
-import type { Recording } from "@recfleet/recordings";
-import { backoffDelay } from "@recfleet/runtime";
+import { hasWaitNote, type Recording, WAIT_NOTES } from "@recfleet/recordings";
+import { backoffDelay, formatSpan } from "@recfleet/runtime";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { RecorderContext } from "../context.ts";
 import { findRunningEgress, startEgress } from "../egress-calls.ts";
@@ -10,18 +10,10 @@ import { enteredAt, failRecording } from "../outcomes.ts";
 import { plannedOutput } from "../start-request.ts";
 import { stopRecordingEgress } from "./stop-egress.ts";
 
-/** Timeline notes of a start waiting for egress capacity start with this; their count drives the backoff. */
-export const BACKPRESSURE_NOTE = "egress not available";
+/** The backoff of a start waiting for egress capacity, driven by the count of its timeline notes. */
 const BACKPRESSURE_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: 0.5 };
-/** The timeline note of a recording whose room does not exist yet (written once). */
-export const ROOM_WAIT_NOTE = "waiting for room";
 /** A request may ask to wait longer for its room than the default, up to this. */
 export const MAX_ROOM_WAIT_MS = 3_600_000;
-
-function minutes(ms: number): string {
-  const value = ms / 60_000;
-  return value >= 1 ? `${Math.round(value)} min` : `${Math.round(ms / 1000)} s`;
-}
 
 /** The backoff label of a retryable start failure, for the metric and the alert. */
 function backpressureCause(code: string): string {
@@ -144,14 +136,14 @@ export async function handleStart(
         );
         throw new UnrecoverableError(`start deadline passed: ${failure.code}`);
       }
-      const waits = recording.timeline.filter((entry) => entry.reason.startsWith(BACKPRESSURE_NOTE)).length;
+      const waits = recording.timeline.filter((entry) => entry.reason.startsWith(WAIT_NOTES.capacity)).length;
       const delayMs = backoffDelay(waits + 1, BACKPRESSURE_BACKOFF);
       const retryNote = answered
         ? `retrying in ${Math.ceil(delayMs / 1000)} s`
         : `it may still start: looking for it before retrying, in ${Math.ceil(Math.max(delayMs, context.egressTimeoutMs * 3) / 1000)} s at the latest`;
       await store.annotate(
         recordingId,
-        `${BACKPRESSURE_NOTE} (${failure.code}: ${failure.message}); ${retryNote}`,
+        `${WAIT_NOTES.capacity} (${failure.code}: ${failure.message}); ${retryNote}`,
       );
       logger.info({ recordingId, code: failure.code, delayMs }, "egress not available: start delayed");
       return retryLater(job, token, delayMs);
@@ -188,14 +180,14 @@ async function waitForRoom(
       context,
       recording.id,
       "room_not_found",
-      `room "${recording.room}" did not exist in LiveKit ${minutes(waitMs)} after the recording was requested: nobody created or joined it`,
+      `room "${recording.room}" did not exist in LiveKit ${formatSpan(waitMs)} after the recording was requested: nobody created or joined it`,
     );
     throw new UnrecoverableError("room not found");
   }
-  if (!recording.timeline.some((entry) => entry.reason.startsWith(ROOM_WAIT_NOTE))) {
+  if (!hasWaitNote(recording, "room")) {
     await context.store.annotate(
       recording.id,
-      `${ROOM_WAIT_NOTE} "${recording.room}" to open in LiveKit (up to ${minutes(waitMs)}): it does not exist yet`,
+      `${WAIT_NOTES.room} "${recording.room}" to open in LiveKit (up to ${formatSpan(waitMs)}): it does not exist yet`,
     );
   }
   // Polls grow with the wait (1 s → 15 s); the room_started webhook promotes the job at once.

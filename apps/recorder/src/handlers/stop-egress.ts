@@ -3,7 +3,7 @@ import { UnrecoverableError } from "bullmq";
 import type { RecorderContext } from "../context.ts";
 import { stopEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
-import { settleGoneEgress } from "../egress-gone.ts";
+import { findRecordingFile, saveWithFile } from "../egress-gone.ts";
 import { failRecording } from "../outcomes.ts";
 
 /**
@@ -36,12 +36,35 @@ export async function stopRecordingEgress(
         });
         return "already ended";
       case "not_found": {
-        // LiveKit forgot it (purged after it ended, or lost its data): settled by its file.
-        const settled = await settleGoneEgress(context, recording, egressId);
-        if (settled === undefined) {
+        // No instance answered (a live one would have, whatever LiveKit's records say) and
+        // LiveKit has no record: nothing is recording. Its file settles it; failing that, a
+        // recording that never began is cancelled, and one that did waits for its file up to
+        // the stop timeout, after which the reconciler fails it as lost.
+        const file = await findRecordingFile(context, recording);
+        if (file === "unknown") {
           throw new Error(`egress ${egressId} is gone from LiveKit and storage did not answer; retrying`);
         }
-        return settled;
+        if (file !== "absent") {
+          await saveWithFile(
+            context,
+            recording,
+            file.found,
+            `egress ${egressId} is gone from LiveKit; its file is in storage`,
+          );
+          return "saved";
+        }
+        if (recording.status === "starting") {
+          await store.transition(recording.id, "cancelled", {
+            reason: `stopped before it began recording: egress ${egressId} is gone from LiveKit`,
+          });
+          return "cancelled: egress gone";
+        }
+        if (recording.status === "active") {
+          await store.transition(recording.id, "stopping", {
+            reason: `stop sent to egress ${egressId}: LiveKit has no record of it; waiting for its file`,
+          });
+        }
+        return "stopping: egress gone";
       }
       case "retryable":
         await store.transition(recording.id, "stopping", {

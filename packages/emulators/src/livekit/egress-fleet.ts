@@ -313,8 +313,14 @@ export class EgressFleet {
     return forgotten;
   }
 
+  /**
+   * StopEgress as livekit-server answers it: it asks the egress' own instance first (psrpc,
+   * addressed by egress id), which answers while its handler process lives, whatever LiveKit's
+   * records say; only when no instance answers does it read those records (404 once forgotten).
+   */
   stop(egressId: string): EgressInfo {
-    const run = this.known(egressId);
+    const live = this.runs.get(egressId);
+    const run = live?.running && !live.crashed ? live : this.known(egressId);
     if (!run) throw new TwirpError("not_found", "egress does not exist");
     const { status } = run.info;
     if (run.crashed) {
@@ -335,7 +341,10 @@ export class EgressFleet {
       run.info.details = END_REASON.api;
       this.setStatus(run, EgressStatus.EGRESS_ENDING);
       this.emit(run, "egress_updated");
+      // The instance answers with its info as of the end of stream, before the upload.
+      const answer = run.info.clone();
       this.finish(run, EgressStatus.EGRESS_COMPLETE);
+      return answer;
     }
     // ENDING, or LIMIT_REACHED still uploading: egress ignores a second end of stream.
     return run.info.clone();
