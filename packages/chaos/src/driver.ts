@@ -189,12 +189,16 @@ export async function runLifecycle(
   return outcome;
 }
 
-/** Creates each recording and waits until it records (or has already ended), 10 at once; never throws. */
+/**
+ * Creates each recording and waits until it records (or has already ended), 10 at once; never
+ * throws. With `until: "egress"`, waits only until its egress exists (it may wait to record).
+ */
 export async function startAll(
   specs: readonly RecordingSpec[],
   api: ApiClient,
   watch: RecordingWatch,
   settleMs: number,
+  until: "active" | "egress" = "active",
 ): Promise<LifecycleOutcome[]> {
   const outcomes: LifecycleOutcome[] = specs.map((spec) => ({
     spec,
@@ -202,16 +206,35 @@ export async function startAll(
     stopStatuses: [],
     createdAt: Date.now(),
   }));
+  const reached =
+    until === "active"
+      ? (r: Recording) => r.status === "active" || isFinal(r.status)
+      : (r: Recording) => r.egressId !== null || isFinal(r.status);
   await runPool(outcomes, 10, async (outcome) => {
     try {
       outcome.id = (await createRecording(api, outcome.spec, settleMs, outcome.createStatuses)).id;
-      await watch.waitFor(outcome.id, (r) => r.status === "active" || isFinal(r.status), settleMs, "active");
-      outcome.activeAt = Date.now();
+      const recording = await watch.waitFor(outcome.id, reached, settleMs, until);
+      if (recording.status === "active") outcome.activeAt = Date.now();
     } catch (error) {
       outcome.error = (error as Error).message;
     }
   });
   return outcomes;
+}
+
+/** Waits for the recording's final state and notes it on the outcome; never throws. */
+export async function settle(
+  outcome: LifecycleOutcome,
+  watch: RecordingWatch,
+  settleMs: number,
+): Promise<void> {
+  if (!outcome.id || outcome.error) return;
+  try {
+    outcome.final = await watch.waitFor(outcome.id, (r) => isFinal(r.status), settleMs, "final");
+    outcome.finalAt = Date.now();
+  } catch (error) {
+    outcome.error = (error as Error).message;
+  }
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once, keeping the order of results. */

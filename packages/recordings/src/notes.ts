@@ -1,8 +1,9 @@
 import type { Recording } from "./model.ts";
 
 /**
- * How the timeline notes that say what a recording waits for begin: the recorder writes each
- * once, and API consumers, the dashboard and the fault-injection suite read them.
+ * How the timeline notes that say what a recording waits for begin: the recorder writes them
+ * (each once, but one capacity note per try, whose count drives the backoff), and people reading
+ * a timeline, the recorder itself and the fault-injection suite recognise them by it.
  */
 export const WAIT_NOTES = {
   /** Its room does not exist in LiveKit yet. */

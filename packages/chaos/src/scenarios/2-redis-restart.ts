@@ -1,9 +1,9 @@
-import { isFinal } from "@recfleet/recordings";
 import {
   type LifecycleOutcome,
   type RecordingSpec,
   runLifecycle,
   runPool,
+  settle,
   sleep,
   startAll,
   stopRecording,
@@ -127,20 +127,7 @@ export const redisRestart: Scenario = {
         if (k + 1 < settings.outages) await sleep(5000);
       }
       await stopSlice(slices[settings.outages] ?? []);
-      for (const outcome of outcomes) {
-        if (!outcome.id || outcome.error) continue;
-        try {
-          outcome.final = await watch.waitFor(
-            outcome.id,
-            (r) => isFinal(r.status),
-            profile.settleMs,
-            "final",
-          );
-          outcome.finalAt = Date.now();
-        } catch (error) {
-          outcome.error = (error as Error).message;
-        }
-      }
+      for (const outcome of outcomes) await settle(outcome, watch, profile.settleMs);
       all = [...outcomes, ...(await Promise.all(extras))];
     } finally {
       probing = false;

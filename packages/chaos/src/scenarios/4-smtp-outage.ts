@@ -1,5 +1,4 @@
-import { isFinal } from "@recfleet/recordings";
-import { sleep, startAll, stopRecording } from "../driver.ts";
+import { settle, sleep, startAll, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Profile } from "../profile.ts";
 import { driverProblems, expectNotified, lifecycleMetrics, type Scenario, ScenarioRun } from "../scenario.ts";
@@ -58,20 +57,7 @@ export const smtpOutage: Scenario = {
     await fleet.smtp("DELETE", "/faults");
     const end = Date.now();
     run.log(`SMTP healthy again after ${end - start} ms (${triggered.transientFailures} messages refused)`);
-    for (const outcome of live) {
-      if (outcome.error) continue;
-      try {
-        outcome.final = await watch.waitFor(
-          outcome.id ?? "",
-          (r) => isFinal(r.status),
-          profile.settleMs,
-          "final",
-        );
-        outcome.finalAt = Date.now();
-      } catch (error) {
-        outcome.error = (error as Error).message;
-      }
-    }
+    for (const outcome of live) await settle(outcome, watch, profile.settleMs);
 
     run.faults.smtpOutage = { start: new Date(start).toISOString(), ms: end - start };
     Object.assign(run.metrics, lifecycleMetrics(outcomes));

@@ -1,13 +1,5 @@
 import { hasWaitNote, isFinal } from "@recfleet/recordings";
-import {
-  createRecording,
-  type LifecycleOutcome,
-  runPool,
-  sleep,
-  specsFor,
-  startAll,
-  stopRecording,
-} from "../driver.ts";
+import { runPool, settle, sleep, specsFor, startAll, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
 import type { Profile } from "../profile.ts";
 import { Rooms } from "../rooms.ts";
@@ -37,26 +29,7 @@ export const livekitForgets: Scenario = {
     for (const spec of waiting) await rooms.join(spec, { publishing: false });
 
     const active = await startAll(recording, fleet.api, run.watch, profile.settleMs);
-    const waitingOutcomes: LifecycleOutcome[] = waiting.map((spec) => ({
-      spec,
-      createStatuses: [],
-      stopStatuses: [],
-      createdAt: Date.now(),
-    }));
-    await runPool(waitingOutcomes, waitingOutcomes.length, async (outcome) => {
-      try {
-        const { id } = await createRecording(
-          fleet.api,
-          outcome.spec,
-          profile.settleMs,
-          outcome.createStatuses,
-        );
-        outcome.id = id;
-        await run.untilEgress(id, NOTE_TIMEOUT_MS);
-      } catch (error) {
-        outcome.error = (error as Error).message;
-      }
-    });
+    const waitingOutcomes = await startAll(waiting, fleet.api, run.watch, profile.settleMs, "egress");
     run.log(`${active.length} recordings record, ${waitingOutcomes.length} egresses wait for a speaker`);
 
     await run.rememberEgresses();
@@ -95,16 +68,10 @@ export const livekitForgets: Scenario = {
       try {
         outcome.stopSentAt = Date.now();
         await stopRecording(fleet.api, outcome.id, profile.settleMs, outcome.stopStatuses);
-        outcome.final = await run.watch.waitFor(
-          outcome.id,
-          (r) => isFinal(r.status),
-          profile.settleMs,
-          "final",
-        );
-        outcome.finalAt = Date.now();
       } catch (error) {
         outcome.error = (error as Error).message;
       }
+      await settle(outcome, run.watch, profile.settleMs);
     });
     await sleep(settings.holdMs[0]);
     await run.rememberEgresses();
