@@ -21,6 +21,11 @@ export async function listBuckets(core: S3Core, request: S3Request): Promise<voi
 }
 
 export async function makeBucket(core: S3Core, request: S3Request): Promise<void> {
+  // A bucket made without the Object Lock it asked for would silently keep nothing locked.
+  const lock = request.req.headers["x-amz-bucket-object-lock-enabled"];
+  if (typeof lock === "string" && lock.toLowerCase() === "true") {
+    throw new S3Error("NotImplemented", { message: "Object Lock is not supported by this emulator." });
+  }
   const location = parseLocationConstraint(await readXmlBody(request));
   const site = core.config.region;
   if (location !== "" && site !== undefined && location !== site) throw new S3Error("InvalidRegion");
@@ -236,10 +241,11 @@ export async function deleteObjects(core: S3Core, request: S3Request): Promise<v
   const { keys, quiet } = parseDeleteObjects(await readXmlBody(request));
   const deleted: string[] = [];
   for (const key of keys) {
-    const removed = await core.store.deleteObject(request.bucket, key);
+    await core.store.deleteObject(request.bucket, key);
     deleted.push(key);
-    const eventName = removed ? "s3:ObjectRemoved:Delete" : "s3:ObjectRemoved:NoOP";
-    core.publish(eventName, request, request.bucket, { key });
+    // MinIO's DeleteMultipleObjectsHandler reports every listed key as deleted, there or not;
+    // only a single DeleteObject of a missing key says NoOP.
+    core.publish("s3:ObjectRemoved:Delete", request, request.bucket, { key });
   }
   const body = quiet ? [] : deleted.map((key) => group("Deleted", el("Key", key)));
   sendXml(core, request, document("DeleteResult", ...body));

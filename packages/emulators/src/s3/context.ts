@@ -6,7 +6,7 @@ import { percentDecode, type Query } from "./encoding.ts";
 import { S3Error } from "./errors.ts";
 import type { EventObject } from "./events.ts";
 import type { ListenerHub } from "./listeners.ts";
-import type { RequestLog } from "./request-log.ts";
+import { loggableHeaders, type RequestLog } from "./request-log.ts";
 import type { AuthResult } from "./sigv4.ts";
 import type { ObjectStore } from "./store.ts";
 import { el, XML_HEADER } from "./xml.ts";
@@ -99,6 +99,7 @@ function record(core: S3Core, request: S3Request, status: number): void {
     status,
     operation: request.operation,
     requestId: request.requestId,
+    headers: loggableHeaders(request.req.headers),
   });
   core.logger.debug(
     { method: request.method, path: request.rawPath, operation: request.operation, status },

@@ -134,6 +134,25 @@ export const S3_ERRORS = {
     status: 400,
     message: "The value of x-amz-content-sha256 header is invalid.",
   },
+  ContentChecksumMismatch: {
+    code: "XAmzContentChecksumMismatch",
+    status: 400,
+    message: "The provided 'x-amz-checksum' header does not match what was computed.",
+  },
+  InvalidChecksum: { code: "InvalidArgument", status: 400, message: "Invalid checksum provided." },
+  MultipleChecksums: {
+    code: "InvalidRequest",
+    status: 400,
+    message: "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+  },
+  MissingChecksum: {
+    code: "InvalidRequest",
+    status: 400,
+    message:
+      "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.",
+  },
+  MalformedChunkedEncoding: { code: "BadRequest", status: 400, message: "malformed chunked encoding" },
+  ChunkTooBig: { code: "BadRequest", status: 400, message: "chunk too big: choose chunk size <= 16MiB" },
   BadDigest: {
     code: "BadDigest",
     status: 400,
@@ -274,6 +293,17 @@ export const S3_ERRORS = {
     code: "NotImplemented",
     status: 501,
     message: "A header you provided implies functionality that is not implemented",
+  },
+  InvalidCopySource: {
+    code: "InvalidArgument",
+    status: 400,
+    message: "Copy Source must mention the source bucket and key: sourcebucket/sourcekey.",
+  },
+  CopyToItself: {
+    code: "InvalidRequest",
+    status: 400,
+    message:
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
   },
   PreconditionFailed: {
     code: "PreconditionFailed",

@@ -83,8 +83,8 @@ export interface EventObject {
   etag?: string;
   contentType?: string;
   userMetadata?: Readonly<Record<string, string>>;
-  /** Drives the sequencer; deletes have none and use the event time. */
-  modTime?: Date;
+  /** The object's modification time in Unix nanoseconds; drives the sequencer (deletes have none). */
+  modTimeNs?: bigint;
 }
 
 export interface S3EventNotification {
@@ -98,8 +98,21 @@ export interface S3EventNotification {
 const sorted = (map: Readonly<Record<string, string>>) =>
   Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
-function sequencer(date: Date): string {
-  return (BigInt(date.getTime()) * 1_000_000n).toString(16).toUpperCase();
+let lastNs = 0n;
+
+/**
+ * Now in Unix nanoseconds, strictly increasing within the process: MinIO's ModTime has
+ * nanosecond resolution, so two writes in one millisecond still get distinct sequencers.
+ */
+export function nowNs(): bigint {
+  const wall = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  lastNs = wall > lastNs ? wall : lastNs + 1n;
+  return lastNs;
+}
+
+/** MinIO's sequencer: the modification time in nanoseconds, upper-case hex. */
+function sequencer(ns: bigint): string {
+  return ns.toString(16).toUpperCase();
 }
 
 /**
@@ -124,7 +137,7 @@ export function buildEvent(
       objectFields.userMetadata = sorted(object.userMetadata);
     }
   }
-  objectFields.sequencer = sequencer(object.modTime ?? now);
+  objectFields.sequencer = sequencer(object.modTimeNs ?? nowNs());
   const record = {
     eventVersion: "2.0",
     eventSource: "minio:s3",

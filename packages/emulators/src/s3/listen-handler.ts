@@ -39,8 +39,8 @@ export async function listenNotification(core: S3Core, request: S3Request): Prom
     "Cache-Control": "no-cache",
     "X-Accel-Buffering": "no",
   });
-  // The client waits for the head before it starts reading: send it now, not with the first event.
-  res.flushHeaders();
+  // The head goes out with the first write — a keep-alive or an event — as MinIO's does: a client
+  // must not take the stream as open before then.
   request.req.socket.setNoDelay(true);
   core.hub.attach(
     res,

@@ -5,8 +5,8 @@ import { pipeline } from "node:stream/promises";
 import { receiveUpload } from "./body.ts";
 import { requireBucket } from "./bucket-handlers.ts";
 import { type S3Core, type S3Request, send, startResponse } from "./context.ts";
+import { copyObject } from "./copy-handlers.ts";
 import { S3Error } from "./errors.ts";
-import type { EventObject } from "./events.ts";
 import {
   checkPreconditions,
   httpDate,
@@ -14,29 +14,16 @@ import {
   parseRange,
   userDefinedFromHeaders,
 } from "./http-semantics.ts";
-import type { ObjectMeta } from "./store.ts";
-
-/** What an event says about an object (userMetadata keeps content-type, as MinIO's does). */
-export function eventObject(meta: ObjectMeta): EventObject {
-  return {
-    key: meta.key,
-    size: meta.size,
-    etag: meta.etag,
-    contentType: meta.userDefined["content-type"],
-    userMetadata: meta.userDefined,
-    modTime: new Date(meta.lastModified),
-  };
-}
+import { checksumHeaders, eventObject, refuseUnsupportedObjectFeatures } from "./object-metadata.ts";
 
 export async function putObject(core: S3Core, request: S3Request): Promise<void> {
-  if (request.req.headers["x-amz-copy-source"] !== undefined) {
-    throw new S3Error("NotImplemented", { message: "CopyObject is not supported by this emulator." });
-  }
+  if (request.req.headers["x-amz-copy-source"] !== undefined) return copyObject(core, request);
   requireBucket(core, request);
+  refuseUnsupportedObjectFeatures(request);
   const userDefined = userDefinedFromHeaders(request.req.headers, request.key);
   const body = await receiveUpload(core, request);
   const meta = await core.store.putObject(request.bucket, request.key, body, userDefined);
-  send(core, request, 200, { ETag: `"${meta.etag}"` });
+  send(core, request, 200, { ETag: `"${meta.etag}"`, ...checksumHeaders(meta.checksum) });
   core.publish("s3:ObjectCreated:Put", request, request.bucket, eventObject(meta));
 }
 
@@ -48,6 +35,13 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   "response-content-disposition": "Content-Disposition",
   "response-content-encoding": "Content-Encoding",
 };
+
+function replaceHeader(headers: OutgoingHttpHeaders, name: string, value: string): void {
+  for (const existing of Object.keys(headers)) {
+    if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+  }
+  headers[name] = value;
+}
 
 function checkVersionId(request: S3Request): void {
   const versionId = request.query.get("versionId");
@@ -76,8 +70,13 @@ export async function getObject(core: S3Core, request: S3Request): Promise<void>
   const headers: OutgoingHttpHeaders = { ...metadataHeaders(meta.userDefined), ...validators };
   for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
     const value = request.query.get(param);
-    if (value !== undefined) headers[header] = value;
+    // Replaces the stored header (MinIO's setHeadGetRespHeaders), whatever its case.
+    if (value !== undefined) replaceHeader(headers, header, value);
   }
+  // The stored checksum covers the whole object: a range gets none.
+  const checksumMode = request.req.headers["x-amz-checksum-mode"];
+  if (checksumMode === "ENABLED" && range.kind === "full")
+    Object.assign(headers, checksumHeaders(meta.checksum));
   const isHead = request.method === "HEAD";
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   if (!isHead) {

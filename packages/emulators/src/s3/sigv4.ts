@@ -2,6 +2,7 @@
 // check them: https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { type ChunkSigning, STREAMING_PAYLOADS, STREAMING_UNSIGNED_TRAILER } from "./aws-chunked.ts";
 import { type Query, sigV4Encode } from "./encoding.ts";
 import { S3Error } from "./errors.ts";
 
@@ -34,6 +35,8 @@ export interface AuthResult {
   /** The body's promised SHA-256 (64 hex digits), or UNSIGNED-PAYLOAD when it is not to be checked. */
   payloadHash: string;
   presigned: boolean;
+  /** For an aws-chunked body (x-amz-content-sha256 STREAMING-…): how its chunks are checked. */
+  streaming?: { payload: string; signing?: ChunkSigning };
 }
 
 interface Scope {
@@ -179,12 +182,13 @@ function verifyHeaderAuth(request: SignedRequest, authorization: string, options
   const declared = headerValue(request.headers, "x-amz-content-sha256");
   // MinIO signs a request without the header as an empty payload, and then does not check the body.
   const payloadHash = declared === "" ? EMPTY_SHA256 : declared;
-  if (payloadHash.startsWith("STREAMING-")) {
+  const streaming = STREAMING_PAYLOADS.includes(payloadHash);
+  if (payloadHash.startsWith("STREAMING-") && !streaming) {
     throw new S3Error("NotImplemented", {
-      message: `x-amz-content-sha256: ${payloadHash} (aws-chunked uploads) is not supported by this emulator; sign the whole payload or send UNSIGNED-PAYLOAD`,
+      message: `x-amz-content-sha256: ${payloadHash} is not supported by this emulator; use ${STREAMING_PAYLOADS.join(", ")}, a payload hash or UNSIGNED-PAYLOAD`,
     });
   }
-  if (payloadHash !== UNSIGNED_PAYLOAD && !/^[0-9a-f]{64}$/.test(payloadHash)) {
+  if (!streaming && payloadHash !== UNSIGNED_PAYLOAD && !/^[0-9a-f]{64}$/.test(payloadHash)) {
     throw new S3Error("InvalidSHA256PayloadUsage");
   }
 
@@ -195,11 +199,27 @@ function verifyHeaderAuth(request: SignedRequest, authorization: string, options
     canonicalRequest(request, signedHeaders, payloadHash),
   );
   if (!sameSignature(expected, given)) throw new S3Error("SignatureDoesNotMatch");
-  return {
+  const result: AuthResult = {
     accessKey: scope.accessKey,
     payloadHash: declared === "" ? UNSIGNED_PAYLOAD : payloadHash,
     presigned: false,
   };
+  if (streaming) {
+    // The request's signature seeds the chain of chunk signatures that follows in the body.
+    result.streaming =
+      payloadHash === STREAMING_UNSIGNED_TRAILER
+        ? { payload: payloadHash }
+        : {
+            payload: payloadHash,
+            signing: {
+              signingKey: signingKey(secret, scope.date, scope.region),
+              amzDate: dateForSigning,
+              scope: `${scope.date}/${scope.region}/s3/aws4_request`,
+              seedSignature: expected,
+            },
+          };
+  }
+  return result;
 }
 
 function verifyPresigned(request: SignedRequest, options: VerifyOptions): AuthResult {

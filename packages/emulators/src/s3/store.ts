@@ -21,8 +21,10 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError } from "../common/http.ts";
+import { type ChecksumAlgorithm, compositeChecksum, createChecksummer } from "./checksums.ts";
 import { compareKeys } from "./encoding.ts";
 import { S3Error } from "./errors.ts";
+import { nowNs } from "./events.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import type { CompletedPart } from "./xml.ts";
 
@@ -38,6 +40,9 @@ export interface ObjectMeta {
   /** MinIO's "UserDefined": content-type and other standard headers, and X-Amz-Meta-* headers. */
   userDefined: Record<string, string>;
   dataFile: string;
+  checksum?: StoredChecksum;
+  /** The modification time in Unix nanoseconds (decimal), for event sequencers. */
+  modTimeNs?: string;
 }
 
 export interface BucketInfo {
@@ -56,6 +61,7 @@ export interface PartMeta {
   size: number;
   lastModified: string;
   dataFile: string;
+  checksum?: PartChecksum;
 }
 
 export interface UploadMeta {
@@ -64,6 +70,8 @@ export interface UploadMeta {
   key: string;
   initiated: string;
   userDefined: Record<string, string>;
+  /** The algorithm CreateMultipartUpload named (x-amz-checksum-algorithm), and how it combines. */
+  checksum?: { algorithm: ChecksumAlgorithm; type: StoredChecksum["type"] };
 }
 
 interface UploadState extends UploadMeta {
@@ -76,6 +84,20 @@ export interface ReceivedBody {
   size: number;
   md5: Buffer;
   sha256Hex: string;
+  /** The flexible checksum computed while it arrived, when one was asked for. */
+  checksum?: PartChecksum;
+}
+
+/** A flexible checksum of one body (an object sent whole, or a part). */
+export interface PartChecksum {
+  algorithm: ChecksumAlgorithm;
+  value: string;
+}
+
+/** An object's flexible checksum, as GET/HEAD report it with x-amz-checksum-mode: ENABLED. */
+export interface StoredChecksum extends PartChecksum {
+  /** FULL_OBJECT: of the bytes; COMPOSITE: of the parts' checksums (`<value>-<parts>`). */
+  type: "FULL_OBJECT" | "COMPOSITE";
 }
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -339,11 +361,19 @@ export class ObjectStore {
     return join(this.objectsDir(bucket), meta.dataFile);
   }
 
-  /** Streams a body to a temporary file, hashing it; BodyTooLargeError past `maxBytes`. */
-  async receive(source: Readable, maxBytes: number): Promise<ReceivedBody> {
+  /**
+   * Streams a body to a temporary file, hashing it (and computing `checksum`), through `decoder`
+   * first when it is aws-chunked; BodyTooLargeError past `maxBytes`.
+   */
+  async receive(
+    source: Readable,
+    maxBytes: number,
+    options: { decoder?: Transform; checksum?: ChecksumAlgorithm } = {},
+  ): Promise<ReceivedBody> {
     const tempPath = join(this.tmpDir, `${randomUUID()}.tmp`);
     const md5 = createHash("md5");
     const sha256 = createHash("sha256");
+    const checksummer = options.checksum ? createChecksummer(options.checksum) : undefined;
     let size = 0;
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
@@ -354,16 +384,22 @@ export class ObjectStore {
         }
         md5.update(chunk);
         sha256.update(chunk);
+        checksummer?.update(chunk);
         callback(null, chunk);
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tempPath));
+      if (options.decoder) await pipeline(source, options.decoder, meter, createWriteStream(tempPath));
+      else await pipeline(source, meter, createWriteStream(tempPath));
     } catch (error) {
       await removeFile(tempPath);
       throw error;
     }
-    return { tempPath, size, md5: md5.digest(), sha256Hex: sha256.digest("hex") };
+    const received: ReceivedBody = { tempPath, size, md5: md5.digest(), sha256Hex: sha256.digest("hex") };
+    if (options.checksum && checksummer) {
+      received.checksum = { algorithm: options.checksum, value: checksummer.digest() };
+    }
+    return received;
   }
 
   async discard(body: ReceivedBody): Promise<void> {
@@ -377,8 +413,9 @@ export class ObjectStore {
     userDefined: Record<string, string>,
     etag = body.md5.toString("hex"),
   ): Promise<ObjectMeta> {
+    const checksum: StoredChecksum | undefined = body.checksum && { ...body.checksum, type: "FULL_OBJECT" };
     return this.locks.run(`object\0${bucketName}\0${key}`, () =>
-      this.commitObject(bucketName, key, body, userDefined, etag),
+      this.commitObject(bucketName, key, body, userDefined, etag, checksum),
     );
   }
 
@@ -388,6 +425,7 @@ export class ObjectStore {
     body: ReceivedBody,
     userDefined: Record<string, string>,
     etag: string,
+    checksum: StoredChecksum | undefined,
   ): Promise<ObjectMeta> {
     const base = hashKey(key);
     const dataFile = `${base}.${uniqueSuffix()}.data`;
@@ -401,13 +439,16 @@ export class ObjectStore {
       await removeFile(body.tempPath);
       throw error;
     }
+    const modified = nowNs();
     const meta: ObjectMeta = {
       key,
       size: body.size,
       etag,
-      lastModified: new Date().toISOString(),
+      lastModified: new Date(Number(modified / 1_000_000n)).toISOString(),
+      modTimeNs: modified.toString(),
       userDefined,
       dataFile,
+      ...(checksum ? { checksum } : {}),
     };
     try {
       await writeJsonAtomic(join(dir, `${base}.json`), meta);
@@ -444,6 +485,7 @@ export class ObjectStore {
     bucketName: string,
     key: string,
     userDefined: Record<string, string>,
+    checksum?: UploadMeta["checksum"],
   ): Promise<UploadMeta> {
     this.bucket(bucketName);
     const uploadId = randomUUID();
@@ -453,6 +495,7 @@ export class ObjectStore {
       key,
       initiated: new Date().toISOString(),
       userDefined,
+      ...(checksum ? { checksum } : {}),
     };
     await mkdir(join(this.uploadsDir, uploadId), { recursive: true });
     await writeJsonAtomic(join(this.uploadsDir, uploadId, "upload.json"), meta);
@@ -491,6 +534,7 @@ export class ObjectStore {
         size: body.size,
         lastModified: new Date().toISOString(),
         dataFile,
+        ...(body.checksum ? { checksum: body.checksum } : {}),
       };
       await writeJsonAtomic(join(dir, `part-${partNumber}.json`), part);
       const previous = upload.parts.get(partNumber);
@@ -518,13 +562,41 @@ export class ObjectStore {
       for (const [index, item] of listed.entries()) {
         const part = upload.parts.get(item.partNumber);
         if (!part || part.etag !== item.etag.replace(/^"|"$/g, "")) throw new S3Error("InvalidPart");
+        // A listed checksum must be the one the part arrived with.
+        if (
+          item.checksum &&
+          (part.checksum?.algorithm !== item.checksum.algorithm ||
+            part.checksum.value !== item.checksum.value)
+        ) {
+          throw new S3Error("InvalidPart");
+        }
         if (index < listed.length - 1 && part.size < MIN_PART_SIZE) throw new S3Error("EntityTooSmall");
         parts.push(part);
       }
       const dir = join(this.uploadsDir, uploadId);
       const tempPath = join(this.tmpDir, `${randomUUID()}.tmp`);
+      const wanted = upload.checksum;
+      let composite: StoredChecksum | undefined;
+      if (wanted?.type === "COMPOSITE") {
+        const values = parts.map((part) =>
+          part.checksum?.algorithm === wanted.algorithm ? part.checksum.value : "",
+        );
+        if (values.includes("")) throw new S3Error("InvalidPart");
+        composite = {
+          algorithm: wanted.algorithm,
+          value: compositeChecksum(wanted.algorithm, values),
+          type: "COMPOSITE",
+        };
+      }
+      // FULL_OBJECT: of the joined bytes, computed as they are joined.
+      const whole = wanted?.type === "FULL_OBJECT" ? createChecksummer(wanted.algorithm) : undefined;
       async function* concatenated() {
-        for (const part of parts) yield* createReadStream(join(dir, part.dataFile));
+        for (const part of parts) {
+          for await (const chunk of createReadStream(join(dir, part.dataFile))) {
+            whole?.update(chunk as Buffer);
+            yield chunk as Buffer;
+          }
+        }
       }
       try {
         await pipeline(concatenated, createWriteStream(tempPath));
@@ -535,12 +607,19 @@ export class ObjectStore {
       const digests = Buffer.concat(parts.map((part) => Buffer.from(part.etag, "hex")));
       const etag = `${createHash("md5").update(digests).digest("hex")}-${parts.length}`;
       const size = parts.reduce((total, part) => total + part.size, 0);
+      let checksum: StoredChecksum | undefined;
+      if (wanted && whole) {
+        checksum = { algorithm: wanted.algorithm, value: whole.digest(), type: "FULL_OBJECT" };
+      } else if (composite) {
+        checksum = composite;
+      }
       const meta = await this.commitObject(
         upload.bucket,
         upload.key,
         { tempPath, size, md5: Buffer.alloc(0), sha256Hex: "" },
         upload.userDefined,
         etag,
+        checksum,
       );
       this.uploads.delete(uploadId);
       await rm(dir, { recursive: true, force: true });

@@ -1,7 +1,9 @@
 // XML in and out. Answers are built as strings in the element order MinIO writes them; request
 // bodies (CompleteMultipartUpload, Delete, CreateBucketConfiguration) have small fixed schemas
 // read by a strict extractor: anything else is MalformedXML, as S3 answers.
+import { CHECKSUM_ALGORITHMS, checksumElement } from "./checksums.ts";
 import { S3Error } from "./errors.ts";
+import type { PartChecksum } from "./store.ts";
 
 export const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
 export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
@@ -99,6 +101,8 @@ function single(xml: string, name: string): string | undefined {
 export interface CompletedPart {
   partNumber: number;
   etag: string;
+  /** The part's checksum as the client lists it (`<ChecksumCRC32>` …), when it does. */
+  checksum?: PartChecksum;
 }
 
 /** `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"…"</ETag></Part>…` */
@@ -109,7 +113,12 @@ export function parseCompleteMultipartUpload(xml: string): CompletedPart[] {
     if (partNumber === undefined || !/^\d+$/.test(partNumber) || etag === undefined) {
       throw new S3Error("MalformedXML");
     }
-    return { partNumber: Number(partNumber), etag: etag.trim() };
+    const completed: CompletedPart = { partNumber: Number(partNumber), etag: etag.trim() };
+    for (const algorithm of CHECKSUM_ALGORITHMS) {
+      const value = single(part, checksumElement(algorithm))?.trim();
+      if (value !== undefined) completed.checksum = { algorithm, value };
+    }
+    return completed;
   });
   if (parts.length === 0) throw new S3Error("MalformedXML");
   return parts;
