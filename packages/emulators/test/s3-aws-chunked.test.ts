@@ -210,6 +210,24 @@ describe("aws-chunked uploads", () => {
   });
 });
 
+describe("MinIO's force delete", () => {
+  it("removes a key and everything under it as a prefix, and nothing else", async () => {
+    for (const key of ["talks/a.mp4", "talks/b/c.mp4", "talks-other.mp4", "kept.mp4"]) {
+      await s3.client.putObject(BUCKET, key, Buffer.from("x"), 1);
+    }
+    // minio-js' own test names the prefix with a leading slash; MinIO cleans it off.
+    const answer = await fetch(await s3.client.presignedUrl("DELETE", BUCKET, "/talks/", 60), {
+      method: "DELETE",
+      headers: { "x-minio-force-delete": "true" },
+    });
+    expect(answer.status).toBe(204);
+    expect(await stored("talks/a.mp4")).toBeUndefined();
+    expect(await stored("talks/b/c.mp4")).toBeUndefined();
+    expect(await stored("talks-other.mp4")).toBeDefined();
+    expect(await stored("kept.mp4")).toBeDefined();
+  });
+});
+
 describe("what the emulator refuses rather than silently drops", () => {
   it("answers 501 to a bucket with Object Lock and to a PUT with tags", async () => {
     const lock = await fetch(await s3.client.presignedUrl("PUT", "locked-bucket", "", 60), {
@@ -226,6 +244,18 @@ describe("what the emulator refuses rather than silently drops", () => {
     expect(tagged.status).toBe(501);
     expect(await tagged.text()).toContain("x-amz-tagging is not supported");
     expect(await stored("tagged.txt")).toBeUndefined();
+  });
+
+  it("answers a POST policy upload (signed in its form) 501, not 403 as if unsigned", async () => {
+    const form = new FormData();
+    form.append("key", "posted.txt");
+    form.append("file", new Blob(["posted"]), "posted.txt");
+    const answer = await fetch(`http://127.0.0.1:${s3.emulator.port}/${BUCKET}`, {
+      method: "POST",
+      body: form,
+    });
+    expect(answer.status).toBe(501);
+    expect(await answer.text()).toContain("POST policy uploads is not implemented by this emulator.");
   });
 
   it("keeps request headers in the request log, without the signature", async () => {

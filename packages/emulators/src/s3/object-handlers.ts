@@ -119,6 +119,18 @@ export async function getObject(core: S3Core, request: S3Request): Promise<void>
 export async function deleteObject(core: S3Core, request: S3Request): Promise<void> {
   requireBucket(core, request);
   checkVersionId(request);
+  // MinIO's force delete (x-minio-force-delete: true): the key and everything under it as a
+  // prefix go, in one request; one removal event names the prefix.
+  const force = request.req.headers["x-minio-force-delete"];
+  if (typeof force === "string" && force.toLowerCase() === "true") {
+    // The prefix is taken as MinIO cleans object paths: without leading slashes.
+    const prefix = request.key.replace(/^\/+/, "");
+    const keys = core.store.sortedKeys(request.bucket).filter((key) => key.startsWith(prefix));
+    for (const key of keys) await core.store.deleteObject(request.bucket, key);
+    send(core, request, 204);
+    core.publish("s3:ObjectRemoved:Delete", request, request.bucket, { key: request.key });
+    return;
+  }
   const removed = await core.store.deleteObject(request.bucket, request.key);
   send(core, request, 204);
   core.publish(removed ? "s3:ObjectRemoved:Delete" : "s3:ObjectRemoved:NoOP", request, request.bucket, {

@@ -33,6 +33,8 @@ interface Route {
   handler: Handler;
   /** Accepted whatever region the request was signed for (MinIO: GetBucketLocation, ListBuckets). */
   anyRegion?: boolean;
+  /** Signed inside its form body (POST policy), not by SigV4 headers or query. */
+  formAuth?: boolean;
 }
 
 const BUCKET_SUBRESOURCES = [
@@ -74,9 +76,10 @@ const methodNotAllowed: Handler = async () => {
   throw new S3Error("MethodNotAllowed");
 };
 
-function notImplemented(what: string): Route {
+function notImplemented(what: string, options: { formAuth?: boolean } = {}): Route {
   return {
     operation: `Unsupported(${what})`,
+    ...(options.formAuth ? { formAuth: true } : {}),
     handler: async () => {
       throw new S3Error("NotImplemented", { message: `${what} is not implemented by this emulator.` });
     },
@@ -124,7 +127,7 @@ function route(method: string, bucket: string, key: string, query: Query): Route
         return sub ? notImplemented(`DELETE ?${sub}`) : { operation: "DeleteBucket", handler: deleteBucket };
       case "POST":
         if (query.has("delete")) return { operation: "DeleteMultipleObjects", handler: deleteObjects };
-        return notImplemented("POST policy uploads");
+        return notImplemented("POST policy uploads", { formAuth: true });
       default:
         return { operation: "Unknown", handler: methodNotAllowed };
     }
@@ -203,7 +206,7 @@ export async function handleS3(
     const slash = path.indexOf("/", 1);
     request.bucket = slash < 0 ? path.slice(1) : path.slice(1, slash);
     request.key = slash < 0 ? "" : path.slice(slash + 1);
-    const { operation, handler, anyRegion } = route(
+    const { operation, handler, anyRegion, formAuth } = route(
       request.method,
       request.bucket,
       request.key,
@@ -212,6 +215,9 @@ export async function handleS3(
     request.operation = operation;
     const failure = faults.failure();
     if (failure) throw failure;
+    // A POST policy upload signs its form, not its headers: it is answered for what it is (501),
+    // not refused as unsigned.
+    if (formAuth) return await handler(core, request);
     request.auth = verifyRequest(
       { method: request.method, path, query: request.query, headers: req.headers },
       {
