@@ -151,10 +151,42 @@ function ensureDependencies() {
   writeFileSync(stamp, fingerprint);
 }
 
+const DESCRIPTIONS = {
+  start: "run the whole fleet locally on emulators (npm start; -- --help for its options)",
+  test: "lint, typecheck and every test (npm test)",
+  build: "compile every package",
+  lint: "biome over every package",
+  typecheck: "tsc over every package",
+  demo: "drive a running sandbox through three recordings (npm run demo)",
+  bench: "the benchmarks (npm run bench)",
+  "test:chaos": "the long fault-injection profile (npm run test:chaos)",
+  docs: "regenerate the generated docs",
+  install: "only bring Node, pnpm and the dependencies",
+};
+
+const USAGE = `Usage: node scripts/fleet.mjs <command> [arguments …]
+
+Brings a supported Node and the pinned pnpm (into .tools/ when the machine lacks them), installs
+dependencies from pnpm-lock.yaml when they changed, then runs the command:
+
+${Object.entries(DESCRIPTIONS)
+  .map(([name, text]) => `  ${name.padEnd(11)} ${text}`)
+  .join("\n")}
+  pnpm …      pnpm itself, with the project's tools on PATH
+
+Without a command: test.`;
+
 function main() {
   const [name = "test", ...rest] = process.argv.slice(2);
+  if (name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
   const command = name === "pnpm" ? ["pnpm"] : COMMANDS[name];
-  if (!command) fail(`unknown command "${name}"; known: ${Object.keys(COMMANDS).join(", ")}, pnpm …`);
+  if (!command) {
+    say(`unknown command "${name}"\n\n${USAGE}`);
+    process.exit(2);
+  }
   ensureNode();
   ensurePnpm();
   ensureDependencies();

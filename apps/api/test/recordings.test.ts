@@ -357,6 +357,23 @@ describe("POST /v1/recordings/{id}/stop", () => {
     });
   });
 
+  it("accepts exactly one of many stops sent at once, and answers the others stop-already-requested", async () => {
+    const recording = await created("stampede-room");
+    await api.store.transition(recording.id, "starting", { reason: "test: picked up" });
+    await api.store.transition(recording.id, "active", {
+      reason: "test: egress active",
+      egressId: "EG_herd",
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () => api.call(`/v1/recordings/${recording.id}/stop`, { method: "POST" })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([202, ...Array.from({ length: 11 }, () => 409)]);
+    for (const answer of answers.filter((item) => item.status === 409)) {
+      expect((await problemOf(answer)).type).toBe("https://recfleet.dev/problems/stop-already-requested");
+    }
+  });
+
   it("answers 409 to stopping a cancelled or finished recording", async () => {
     const recording = await created("finished-room");
     expect((await api.call(`/v1/recordings/${recording.id}/stop`, { method: "POST" })).status).toBe(202);

@@ -30,6 +30,39 @@ export interface MailTransport {
   close(force?: boolean): void;
 }
 
+type PoolLogFn = (entry: unknown, message?: string, ...args: unknown[]) => void;
+
+/**
+ * nodemailer's pool log, at warn and above, as pino lines. A pooled connection left idle times
+ * out (socketTimeout) and the pool reports it as a warning with a stack: that is expected and
+ * goes to debug. A timeout during a send also fails that send, which the delivery logs itself.
+ */
+export function poolLogger(logger: Logger): Record<
+  "trace" | "debug" | "info" | "warn" | "error" | "fatal",
+  PoolLogFn
+> & {
+  level: (level: string) => void;
+} {
+  const child = logger.child({ module: "smtp-pool" });
+  const log =
+    (level: "debug" | "warn" | "error" | "fatal"): PoolLogFn =>
+    (entry, message, ...args) => {
+      const code = (entry as { err?: { code?: unknown } } | undefined)?.err?.code;
+      const at = code === "ETIMEDOUT" && level === "warn" ? "debug" : level;
+      child[at](entry as object, message ?? "", ...args);
+    };
+  const ignore: PoolLogFn = () => {};
+  return {
+    level: () => {},
+    trace: ignore,
+    debug: log("debug"),
+    info: ignore,
+    warn: log("warn"),
+    error: log("error"),
+    fatal: log("fatal"),
+  };
+}
+
 export function createMailTransport(config: SmtpConfig, logger?: Logger): MailTransport {
   const transporter = createTransport(
     {
@@ -45,7 +78,7 @@ export function createMailTransport(config: SmtpConfig, logger?: Logger): MailTr
       // The messages are built in memory from our templates: never read files or URLs.
       disableFileAccess: true,
       disableUrlAccess: true,
-      logger: logger ? logger.child({ module: "smtp-pool" }, { level: "warn" }) : false,
+      logger: logger ? poolLogger(logger) : false,
     },
     { from: config.from },
   );

@@ -84,11 +84,11 @@ async function main(): Promise<void> {
   const quiet = `demo-quiet-${stamp}`;
   if (info.livekit.autoRoom) {
     step(
-      `starting a video (balanced) and an audio (low-cpu) recording of room ${room}, which opens only after the request`,
+      `starting a video recording (profile balanced) and an audio-only one (profile low-cpu) of room ${room}, which opens only after the request`,
     );
   } else {
     step(
-      `starting a video (balanced) and an audio (low-cpu) recording of room ${room}; the room opens 2 s later`,
+      `starting a video recording (profile balanced) and an audio-only one (profile low-cpu) of room ${room}; the room opens 2 s later`,
     );
     setTimeout(() => {
       void livekit(info, `/rooms/${room}/participants`, {

@@ -220,6 +220,7 @@ export class BucketWatcher {
     const started = Date.now();
     let scanned = 0;
     let handled = 0;
+    let found = 0;
     try {
       await withTimeout(
         (async () => {
@@ -230,11 +231,12 @@ export class BucketWatcher {
             if (!object.name) continue;
             scanned += 1;
             if ((object.lastModified?.getTime() ?? started) < since) continue;
-            await this.options.handle(
+            const outcome = await this.options.handle(
               { key: object.name, size: object.size ?? null, etag: object.etag ?? null, contentType: null },
               "resync",
             );
             handled += 1;
+            if (outcome === "saved") found += 1;
           }
           if (!this.stopped) await checkpoint.advance(started);
         })(),
@@ -249,7 +251,10 @@ export class BucketWatcher {
         durationMs: Date.now() - started,
       };
       metrics.resyncs.inc({ outcome: "ok" });
-      logger.info(this.lastResync, "bucket re-scan done");
+      // Routine: the periodic re-scan says so at info only when it saved a recording.
+      if (found > 0 || reason !== "interval")
+        logger.info({ ...this.lastResync, found }, "bucket re-scan done");
+      else logger.debug({ ...this.lastResync, found }, "bucket re-scan done");
     } catch (error) {
       const message = describe(error);
       this.lastResync = {

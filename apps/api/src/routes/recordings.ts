@@ -277,8 +277,13 @@ export function recordingRoutes(ctx: RouteContext): Router {
       );
       if (marked.ok) return respond(req, res, 202, marked.recording);
       if (marked.reason === "not_found") throw notFound(id);
-      // Not applied because the stop job just queued already acted (the recorder marked the
-      // stop, cancelled or stopped the recording): this request is what did it.
+      // Not applied: another API stop marked it between our read and now (two stops at once),
+      // or the stop job just queued already acted (the recorder marked the stop, cancelled or
+      // stopped the recording) — then this request is what did it.
+      const byAnotherRequest = marked.recording.timeline.some((entry) =>
+        entry.reason.startsWith(`stop requested ${API_REASON}`),
+      );
+      if (byAnotherRequest) throw stopAlreadyRequested(marked.recording);
       return respond(req, res, 202, marked.recording);
     })
     .all(methodNotAllowed(["POST"]));
