@@ -2,7 +2,14 @@ import { parseArgs } from "node:util";
 import { renderBanner } from "./banner.ts";
 import { planFleet } from "./fleet.ts";
 import { createLineFormatter, useColour } from "./log-format.ts";
-import { persistentSecret, prepareState, writeInfo } from "./state.ts";
+import {
+  lockState,
+  persistentSecret,
+  prepareState,
+  SandboxLockedError,
+  sandboxRoot,
+  writeInfo,
+} from "./state.ts";
 import { Supervisor } from "./supervisor.ts";
 
 const USAGE = `Usage: npm start [-- --fresh]
@@ -14,7 +21,7 @@ catcher, a LiveKit emulator (rooms, participants, egress) and the four apps.
   -h, --help   this help
 
 Environment: PORT (API port, default 8080), API_KEYS (else a key is generated and kept in
-<state>/api-key), SANDBOX_DIR (default .sandbox), REDIS_URL (use this Redis instead of starting
+<state>/api-key), SANDBOX_DIR (default .sandbox; one sandbox per folder), REDIS_URL (use this Redis instead of starting
 one), LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
 that does not exist opens it with one participant publishing a camera and a microphone; false
 behaves like LiveKit, where the room must exist or open within the recording's room wait).`;
@@ -45,6 +52,17 @@ const env = process.env;
 const apiPort = Number(env.PORT ?? "8080");
 if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
   fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+let releaseLock: () => void;
+try {
+  releaseLock = lockState(sandboxRoot(env));
+} catch (error) {
+  fail(
+    error instanceof SandboxLockedError
+      ? error.message
+      : `cannot lock the sandbox folder: ${(error as Error).message}`,
+  );
+}
+process.on("exit", () => releaseLock());
 const state = prepareState(env, values.fresh);
 const apiKey = env.API_KEYS?.split(",")[0]?.trim() || persistentSecret(state.root, "api-key");
 const autoRoom = (env.SANDBOX_AUTO_ROOM ?? "true").trim().toLowerCase();

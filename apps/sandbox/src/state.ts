@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -14,10 +14,74 @@ export interface StateDirs {
 }
 
 /** The sandbox's state directory: SANDBOX_DIR (relative to the repository) or .sandbox/. */
-export function prepareState(env: NodeJS.ProcessEnv, fresh: boolean): StateDirs {
+export function sandboxRoot(env: NodeJS.ProcessEnv): string {
   const configured = env.SANDBOX_DIR ?? ".sandbox";
-  const root = isAbsolute(configured) ? configured : resolve(REPO_ROOT, configured);
-  if (fresh) rmSync(root, { recursive: true, force: true });
+  return isAbsolute(configured) ? configured : resolve(REPO_ROOT, configured);
+}
+
+const LOCK_FILE = "sandbox.lock";
+
+export class SandboxLockedError extends Error {
+  readonly pid: number;
+
+  constructor(root: string, pid: number) {
+    super(
+      `a sandbox is already running on ${root} (pid ${pid}): stop it first (Ctrl-C in its terminal, or kill ${pid}), or set SANDBOX_DIR to another folder`,
+    );
+    this.name = "SandboxLockedError";
+    this.pid = pid;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, it is only someone else's.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * One sandbox per state directory: two would share one Redis AOF, one S3 folder and one
+ * sandbox.json. Takes `<root>/sandbox.lock` (created exclusively, holding this pid), taking over
+ * a lock whose process is gone; answers the function that releases it.
+ */
+export function lockState(root: string): () => void {
+  mkdirSync(root, { recursive: true });
+  const file = join(root, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => {
+        try {
+          if (readFileSync(file, "utf8").trim() === String(process.pid)) rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(readFileSync(file, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new SandboxLockedError(root, pid);
+      }
+      // Left by a sandbox that died without cleaning up.
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`could not take ${file}`);
+}
+
+export function prepareState(env: NodeJS.ProcessEnv, fresh: boolean): StateDirs {
+  const root = sandboxRoot(env);
+  if (fresh && existsSync(root)) {
+    // Everything but the lock this process holds.
+    for (const entry of readdirSync(root)) {
+      if (entry !== LOCK_FILE) rmSync(join(root, entry), { recursive: true, force: true });
+    }
+  }
   const dirs = {
     root,
     redis: join(root, "redis"),
@@ -69,9 +133,7 @@ export function writeInfo(root: string, info: SandboxInfo): void {
 }
 
 export function readInfo(env: NodeJS.ProcessEnv): SandboxInfo {
-  const configured = env.SANDBOX_DIR ?? ".sandbox";
-  const root = isAbsolute(configured) ? configured : resolve(REPO_ROOT, configured);
-  const file = join(root, "sandbox.json");
+  const file = join(sandboxRoot(env), "sandbox.json");
   if (!existsSync(file))
     throw new Error(`no running sandbox found (${file} is missing): start one with \`npm start\``);
   return JSON.parse(readFileSync(file, "utf8")) as SandboxInfo;

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,7 @@ function alive(pid: number): boolean {
 
 describe("npm start (the sandbox process)", () => {
   it(
-    "reaches the banner, serves the API with its key, shows no secret in ps, and leaves no process behind on Ctrl-C",
+    "reaches the banner, serves the API with its key, refuses a second start on its folder, shows no secret in ps, and leaves no process behind on Ctrl-C",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "recfleet-sandbox-"));
       // Secrets kept from an earlier start, each starting with "-": on a command line they would
@@ -90,6 +90,17 @@ describe("npm start (the sandbox process)", () => {
         { timeoutMs: 30_000, what: "the email" },
       );
 
+      // A second start on the same folder is refused, naming the running one; nothing is touched.
+      const infoBefore = readFileSync(join(dir, "sandbox.json"), "utf8");
+      const second = spawnTs(main, [], {
+        env: { SANDBOX_DIR: dir, PORT: String(await freePort()), NO_COLOR: "1", API_KEYS: "" },
+      });
+      expect(await second.exited).toBe(1);
+      expect(second.lines.join("\n")).toContain(
+        `sandbox: a sandbox is already running on ${dir} (pid ${sandbox.child.pid})`,
+      );
+      expect(readFileSync(join(dir, "sandbox.json"), "utf8")).toBe(infoBefore);
+
       const commandLines = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
       expect(commandLines).toContain(join(dir, "s3"));
       for (const secret of [...Object.values(secrets), key]) expect(commandLines).not.toContain(secret);
@@ -103,6 +114,7 @@ describe("npm start (the sandbox process)", () => {
       expect(sandbox.lines.at(-1)).toBe("sandbox: stopped.");
       expect(children.filter(alive)).toEqual([]);
       for (const name of names) expect(logOf(name)).toContain('"msg":"stopped"');
+      expect(existsSync(join(dir, "sandbox.lock"))).toBe(false);
     },
     scaled(120_000),
   );
