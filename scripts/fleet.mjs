@@ -17,10 +17,14 @@ const toolsDir = join(root, ".tools");
 const FALLBACK_NODE = "24.21.0";
 const PNPM_VERSION = pkg.packageManager.replace(/^pnpm@/, "").replace(/\+.*$/, "");
 
+// The sandbox runs under this Node directly, not through pnpm: a Ctrl-C then reaches only it and
+// this script (which waits for it), so it stops the fleet once, in order, before the prompt returns.
+const sandbox = (entry) => [process.execPath, "--conditions=@recfleet/source", join(root, "apps", "sandbox", "src", entry)];
+
 const COMMANDS = {
   // The local sandbox (apps/sandbox) runs the whole fleet on emulators; before it exists, the apps.
   start: existsSync(join(root, "apps", "sandbox"))
-    ? ["pnpm", "--filter", "@recfleet/sandbox", "start"]
+    ? sandbox("main.ts")
     : ["pnpm", "--parallel", "--filter", "./apps/*", "start"],
   // Integration suites start servers and child processes: on small machines (2 cores) running
   // more than three packages' tests at once only makes timeouts likely.
@@ -28,7 +32,7 @@ const COMMANDS = {
   build: ["pnpm", "exec", "turbo", "run", "build"],
   lint: ["pnpm", "exec", "turbo", "run", "lint"],
   typecheck: ["pnpm", "exec", "turbo", "run", "typecheck"],
-  demo: ["pnpm", "--filter", "@recfleet/sandbox", "demo"],
+  demo: sandbox("demo.ts"),
   bench: ["pnpm", "--filter", "@recfleet/bench", "bench"],
   "test:chaos": ["pnpm", "--filter", "@recfleet/chaos", "chaos"],
   docs: ["pnpm", "-r", "--if-present", "run", "docs"],
@@ -191,7 +195,8 @@ function main() {
   ensurePnpm();
   ensureDependencies();
   if (command.length === 0) return;
-  // Forward signals so that Ctrl-C reaches the fleet and it can shut down in order.
+  // A terminal's Ctrl-C reaches the child already (same process group); a signal sent to this
+  // script alone (kill, a service manager) is passed on. The child ignores a repeat.
   const child = spawn(command[0], [...command.slice(1), ...rest], { stdio: "inherit", cwd: root });
   for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Client as MinioClient } from "minio";
 import { callApi } from "./api-client.ts";
-import { readInfo, type SandboxInfo } from "./state.ts";
+import { NoSandboxError, readInfo, type SandboxInfo } from "./state.ts";
 
 interface RecordingView {
   id: string;
@@ -170,7 +170,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const where = error instanceof DemoFailure ? error.message : ((error as Error).stack ?? String(error));
+  const where =
+    error instanceof DemoFailure || error instanceof NoSandboxError
+      ? error.message
+      : ((error as Error).stack ?? String(error));
   process.stderr.write(`\ndemo failed: ${where}\n`);
   process.exit(1);
 });

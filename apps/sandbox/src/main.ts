@@ -4,6 +4,7 @@ import { planFleet } from "./fleet.ts";
 import { createLineFormatter, useColour } from "./log-format.ts";
 import {
   lockState,
+  markCurrent,
   persistentSecret,
   prepareState,
   SandboxLockedError,
@@ -130,5 +131,7 @@ try {
 }
 if (!shuttingDown) {
   writeInfo(state.root, plan.info);
+  const clearCurrent = markCurrent(state.root);
+  process.on("exit", () => clearCurrent());
   process.stdout.write(`\n${renderBanner(plan.info, state.root)}\n\n`);
 }

@@ -33,6 +33,17 @@ export class SandboxLockedError extends Error {
   }
 }
 
+/** Where the last sandbox started from this checkout keeps its state (for `npm run demo`). */
+const CURRENT_FILE = join(REPO_ROOT, ".sandbox.current");
+
+/** No sandbox answers where one was looked for: a message for a person, no stack trace. */
+export class NoSandboxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NoSandboxError";
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -72,6 +83,43 @@ export function lockState(root: string): () => void {
     }
   }
   throw new Error(`could not take ${file}`);
+}
+
+/** The pid holding a folder's lock while it lives, else undefined. */
+function lockHolder(root: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(root, LOCK_FILE), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Notes this folder as the running sandbox of the checkout, so that the demo finds it. */
+export function markCurrent(root: string): () => void {
+  writeFileSync(CURRENT_FILE, `${root}\n`);
+  return () => {
+    try {
+      if (readFileSync(CURRENT_FILE, "utf8").trim() === root) rmSync(CURRENT_FILE, { force: true });
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/**
+ * The folder of the sandbox to talk to: SANDBOX_DIR when set, else the running sandbox started
+ * from this checkout (whatever SANDBOX_DIR it was started with), else the default folder.
+ */
+function runningRoot(env: NodeJS.ProcessEnv): string {
+  if (env.SANDBOX_DIR) return sandboxRoot(env);
+  try {
+    const current = readFileSync(CURRENT_FILE, "utf8").trim();
+    if (current !== "" && lockHolder(current) !== undefined) return current;
+  } catch {
+    // none started
+  }
+  return sandboxRoot(env);
 }
 
 export function prepareState(env: NodeJS.ProcessEnv, fresh: boolean): StateDirs {
@@ -132,9 +180,19 @@ export function writeInfo(root: string, info: SandboxInfo): void {
   writeFileSync(join(root, "sandbox.json"), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** What the running sandbox wrote when it was ready; NoSandboxError when none runs there. */
 export function readInfo(env: NodeJS.ProcessEnv): SandboxInfo {
-  const file = join(sandboxRoot(env), "sandbox.json");
-  if (!existsSync(file))
-    throw new Error(`no running sandbox found (${file} is missing): start one with \`npm start\``);
+  const root = runningRoot(env);
+  const file = join(root, "sandbox.json");
+  if (lockHolder(root) === undefined) {
+    throw new NoSandboxError(
+      `no sandbox is running on ${root}: start one with \`npm start\`${env.SANDBOX_DIR ? " (with the same SANDBOX_DIR)" : ""}`,
+    );
+  }
+  if (!existsSync(file)) {
+    throw new NoSandboxError(
+      `the sandbox on ${root} is still starting: run this again once it shows its banner`,
+    );
+  }
   return JSON.parse(readFileSync(file, "utf8")) as SandboxInfo;
 }

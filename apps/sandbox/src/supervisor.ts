@@ -56,6 +56,9 @@ export class Supervisor {
     const child = spawn(spec.command, spec.args, {
       env: { ...process.env, ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which then
+      // stops every process once, newest first (stopAll), instead of all of them at once.
+      detached: true,
     });
     const lines: string[] = [];
     const waiters = new Set<(line: string) => void>();

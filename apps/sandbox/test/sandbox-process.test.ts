@@ -8,6 +8,7 @@ import { eventually, scaled, spawnTs } from "@recfleet/testing";
 import { describe, expect, it } from "vitest";
 
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const demo = fileURLToPath(new URL("../src/demo.ts", import.meta.url));
 
 function alive(pid: number): boolean {
   try {
@@ -101,6 +102,11 @@ describe("npm start (the sandbox process)", () => {
       );
       expect(readFileSync(join(dir, "sandbox.json"), "utf8")).toBe(infoBefore);
 
+      // The demo finds this sandbox, started with its own SANDBOX_DIR, without being told.
+      const demoed = spawnTs(demo, [], { env: { SANDBOX_DIR: undefined, NO_COLOR: "1" } });
+      expect(await demoed.exited, demoed.lines.slice(-20).join("\n")).toBe(0);
+      expect(demoed.lines.join("\n")).toContain("demo passed");
+
       const commandLines = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
       expect(commandLines).toContain(join(dir, "s3"));
       for (const secret of [...Object.values(secrets), key]) expect(commandLines).not.toContain(secret);
@@ -110,11 +116,29 @@ describe("npm start (the sandbox process)", () => {
       const children = names.map((name) => Number(/"pid":(\d+)/.exec(logOf(name))?.[1]));
       children.push(Number(/pid=(\d+)/.exec(logOf("redis"))?.[1]));
       expect(children.every((pid) => Number.isInteger(pid) && alive(pid))).toBe(true);
-      expect(await sandbox.stop("SIGINT", 60_000)).toBe(0);
+      // Ctrl-C in a terminal: SIGINT to the whole foreground process group. Only the sandbox
+      // acts on it, stopping each process once, newest first.
+      process.kill(-(sandbox.child.pid ?? 0), "SIGINT");
+      expect(await sandbox.exited).toBe(0);
       expect(sandbox.lines.at(-1)).toBe("sandbox: stopped.");
       expect(children.filter(alive)).toEqual([]);
       for (const name of names) expect(logOf(name)).toContain('"msg":"stopped"');
+      for (const name of names) expect(logOf(name)).not.toContain("second signal");
+      const stoppedAt = (name: string) => {
+        const line = logOf(name)
+          .split("\n")
+          .findLast((entry) => entry.includes('"msg":"stopped"'));
+        return Date.parse(String((JSON.parse(line ?? "{}") as { time?: string }).time));
+      };
+      const newestFirst = ["mailer", "storage-listener", "recorder", "api", "livekit", "smtp", "s3"];
+      const times = newestFirst.map(stoppedAt);
+      expect(times.every((time, i) => i === 0 || time >= (times[i - 1] ?? 0))).toBe(true);
       expect(existsSync(join(dir, "sandbox.lock"))).toBe(false);
+      // Once it is stopped, the demo says so in a sentence, not a stack trace.
+      const late = spawnTs(demo, [], { env: { SANDBOX_DIR: dir, NO_COLOR: "1" } });
+      expect(await late.exited).toBe(1);
+      expect(late.lines.join("\n")).toContain(`demo failed: no sandbox is running on ${dir}`);
+      expect(late.lines.some((line) => /^\s+at /.test(line))).toBe(false);
     },
     scaled(120_000),
   );
