@@ -19,7 +19,11 @@ const PNPM_VERSION = pkg.packageManager.replace(/^pnpm@/, "").replace(/\+.*$/, "
 
 // The sandbox runs under this Node directly, not through pnpm: a Ctrl-C then reaches only it and
 // this script (which waits for it), so it stops the fleet once, in order, before the prompt returns.
-const sandbox = (entry) => [process.execPath, "--conditions=@recfleet/source", join(root, "apps", "sandbox", "src", entry)];
+const sandbox = (entry) => [
+  process.execPath,
+  "--conditions=@recfleet/source",
+  join(root, "apps", "sandbox", "src", entry),
+];
 
 const COMMANDS = {
   // The local sandbox (apps/sandbox) runs the whole fleet on emulators; before it exists, the apps.

@@ -1,4 +1,4 @@
-import { ConfigError, loadProfileCatalog } from "@recfleet/config";
+import { APP_SECTIONS, ConfigError, loadProfileCatalog } from "@recfleet/config";
 import {
   checkEvictionPolicy,
   createRedisConnection,
@@ -18,7 +18,7 @@ const closeConnection = (redis: Redis) => () => redis.quit().catch(() => redis.d
 
 await runApp({
   name: "api",
-  sections: ["redis", "livekit", "api", "profiles", "recordings"],
+  sections: APP_SECTIONS.api,
   shutdownDeadlineMs: (config) => config.api.shutdownGraceMs + 2000,
   start: async ({ config, logger, lifecycle }) => {
     // An API nobody can call is a misconfiguration, not a service: refuse to start (exit 78).

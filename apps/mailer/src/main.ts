@@ -1,3 +1,4 @@
+import { APP_SECTIONS } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
@@ -16,7 +17,7 @@ const graceOf = (smtpTimeoutMs: number) => Math.min(smtpTimeoutMs, 20_000);
 
 await runApp({
   name: "mailer",
-  sections: ["redis", "storage", "smtp", "mailer", "recordings", "health"],
+  sections: APP_SECTIONS.mailer,
   shutdownDeadlineMs: (config) => graceOf(config.smtp.timeoutMs) + 15_000,
   start: async ({ config, logger, lifecycle }) => {
     const { prefix } = config.redis;

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { loadProfileCatalog } from "@recfleet/config";
+import { APP_SECTIONS, loadProfileCatalog } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
@@ -12,7 +12,7 @@ import { closeWorker, createRecorderWorker, scheduleReconciler } from "./worker.
 
 await runApp({
   name: "recorder",
-  sections: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
+  sections: APP_SECTIONS.recorder,
   shutdownDeadlineMs: (config) => config.recorder.shutdownGraceMs + 5000,
   start: async ({ config, logger, lifecycle }) => {
     const profiles = loadProfileCatalog(config.profiles);

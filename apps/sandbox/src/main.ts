@@ -1,7 +1,9 @@
 import { parseArgs } from "node:util";
+import { EXIT_CONFIG } from "@recfleet/config";
 import { renderBanner } from "./banner.ts";
 import { planFleet } from "./fleet.ts";
 import { createLineFormatter, useColour } from "./log-format.ts";
+import { configProblems, portProblem } from "./preflight.ts";
 import {
   lockState,
   markCurrent,
@@ -85,6 +87,16 @@ const plan = await planFleet({
   // The room opens a moment after the request, as a meeting does: the recording waits for it.
   autoRoomDelayMs: 1500,
 });
+
+// Everything that can be known wrong before anything starts is reported now, all at once.
+const problems = [
+  ...configProblems(plan.specs),
+  ...[await portProblem(apiPort, "PORT")].filter((line) => line !== undefined),
+];
+if (problems.length > 0) {
+  process.stderr.write(`${problems.map((line) => `sandbox: ${line}`).join("\n")}\n`);
+  process.exit(EXIT_CONFIG);
+}
 
 const names = plan.specs.map((spec) => spec.name);
 const format = createLineFormatter(names, useColour(process.stdout));

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +21,37 @@ function alive(pid: number): boolean {
 }
 
 describe("npm start (the sandbox process)", () => {
+  it("reports every bad setting and a taken PORT at once, before it starts anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "recfleet-sandbox-"));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const sandbox = spawnTs(main, [], {
+        env: {
+          SANDBOX_DIR: dir,
+          PORT: String(port),
+          NO_COLOR: "1",
+          REDIS_URL: "redis//x",
+          RECORDER_CONCURRENCY: "many",
+          API_KEYS: "",
+        },
+      });
+      expect(await sandbox.exited).toBe(78);
+      const output = sandbox.lines.join("\n");
+      expect(output).toContain("sandbox: config: REDIS_URL:");
+      expect(output).toContain("sandbox: config: RECORDER_CONCURRENCY:");
+      expect(output).toContain(`sandbox: PORT=${port}: the port is already in use on 127.0.0.1`);
+      // One line per problem, however many apps read the setting.
+      expect(sandbox.lines.filter((line) => line.includes("REDIS_URL")).length).toBe(1);
+      // Nothing was started: no process wrote a log.
+      expect(existsSync(join(dir, "logs", "s3.log"))).toBe(false);
+      expect(existsSync(join(dir, "logs", "redis.log"))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+
   it(
     "reaches the banner, serves the API with its key, refuses a second start on its folder, shows no secret in ps, and leaves no process behind on Ctrl-C",
     async () => {

@@ -1,4 +1,4 @@
-import { recordingsKeyPrefix } from "@recfleet/config";
+import { APP_SECTIONS, recordingsKeyPrefix } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
@@ -11,7 +11,7 @@ import { BucketWatcher } from "./watcher.ts";
 
 await runApp({
   name: "storage-listener",
-  sections: ["redis", "storage", "listener", "recordings", "health"],
+  sections: APP_SECTIONS["storage-listener"],
   shutdownDeadlineMs: () => 15_000,
   start: async ({ config, logger, lifecycle }) => {
     const { prefix } = config.redis;

@@ -1,3 +1,4 @@
+export { APP_SECTIONS, type AppName } from "./apps.ts";
 export {
   allSections,
   ConfigError,

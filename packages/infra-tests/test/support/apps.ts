@@ -1,25 +1,27 @@
 // What the infrastructure must agree with, read from the apps' own sources: the config sections
 // each app loads, its shutdown deadline, the queue it consumes, where it serves health checks.
 import { stripTypeScriptTypes } from "node:module";
-import { allSections, type FleetConfig, type Section } from "@recfleet/config";
+import { APP_SECTIONS, type AppName, type FleetConfig, type Section } from "@recfleet/config";
 import { QUEUE_NAMES, type QueueName } from "@recfleet/queues";
 import { readRepoFile } from "../../scripts/repo.ts";
 
-export const APPS = ["api", "recorder", "storage-listener", "mailer"] as const;
-export type AppName = (typeof APPS)[number];
+export type { AppName };
+export const APPS = Object.keys(APP_SECTIONS) as AppName[];
 
 function mainSource(app: AppName): string {
   return readRepoFile(`apps/${app}/src/main.ts`);
 }
 
-/** The sections passed to runApp, plus "log" which runApp always adds. */
+/**
+ * The sections the app loads: its entry of APP_SECTIONS (which its main passes to runApp, checked
+ * here), plus "log", which runApp always adds.
+ */
 export function appSections(app: AppName): Section[] {
-  const match = /sections:\s*\[([^\]]*)\]/.exec(mainSource(app));
-  if (!match) throw new Error(`apps/${app}/src/main.ts: no "sections: [...]" in runApp`);
-  const names = [...(match[1] ?? "").matchAll(/"([a-z]+)"/g)].map((m) => m[1] ?? "");
-  const unknown = names.filter((name) => !allSections.includes(name as Section));
-  if (unknown.length > 0) throw new Error(`apps/${app}: unknown sections ${unknown.join(", ")}`);
-  return [...new Set([...names, "log"])] as Section[];
+  const key = app.includes("-") ? `APP_SECTIONS["${app}"]` : `APP_SECTIONS.${app}`;
+  if (!mainSource(app).includes(`sections: ${key},`)) {
+    throw new Error(`apps/${app}/src/main.ts does not pass ${key} to runApp`);
+  }
+  return [...new Set([...APP_SECTIONS[app], "log"])] as Section[];
 }
 
 /** True when the app serves /healthz on the workers' HEALTH_PORT rather than on the API's PORT. */

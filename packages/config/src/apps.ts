@@ -1,0 +1,15 @@
+import type { Section } from "./schema.ts";
+
+/**
+ * The configuration sections each app reads (besides `log`, which every app reads): the one list
+ * the apps load and the sandbox checks, before it starts anything, against the settings it will
+ * give each of them.
+ */
+export const APP_SECTIONS = {
+  api: ["redis", "livekit", "api", "profiles", "recordings"],
+  recorder: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
+  "storage-listener": ["redis", "storage", "listener", "recordings", "health"],
+  mailer: ["redis", "storage", "smtp", "mailer", "recordings", "health"],
+} as const satisfies Record<string, readonly Section[]>;
+
+export type AppName = keyof typeof APP_SECTIONS;
