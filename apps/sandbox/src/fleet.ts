@@ -38,7 +38,30 @@ export interface FleetOptions {
   autoRoomDelayMs?: number;
   /** Extra command-line flags for the emulators (fault knobs). */
   emulatorArgs?: Partial<Record<"s3" | "smtp" | "livekit", string[]>>;
+  /** Fixed ports for the emulators; a free port is drawn for each one left out (tests). */
+  ports?: Partial<EmulatorPorts>;
 }
+
+/** The emulators' ports, as people know them from the real tools. */
+export interface EmulatorPorts {
+  /** `livekit-server --dev`. */
+  livekit: number;
+  /** MinIO. */
+  s3: number;
+  /** A mail catcher's SMTP port and web page (MailHog, Mailpit). */
+  smtp: number;
+  mail: number;
+}
+
+export const DEFAULT_PORTS: EmulatorPorts = { livekit: 7880, s3: 9000, smtp: 1025, mail: 8025 };
+
+/** The setting that overrides each emulator's port in `npm start`. */
+export const PORT_SETTINGS: Record<keyof EmulatorPorts, string> = {
+  livekit: "SANDBOX_LIVEKIT_PORT",
+  s3: "SANDBOX_S3_PORT",
+  smtp: "SANDBOX_SMTP_PORT",
+  mail: "SANDBOX_MAIL_PORT",
+};
 
 const WORKERS = ["recorder", "storage-listener", "mailer"] as const;
 export type WorkerApp = (typeof WORKERS)[number];
@@ -88,12 +111,13 @@ async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
  */
 export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   const { state, secrets } = options;
+  const fixed = options.ports ?? {};
   const [redisPort, s3Port, smtpPort, mailHttpPort, livekitPort] = await Promise.all([
     freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
+    fixed.s3 ?? freePort(),
+    fixed.smtp ?? freePort(),
+    fixed.mail ?? freePort(),
+    fixed.livekit ?? freePort(),
   ]);
   const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${redisPort}`;
   const apiUrl = `http://127.0.0.1:${options.apiPort}`;

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { EXIT_CONFIG } from "@recfleet/config";
 import { renderBanner } from "./banner.ts";
-import { planFleet } from "./fleet.ts";
+import { DEFAULT_PORTS, type EmulatorPorts, PORT_SETTINGS, planFleet } from "./fleet.ts";
 import { createLineFormatter, useColour } from "./log-format.ts";
 import { configProblems, portProblem } from "./preflight.ts";
 import {
@@ -23,7 +23,8 @@ catcher, a LiveKit emulator (rooms, participants, egress) and the four apps.
   --fresh      wipe the state directory first
   -h, --help   this help
 
-Environment: PORT (API port, default 8080), API_KEYS (else a key is generated and kept in
+Environment: PORT (API port, default 8080); SANDBOX_LIVEKIT_PORT (7880), SANDBOX_S3_PORT (9000),
+SANDBOX_SMTP_PORT (1025), SANDBOX_MAIL_PORT (the mail page, 8025); API_KEYS (else a key is generated and kept in
 <state>/api-key), SANDBOX_DIR (default .sandbox; one sandbox per folder), REDIS_URL (use this Redis instead of starting
 one), LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
 that does not exist opens it with one participant publishing a camera and a microphone; false
@@ -52,9 +53,22 @@ if (values.help) {
 }
 
 const env = process.env;
-const apiPort = Number(env.PORT ?? "8080");
-if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535)
-  fail(`PORT must be a port number, got ${JSON.stringify(env.PORT)}`);
+function portSetting(name: string, fallback: number): number {
+  const text = env[name]?.trim() || String(fallback);
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    fail(`${name} must be a port number (1-65535), got ${JSON.stringify(env[name])}`);
+  }
+  return port;
+}
+const apiPort = portSetting("PORT", 8080);
+// Fixed, as the real tools' are: a link in an email from before a restart still works after it.
+const ports: EmulatorPorts = {
+  livekit: portSetting(PORT_SETTINGS.livekit, DEFAULT_PORTS.livekit),
+  s3: portSetting(PORT_SETTINGS.s3, DEFAULT_PORTS.s3),
+  smtp: portSetting(PORT_SETTINGS.smtp, DEFAULT_PORTS.smtp),
+  mail: portSetting(PORT_SETTINGS.mail, DEFAULT_PORTS.mail),
+};
 let releaseLock: () => void;
 try {
   releaseLock = lockState(sandboxRoot(env));
@@ -86,13 +100,17 @@ const plan = await planFleet({
   autoRoom: autoRoom === "true",
   // The room opens a moment after the request, as a meeting does: the recording waits for it.
   autoRoomDelayMs: 1500,
+  ports,
 });
 
 // Everything that can be known wrong before anything starts is reported now, all at once.
-const problems = [
-  ...configProblems(plan.specs),
-  ...[await portProblem(apiPort, "PORT")].filter((line) => line !== undefined),
-];
+const portChecks = await Promise.all([
+  portProblem(apiPort, "PORT"),
+  ...(Object.keys(ports) as (keyof EmulatorPorts)[]).map((name) =>
+    portProblem(ports[name], PORT_SETTINGS[name]),
+  ),
+]);
+const problems = [...configProblems(plan.specs), ...portChecks.filter((line) => line !== undefined)];
 if (problems.length > 0) {
   process.stderr.write(`${problems.map((line) => `sandbox: ${line}`).join("\n")}\n`);
   process.exit(EXIT_CONFIG);

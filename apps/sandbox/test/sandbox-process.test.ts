@@ -11,6 +11,12 @@ import { describe, expect, it } from "vitest";
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const demo = fileURLToPath(new URL("../src/demo.ts", import.meta.url));
 
+/** Free ports for the emulators: tests never use the fixed defaults another sandbox may hold. */
+async function emulatorPorts(): Promise<Record<string, string>> {
+  const names = ["SANDBOX_LIVEKIT_PORT", "SANDBOX_S3_PORT", "SANDBOX_SMTP_PORT", "SANDBOX_MAIL_PORT"];
+  return Object.fromEntries(await Promise.all(names.map(async (name) => [name, String(await freePort())])));
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -35,6 +41,8 @@ describe("npm start (the sandbox process)", () => {
           REDIS_URL: "redis//x",
           RECORDER_CONCURRENCY: "many",
           API_KEYS: "",
+          ...(await emulatorPorts()),
+          SANDBOX_S3_PORT: String(port),
         },
       });
       expect(await sandbox.exited).toBe(78);
@@ -42,6 +50,7 @@ describe("npm start (the sandbox process)", () => {
       expect(output).toContain("sandbox: config: REDIS_URL:");
       expect(output).toContain("sandbox: config: RECORDER_CONCURRENCY:");
       expect(output).toContain(`sandbox: PORT=${port}: the port is already in use on 127.0.0.1`);
+      expect(output).toContain(`sandbox: SANDBOX_S3_PORT=${port}: the port is already in use on 127.0.0.1`);
       // One line per problem, however many apps read the setting.
       expect(sandbox.lines.filter((line) => line.includes("REDIS_URL")).length).toBe(1);
       // Nothing was started: no process wrote a log.
@@ -66,15 +75,25 @@ describe("npm start (the sandbox process)", () => {
       for (const [name, value] of Object.entries(secrets)) writeFileSync(join(dir, name), `${value}\n`);
       const port = await freePort();
       const sandbox = spawnTs(main, [], {
-        env: { SANDBOX_DIR: dir, PORT: String(port), NO_COLOR: "1", API_KEYS: "" },
+        env: {
+          SANDBOX_DIR: dir,
+          PORT: String(port),
+          NO_COLOR: "1",
+          API_KEYS: "",
+          ...(await emulatorPorts()),
+        },
       });
       await sandbox.waitForLine(/recfleet sandbox is ready/, 90_000);
       const banner = sandbox.lines.slice(
         sandbox.lines.findIndex((line) => line.includes("recfleet sandbox is ready")),
       );
+      const bannerEnd = banner.findIndex((line, i) => i > 0 && line.startsWith("━"));
+      const bannerLines = banner.slice(0, bannerEnd + 1);
       const key = readFileSync(join(dir, "api-key"), "utf8").trim();
-      expect(banner.join("\n")).toContain(`API key        ${key}`);
-      expect(banner.join("\n")).toContain(`curl -sS -X POST http://127.0.0.1:${port}/v1/recordings`);
+      expect(bannerLines).toContain(`  API key    ${key}`);
+      expect(bannerLines).toContain(`    API=http://127.0.0.1:${port} KEY=${key}`);
+      // It fits an 80-column terminal.
+      expect(bannerLines.filter((line) => line.length > 80)).toEqual([]);
       const profiles = await fetch(`http://127.0.0.1:${port}/v1/profiles`, {
         headers: { authorization: `Bearer ${key}` },
       });
@@ -86,17 +105,21 @@ describe("npm start (the sandbox process)", () => {
       };
       expect(info.apiUrl).toBe(`http://127.0.0.1:${port}`);
       expect(info.livekit.apiSecret).toBe(secrets["livekit-secret"]);
-      expect(banner.join("\n")).toContain(`LiveKit        ${info.livekit.url}`);
+      expect(bannerLines).toContain(`  LiveKit    ${info.livekit.url}   API key sandbox-key`);
+      expect(bannerLines.join("\n")).toMatch(/ {2}S3 {9}http:\/\/127\.0\.0\.1:\d+ {3}bucket recordings/);
 
-      // The banner's curl, for a room nobody opened: the sandbox opens it, records, and emails.
-      const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-      const started = await fetch(`${info.apiUrl}/v1/recordings`, {
-        method: "POST",
-        headers: auth,
-        body: JSON.stringify({ room: "demo-room", profile: "low-cpu", notify: { email: "you@example.com" } }),
-      });
-      expect(started.status).toBe(202);
-      const { id } = (await started.json()) as { id: string };
+      // The banner's own commands, run as printed, for a room nobody opened: the sandbox opens
+      // it, records, and emails.
+      const at = (text: string) => bannerLines.findIndex((line) => line.includes(text));
+      const shellVars = bannerLines[at("In another shell:") + 1] ?? "";
+      const startCommand = bannerLines.slice(at("Start a recording:") + 1, at("Stop it")).join("\n");
+      const stopCommand = bannerLines.slice(at("Stop it") + 1, at("Stop it") + 3).join("\n");
+      const shell = (command: string) =>
+        spawnSync("bash", ["-c", `${shellVars}\n${command}`], { encoding: "utf8", timeout: 30_000 });
+      const started = shell(startCommand);
+      expect(started.status, started.stderr).toBe(0);
+      const { id } = JSON.parse(started.stdout) as { id: string };
+      const auth = { authorization: `Bearer ${key}` };
       await eventually(
         async () => {
           const current = (await (
@@ -108,9 +131,9 @@ describe("npm start (the sandbox process)", () => {
         },
         { timeoutMs: 30_000, what: "the recording to be active" },
       );
-      expect(
-        (await fetch(`${info.apiUrl}/v1/recordings/${id}/stop`, { method: "POST", headers: auth })).status,
-      ).toBe(202);
+      const stopped = shell(stopCommand.replace("<id>", id));
+      expect(stopped.status, stopped.stderr).toBe(0);
+      expect((JSON.parse(stopped.stdout) as { stopRequested: boolean }).stopRequested).toBe(true);
       await eventually(
         async () => {
           const { messages } = (await (await fetch(`${info.mailUrl}api/messages`)).json()) as {
@@ -126,7 +149,13 @@ describe("npm start (the sandbox process)", () => {
       // A second start on the same folder is refused, naming the running one; nothing is touched.
       const infoBefore = readFileSync(join(dir, "sandbox.json"), "utf8");
       const second = spawnTs(main, [], {
-        env: { SANDBOX_DIR: dir, PORT: String(await freePort()), NO_COLOR: "1", API_KEYS: "" },
+        env: {
+          SANDBOX_DIR: dir,
+          PORT: String(await freePort()),
+          NO_COLOR: "1",
+          API_KEYS: "",
+          ...(await emulatorPorts()),
+        },
       });
       expect(await second.exited).toBe(1);
       expect(second.lines.join("\n")).toContain(
