@@ -9,6 +9,7 @@ export {
   formatProblem,
   loadConfig,
   loadConfigOrExit,
+  settingsHelp,
   settingsOf,
 } from "./load.ts";
 export * from "./profiles/index.ts";

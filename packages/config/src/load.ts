@@ -31,18 +31,43 @@ interface Leaf {
   key: string;
   env: string;
   sensitive: boolean;
+  doc: string;
+  default: unknown;
 }
 
 function leavesOf(sections: readonly Section[]): Leaf[] {
   const leaves: Leaf[] = [];
   for (const section of sections) {
     for (const [name, item] of Object.entries(
-      schema[section] as Record<string, { env: string; sensitive?: boolean }>,
+      schema[section] as Record<
+        string,
+        { env: string; sensitive?: boolean; doc?: string; default?: unknown }
+      >,
     )) {
-      leaves.push({ key: `${section}.${name}`, env: item.env, sensitive: item.sensitive === true });
+      leaves.push({
+        key: `${section}.${name}`,
+        env: item.env,
+        sensitive: item.sensitive === true,
+        doc: item.doc ?? "",
+        default: item.default,
+      });
     }
   }
   return leaves;
+}
+
+/** `--help` of an app: what it is configured with, one setting per entry, secrets' defaults hidden. */
+export function settingsHelp(sections: readonly Section[]): string {
+  return leavesOf(sections)
+    .map((leaf) => {
+      const shown =
+        leaf.sensitive || leaf.default === "" || leaf.default === undefined || leaf.default === null
+          ? ""
+          : ` (default ${Array.isArray(leaf.default) ? leaf.default.join(",") || "none" : String(leaf.default)})`;
+      const file = leaf.sensitive ? `, or ${leaf.env}_FILE naming a file that holds it` : "";
+      return `  ${leaf.env}${shown}${file}\n      ${leaf.doc}`;
+    })
+    .join("\n");
 }
 
 /** All settings of the given sections: env var, key and whether the value is secret. */

@@ -4,6 +4,7 @@ import {
   type FleetConfig,
   loadConfigOrExit,
   type Section,
+  settingsHelp,
 } from "@recfleet/config";
 import { flushAndExit, Lifecycle } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -26,11 +27,32 @@ export interface AppDefinition<S extends Section> {
 }
 
 /**
+ * An app takes no arguments, only environment variables: `--help` lists them and exits 0, any
+ * other argument is refused (exit 2) rather than silently ignored.
+ */
+function answerArguments(name: string, sections: readonly Section[]): void {
+  const args = process.argv.slice(2);
+  if (args.length === 0) return;
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    process.stdout.write(
+      `recfleet ${name}: configured by environment variables only (docs/configuration.md has them all).\n\nThe settings it reads:\n${settingsHelp(sections)}\n`,
+    );
+    process.exit(0);
+  }
+  process.stderr.write(
+    `recfleet ${name}: takes no arguments (got ${JSON.stringify(args[0])}); it is configured by environment variables: --help lists them\n`,
+  );
+  process.exit(2);
+}
+
+/**
  * The composition root every app's main.ts calls: config (exit 78 on a bad value), logger,
  * signal handling, start. A failure to start is logged and exits 1 after closing what opened.
  */
 export async function runApp<S extends Section>(definition: AppDefinition<S>): Promise<AppContext<S>> {
-  const config = loadConfigOrExit([...definition.sections, "log"] as (S | "log")[]);
+  const sections = [...definition.sections, "log"] as (S | "log")[];
+  answerArguments(definition.name, sections);
+  const config = loadConfigOrExit(sections);
   const logger = createLogger(definition.name, { level: config.log.level });
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals(definition.shutdownDeadlineMs(config));

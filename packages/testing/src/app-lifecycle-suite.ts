@@ -29,6 +29,20 @@ export function appLifecycleSuite(name: string, mainUrl: URL, env: Record<string
       expect(result.lines.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
     });
 
+    it("answers --help with the settings it reads, without connecting to anything, and refuses other arguments", async () => {
+      // No Redis given: --help must not need one.
+      const help = await runToExit(entry, { REDIS_URL: undefined }, ["--help"]);
+      expect(help.exitCode).toBe(0);
+      expect(help.lines[0]).toBe(
+        `recfleet ${name}: configured by environment variables only (docs/configuration.md has them all).`,
+      );
+      expect(help.lines).toContain("  REDIS_URL, or REDIS_URL_FILE naming a file that holds it");
+      expect(help.lines.some((line) => line.startsWith("  LOG_LEVEL (default "))).toBe(true);
+      const unknown = await runToExit(entry, { REDIS_URL: undefined }, ["--port=1"]);
+      expect(unknown.exitCode).toBe(2);
+      expect(unknown.lines.join("\n")).toContain(`recfleet ${name}: takes no arguments (got "--port=1")`);
+    });
+
     it("exits 78 with one line naming the bad setting", async () => {
       const result = await runToExit(entry, { ...env, REDIS_URL: "nope" });
       expect(result.exitCode).toBe(78);

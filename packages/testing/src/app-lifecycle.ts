@@ -21,9 +21,9 @@ export async function startAndTerminate(
   return { startLine, exitCode, lines: app.lines };
 }
 
-/** Runs an app's main.ts until it exits by itself (e.g. on bad config). */
-export async function runToExit(entry: string, env: Record<string, string | undefined>) {
-  const app = spawnTs(entry, [], { env });
+/** Runs an app's main.ts until it exits by itself (e.g. on bad config, or `--help`). */
+export async function runToExit(entry: string, env: Record<string, string | undefined>, args: string[] = []) {
+  const app = spawnTs(entry, args, { env });
   const timer = setTimeout(() => void app.stop("SIGKILL"), 20_000);
   const exitCode = await app.exited;
   clearTimeout(timer);

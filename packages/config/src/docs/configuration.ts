@@ -1,3 +1,4 @@
+import { APP_SECTIONS } from "../apps.ts";
 import { type Section, schema } from "../schema.ts";
 
 interface SchemaLeaf {
@@ -56,12 +57,15 @@ export function renderConfigurationDoc(): string {
     "config: LIVEKIT_API_SECRET: must be set",
     "```",
     "",
+    "`--help` on an app lists the settings it reads, with their defaults (`node apps/<app>/dist/main.js",
+    "--help` in the image; `node --conditions=@recfleet/source apps/<app>/src/main.ts --help` from the",
+    "sources). `npm start` checks every app's settings before it starts anything.",
+    "",
     "| app | sections |",
     "|---|---|",
-    "| api | redis, livekit (webhook keys), api, profiles, recordings, log |",
-    "| recorder | redis, livekit, storage, recorder, profiles, recordings, health, log |",
-    "| storage-listener | redis, storage, listener, recordings, health, log |",
-    "| mailer | redis, storage, smtp, mailer, recordings, health, log |",
+    ...Object.entries(APP_SECTIONS).map(
+      ([app, sections]) => `| ${app} | ${[...sections, "log"].join(", ")} |`,
+    ),
     "",
   ];
   for (const section of Object.keys(schema) as Section[]) {
