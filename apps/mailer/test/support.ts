@@ -117,6 +117,7 @@ export function storageConfigFor(overrides: Partial<StorageConfig> = {}): Storag
     egressPrefix: "",
     egressBackupBucket: "",
     egressBackupPrefix: "",
+    events: "listen",
     publicUrl: "",
     ...overrides,
   };

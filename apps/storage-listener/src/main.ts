@@ -1,4 +1,4 @@
-import { APP_SECTIONS, recordingsKeyPrefix } from "@recfleet/config";
+import { APP_SECTIONS, ConfigError, recordingsKeyPrefix } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
 import { RecordingStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
@@ -14,6 +14,17 @@ await runApp({
   sections: APP_SECTIONS["storage-listener"],
   shutdownDeadlineMs: () => 15_000,
   start: async ({ config, logger, lifecycle }) => {
+    // Without bucket events there is nothing to listen to: running it would only reconnect forever.
+    if (config.storage.events === "none") {
+      throw new ConfigError([
+        {
+          env: "STORAGE_EVENTS",
+          key: "storage.events",
+          message:
+            "is none: this store sends no bucket events, so the storage listener has nothing to do; do not run it (the recorder looks for files in the bucket)",
+        },
+      ]);
+    }
     const { prefix } = config.redis;
     const client = createRedisConnection("client", config.redis, logger);
     lifecycle.add("redis (store)", () => client.quit());

@@ -40,6 +40,8 @@ export interface StorageConfig {
   egressPrefix: string;
   egressBackupBucket: string;
   egressBackupPrefix: string;
+  /** listen: bucket events through the storage listener; none: the reconciler looks in the bucket. */
+  events: "listen" | "none";
   publicUrl: string;
 }
 export interface SmtpConfig {
@@ -265,6 +267,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "optional-object-prefix",
       default: "",
       env: "STORAGE_EGRESS_BACKUP_PREFIX",
+    },
+    events: {
+      doc: "How recfleet learns that a recording's file landed: listen (MinIO's ListenBucketNotification, through the storage listener, with re-scans) or none, for S3 stores without that API such as AWS S3 (the recorder's reconciler looks for the file in the bucket on every sweep once egress reported it; run no storage listener).",
+      format: ["listen", "none"],
+      default: "listen",
+      env: "STORAGE_EVENTS",
     },
     publicUrl: {
       doc: "S3 base URL as email recipients reach it (e.g. https://files.example.com); presigned download links are signed for this host. Empty: the same as STORAGE_ENDPOINT.",

@@ -57,6 +57,7 @@ export const exampleStorage: StorageConfig = {
   egressPrefix: "",
   egressBackupBucket: "",
   egressBackupPrefix: "",
+  events: "listen",
   publicUrl: "https://files.example.com",
 };
 

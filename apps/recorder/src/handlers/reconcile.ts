@@ -184,7 +184,9 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
   const backup = recording.output?.backup;
   const inBackup =
     backup != null && recording.file?.bucket === backup.bucket && recording.file.key === backup.key;
-  if (age < recorder.fileCheckAfterMs && !inBackup) return undefined;
+  // Without bucket events (STORAGE_EVENTS=none) nothing else will report the file: look now.
+  const listening = context.storage.events === "listen";
+  if (age < recorder.fileCheckAfterMs && !inBackup && listening) return undefined;
   const file = await findRecordingFile(context, recording);
   if (file === "unknown") return undefined;
   if (file !== "absent") {
@@ -192,7 +194,9 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
       context,
       recording,
       file.found,
-      "file found in storage by the reconciler (bucket event missed)",
+      listening
+        ? "file found in storage by the reconciler (bucket event missed)"
+        : "file found in storage by the reconciler (STORAGE_EVENTS=none: no bucket events)",
     );
     return saved ? "saved: file found" : undefined;
   }

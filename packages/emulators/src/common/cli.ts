@@ -22,6 +22,14 @@ export function wholeNumber(
 }
 
 /** A flag holding a fraction from 0 to 1. */
+/** `--flag true|false`; undefined when the flag is absent. */
+export function bool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UsageError(`--${flag} needs true or false, got ${JSON.stringify(value)}`);
+}
+
 export function fraction(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = value.trim() === "" ? Number.NaN : Number(value);

@@ -1,5 +1,6 @@
 import { createLogger } from "@recfleet/runtime";
 import {
+  bool,
   fraction,
   optionsOrExit,
   parseFlags,
@@ -79,13 +80,6 @@ Admin endpoint (JSON): GET /_admin/requests, /_admin/egresses[/{id}], /_admin/we
 POST|PATCH|DELETE …/participants/{identity}/tracks[/{source}], DELETE …/participants/{identity},
 DELETE /_admin/rooms/{room}.
 `;
-
-function bool(flag: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  throw new UsageError(`--${flag} needs true or false, got ${JSON.stringify(value)}`);
-}
 
 /** `--storage-*` (egress' own storage) or `--backup-*` (its backup storage), with its secret from the environment. */
 function storageFlags(

@@ -1,5 +1,6 @@
 import { createLogger } from "@recfleet/runtime";
 import {
+  bool,
   fraction,
   optionsOrExit,
   parseFlags,
@@ -33,6 +34,8 @@ Server
                              any signing region is accepted and clients use us-east-1)
   --bucket <name>            create this bucket at start; repeat for more
   --keepalive-ms <ms>        keep-alive interval of listen streams without ?ping (default ${DEFAULT_KEEPALIVE_MS}, MinIO's)
+  --listen <true|false>      serve ListenBucketNotification (default true); false answers it 501, as
+                             S3 stores without MinIO's listen API (AWS S3 …) do
   --log-level <level>        pino level (default info)
 
 Faults (all changeable later with PUT /_admin/faults)
@@ -64,6 +67,7 @@ const OPTIONS = {
   region: { type: "string" },
   bucket: { type: "string", multiple: true },
   "keepalive-ms": { type: "string" },
+  listen: { type: "string" },
   "log-level": { type: "string" },
   "drop-events": { type: "string" },
   "fail-for-ms": { type: "string" },
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
       region: values.region ?? (process.env.MINIO_SITE_REGION || undefined),
       buckets: values.bucket ?? [],
       keepAliveMs,
+      listen: bool("listen", values.listen) ?? true,
       dropEvents: fraction("drop-events", values["drop-events"]),
       failForMs: wholeNumber("fail-for-ms", values["fail-for-ms"]),
       failCode: failCode(values["fail-code"]),

@@ -17,6 +17,8 @@ export interface S3Config {
   /** The site region; undefined behaves like MinIO without MINIO_SITE_REGION. */
   region: string | undefined;
   keepAliveMs: number;
+  /** Whether ListenBucketNotification is served (MinIO) or answered 501 (AWS S3 and others). */
+  listen: boolean;
 }
 
 export interface S3Core {

@@ -45,6 +45,11 @@ export interface S3EmulatorOptions {
   buckets?: string[];
   /** Keep-alive interval of listen streams without `ping`; default 500 ms. */
   keepAliveMs?: number;
+  /**
+   * Serve ListenBucketNotification (default true). False answers it 501 NotImplemented, as S3
+   * stores without MinIO's listen API (AWS S3 and most others) do.
+   */
+  listen?: boolean;
   /** Initial faults (see S3Faults). */
   dropEvents?: number;
   failForMs?: number;
@@ -121,6 +126,7 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
     secretKey: options.secretKey ?? DEFAULT_SECRET_KEY,
     region: options.region,
     keepAliveMs: options.keepAliveMs ?? DEFAULT_KEEPALIVE_MS,
+    listen: options.listen ?? true,
   };
   const hub = new ListenerHub({
     keepAliveMs: config.keepAliveMs,

@@ -17,6 +17,11 @@ function filterValue(request: S3Request, name: "prefix" | "suffix"): string {
 }
 
 export async function listenNotification(core: S3Core, request: S3Request): Promise<void> {
+  if (!core.config.listen) {
+    throw new S3Error("NotImplemented", {
+      message: "ListenBucketNotification is not supported by this store (started with --listen=false).",
+    });
+  }
   const prefix = filterValue(request, "prefix");
   const suffix = filterValue(request, "suffix");
   const events = request.query.getAll("events");
