@@ -228,6 +228,45 @@ describe("smtp catcher: HTTP listing and JSON API", () => {
     expect(page).not.toContain("<script>");
     const [message] = emulator.messages();
     expect(page).toContain(`href="/messages/${message?.id}.eml"`);
+    expect(page).toContain(`<a href="/messages/${message?.id}">&lt;script&gt;`);
+  });
+
+  it("shows one message as a page (text, and HTML in a sandboxed frame), and clears the inbox from the listing", async () => {
+    const emulator = await start();
+    await transportFor({ port: emulator.smtpPort }).sendMail({
+      from: "Recordings <a@example.com>",
+      to: "b@example.com",
+      subject: "Your recording is ready",
+      text: "Download it: http://127.0.0.1/x <unsafe>",
+      html: "<p>Download it</p>",
+    });
+    const [message] = emulator.messages();
+    const page = await fetch(`${emulator.httpUrl}/messages/${message?.id}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("frame-src 'self'");
+    const html = await page.text();
+    expect(html).toContain("<h1>Your recording is ready</h1>");
+    expect(html).toContain("Recordings &lt;a@example.com&gt;");
+    expect(html).toContain("Download it: http://127.0.0.1/x &lt;unsafe&gt;");
+    expect(html).toContain(`<iframe sandbox title="HTML part" src="/messages/${message?.id}/html"></iframe>`);
+    expect((await fetch(`${emulator.httpUrl}/messages/zzzzzzzzz-0000-000000`)).status).toBe(404);
+
+    // A form posted from another site is refused; the page's own button clears the inbox.
+    const foreign = await fetch(`${emulator.httpUrl}/messages/clear`, {
+      method: "POST",
+      headers: { origin: "https://evil.example" },
+      redirect: "manual",
+    });
+    expect(foreign.status).toBe(403);
+    expect(emulator.messages()).toHaveLength(1);
+    const own = await fetch(`${emulator.httpUrl}/messages/clear`, {
+      method: "POST",
+      headers: { origin: emulator.httpUrl.replace(/\/$/, "") },
+      redirect: "manual",
+    });
+    expect(own.status).toBe(303);
+    expect(own.headers.get("location")).toBe("/");
+    expect(emulator.messages()).toHaveLength(0);
   });
 
   it("serves the list, one message, its raw bytes and its text and html parts", async () => {

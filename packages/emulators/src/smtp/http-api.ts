@@ -3,7 +3,7 @@ import { type Logger, TimeoutError } from "@recfleet/runtime";
 import { z } from "zod";
 import { BodyTooLargeError, readBody, sendJson } from "../common/http.ts";
 import type { FaultCounters } from "./faults.ts";
-import { renderListingPage } from "./listing-page.ts";
+import { renderListingPage, renderMessagePage } from "./listing-page.ts";
 import { InvalidFilterError, isMessageId, type MessageFilter, type MessageStore } from "./message-store.ts";
 import { parseMessage } from "./message-summary.ts";
 import { InvalidPatternError } from "./recipient-pattern.ts";
@@ -164,6 +164,16 @@ export function createHttpApi(options: HttpApiOptions): Server {
     });
   };
 
+  const messagePage = async (res: ServerResponse, id: string) => {
+    const entry = store.get(id);
+    const raw = await store.raw(id);
+    if (!entry || !raw) return sendError(res, 404, `no message ${id}`);
+    const email = await parseMessage(raw).catch(() => undefined);
+    sendText(res, 200, "text/html; charset=utf-8", renderMessagePage(entry, email?.text ?? null), {
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'",
+    });
+  };
+
   const updateFaults = async (req: IncomingMessage, res: ServerResponse) => {
     const parsed = faultsRequestSchema.safeParse(await readJson(req));
     if (!parsed.success) throw new BadRequestError(z.prettifyError(parsed.error));
@@ -194,9 +204,21 @@ export function createHttpApi(options: HttpApiOptions): Server {
         "text/html; charset=utf-8",
         renderListingPage(store.list(), options.smtpUrl),
         {
-          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
         },
       );
+    }
+    if (path === "/messages/clear") {
+      if (!allow(["POST"])) return;
+      // The page's own button only: a form posted from another site carries that site's Origin.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ""}`) {
+        return sendError(res, 403, "the inbox is cleared from this page only");
+      }
+      const deleted = await store.clear();
+      logger.info({ deleted }, "message store cleared from the page");
+      res.writeHead(303, { location: "/", "content-length": 0 });
+      return res.end();
     }
     if (path === "/healthz") {
       if (!allow(["GET"])) return;
@@ -224,13 +246,15 @@ export function createHttpApi(options: HttpApiOptions): Server {
     const api = /^\/api\/messages\/([^/]+)$/.exec(path);
     const raw = /^\/messages\/([^/]+)\.eml$/.exec(path);
     const part = /^\/messages\/([^/]+)\/(text|html)$/.exec(path);
-    const encodedId = api?.[1] ?? raw?.[1] ?? part?.[1];
+    const page = /^\/messages\/([^/.]+)$/.exec(path);
+    const encodedId = api?.[1] ?? raw?.[1] ?? part?.[1] ?? page?.[1];
     if (encodedId === undefined) return sendError(res, 404, `no route for ${method} ${path}`);
     // Ids are plain [0-9a-z-]; anything that needs decoding is not one.
     const id = encodedId;
     if (!allow(["GET"])) return;
     if (!isMessageId(id)) return sendError(res, 404, `no message ${id}`);
     if (api) return messageDetail(res, id);
+    if (page) return messagePage(res, id);
     if (raw) {
       const bytes = await store.raw(id);
       if (!bytes) return sendError(res, 404, `no message ${id}`);

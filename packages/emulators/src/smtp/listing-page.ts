@@ -32,7 +32,7 @@ function row(message: StoredMessage): string {
     `<td><time datetime="${escapeHtml(message.receivedAt)}">${escapeHtml(message.receivedAt)}</time></td>`,
     `<td>${escapeHtml(formatAddresses(message.from) || message.envelope.from)}</td>`,
     `<td>${escapeHtml(message.envelope.to.join(", "))}</td>`,
-    `<td><a href="/messages/${id}.eml">${escapeHtml(subject)}</a></td>`,
+    `<td><a href="/messages/${id}">${escapeHtml(subject)}</a></td>`,
     `<td>${message.size}</td>`,
     `<td>${views.join(" ")}</td>`,
     "</tr>",
@@ -66,7 +66,42 @@ th { background: #f4f4f4; }
 <body>
 <h1>SMTP emulator</h1>
 <p>${messages.length} message(s) received on <code>${escapeHtml(smtpUrl)}</code>. JSON: <a href="/api/messages">/api/messages</a></p>
+<form method="post" action="/messages/clear"><button type="submit">Clear the inbox</button></form>
 ${body}
+</body>
+</html>
+`;
+}
+
+/** One message: its headers, its text, and its HTML in a sandboxed frame (scripts and network off). */
+export function renderMessagePage(message: StoredMessage, text: string | null): string {
+  const id = encodeURIComponent(message.id);
+  const subject = message.subject === "" ? "(no subject)" : message.subject;
+  const field = (name: string, value: string) => `<tr><th>${name}</th><td>${escapeHtml(value)}</td></tr>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(subject)} — SMTP emulator</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; max-width: 60rem; }
+th { text-align: left; padding-right: 1rem; vertical-align: top; }
+pre { white-space: pre-wrap; background: #f4f4f4; padding: 1rem; }
+iframe { width: 100%; height: 32rem; border: 1px solid #ddd; }
+</style>
+</head>
+<body>
+<p><a href="/">All messages</a></p>
+<h1>${escapeHtml(subject)}</h1>
+<table>
+${field("From", formatAddresses(message.from) || message.envelope.from)}
+${field("To", message.envelope.to.join(", "))}
+${field("Date", message.date ?? message.receivedAt)}
+${field("Message-ID", message.messageId ?? "")}
+</table>
+<p><a href="/messages/${id}.eml">raw .eml</a> · <a href="/api/messages/${id}">json</a></p>
+${message.hasHtml ? `<h2>HTML</h2>\n<iframe sandbox title="HTML part" src="/messages/${id}/html"></iframe>` : ""}
+${text !== null ? `<h2>Text</h2>\n<pre>${escapeHtml(text)}</pre>` : ""}
 </body>
 </html>
 `;
