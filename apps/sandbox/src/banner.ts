@@ -22,6 +22,7 @@ export function renderBanner(info: SandboxInfo, stateDir: string, cwd = process.
     `             .eml files in ${shown(info.mailDir)}`,
     `  S3         http://${info.s3.endpoint}:${info.s3.port}   bucket ${info.s3.bucket}`,
     `             access key ${info.s3.accessKey}, secret key in sandbox.json`,
+    `             browse it: http://${info.s3.endpoint}:${info.s3.port}/_browse`,
     `  LiveKit    ${info.livekit.url}   API key ${info.livekit.apiKey}`,
     "             API secret in sandbox.json",
     `  Logs       ${shown(info.logs)}`,

@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { createLogger, type Logger } from "@recfleet/runtime";
 import { closeServer, listen } from "../common/http.ts";
 import { ADMIN_PREFIX, handleAdmin, type S3AdminApi } from "./admin.ts";
+import { BROWSE_PREFIX, handleBrowse } from "./browse-page.ts";
 import type { S3Config, S3Core, S3Request } from "./context.ts";
 import { buildEvent } from "./events.ts";
 import { type FailCode, type FaultPatch, FaultState, parseFaultPatch } from "./faults.ts";
@@ -188,6 +189,13 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
     if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) {
       handleAdmin(req, res, admin).catch((error: unknown) => {
         logger.error({ err: error }, "admin request failed");
+        res.destroy();
+      });
+      return;
+    }
+    if (path === BROWSE_PREFIX || path.startsWith(`${BROWSE_PREFIX}/`)) {
+      handleBrowse(req, res, store).catch((error: unknown) => {
+        logger.error({ err: error }, "browse request failed");
         res.destroy();
       });
       return;
