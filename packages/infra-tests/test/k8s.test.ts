@@ -168,6 +168,39 @@ describe("k8s: Deployments", () => {
     const { container } = containerOf(overlay.objects, "api");
     expect(container.ports?.map((p) => p.name)).toContain(service?.spec.ports[0].targetPort);
   });
+
+  it("an Ingress serves API_PUBLIC_URL's host over TLS, LiveKit's webhook route included, to the api Service", () => {
+    const publicUrl = new URL(overlay.configMaps.get("recfleet-config")?.API_PUBLIC_URL ?? "");
+    expect(publicUrl.protocol).toBe("https:");
+    const ingress = overlay.objects.find((o) => o.kind === "Ingress" && o.metadata.name === "api");
+    if (!ingress) throw new Error("the overlay has no api Ingress");
+    const spec = ingress.spec as {
+      tls: { hosts: string[]; secretName: string }[];
+      rules: {
+        host: string;
+        http: {
+          paths: {
+            path: string;
+            pathType: string;
+            backend: { service: { name: string; port: { name: string } } };
+          }[];
+        };
+      }[];
+    };
+    expect(spec.tls).toEqual([{ hosts: [publicUrl.hostname], secretName: expect.any(String) }]);
+    expect(spec.rules.map((rule) => rule.host)).toEqual([publicUrl.hostname]);
+    const paths = spec.rules[0]?.http.paths ?? [];
+    const webhook = paths.find(
+      (entry) =>
+        "/v1/webhooks/livekit".startsWith(entry.path) &&
+        (entry.pathType === "Prefix" || entry.path === "/v1/webhooks/livekit"),
+    );
+    expect(webhook?.backend.service.name).toBe("api");
+    const service = overlay.objects.find((o) => o.kind === "Service" && o.metadata.name === "api");
+    expect((service?.spec.ports as { name: string }[]).map((port) => port.name)).toContain(
+      webhook?.backend.service.port.name,
+    );
+  });
 });
 
 describe("k8s: autoscaling", () => {
