@@ -197,7 +197,7 @@ describe("k8s: Deployments", () => {
     );
     expect(webhook?.backend.service.name).toBe("api");
     const service = overlay.objects.find((o) => o.kind === "Service" && o.metadata.name === "api");
-    expect((service?.spec.ports as { name: string }[]).map((port) => port.name)).toContain(
+    expect(((service?.spec.ports ?? []) as { name: string }[]).map((port) => port.name)).toContain(
       webhook?.backend.service.port.name,
     );
   });
