@@ -26,9 +26,9 @@ const THIRD_PARTY_ENV: Record<string, string[]> = {
   minio: ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"],
   // livekit-server: the whole config as YAML (its --config-body flag).
   livekit: ["LIVEKIT_CONFIG"],
-  // LiveKit egress: config file path, API key pair and ws_url defaults, and the AWS SDK's credentials.
+  // LiveKit egress: the whole config as YAML, API key pair and ws_url defaults, and the AWS SDK's credentials.
   egress: [
-    "EGRESS_CONFIG_FILE",
+    "EGRESS_CONFIG_BODY",
     "LIVEKIT_API_KEY",
     "LIVEKIT_API_SECRET",
     "LIVEKIT_WS_URL",
@@ -38,6 +38,14 @@ const THIRD_PARTY_ENV: Record<string, string[]> = {
   // The LiveKit CLI (lk): server URL and key pair.
   lk: ["LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"],
 };
+
+/** Egress' config as written in the compose file, before compose fills in variables. */
+function rawEgressConfig(): string {
+  const raw = parse(readRepoFile("infra/compose/docker-compose.yml")) as {
+    services: { egress: { environment: Record<string, string> } };
+  };
+  return raw.services.egress.environment.EGRESS_CONFIG_BODY ?? "";
+}
 
 function hostOf(url: string): string {
   return new URL(url).hostname;
@@ -163,9 +171,9 @@ describe("compose: third-party services", () => {
   it("Egress shares LiveKit's Redis, can run Chrome, and uploads to STORAGE_BUCKET with its own user", () => {
     const egress = services.egress ?? {};
     const env = serviceEnvironment(egress);
-    const mounted = (egress.volumes ?? []).find((volume) => volume.split(":")[1] === env.EGRESS_CONFIG_FILE);
-    expect(mounted?.split(":")[0]).toBe("./egress.yaml");
-    const config = parse(readRepoFile("infra/compose/egress.yaml")) as {
+    // Its config is written in the compose file, so that it takes the apps' STORAGE_BUCKET.
+    expect(rawEgressConfig()).toContain("bucket: ${STORAGE_BUCKET:-recordings}");
+    const config = parse(env.EGRESS_CONFIG_BODY ?? "") as {
       redis: { address: string };
       insecure: boolean;
       cpu_cost: Record<string, number>;

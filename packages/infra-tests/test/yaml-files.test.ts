@@ -16,10 +16,9 @@ function yamlFiles(dir: string): string[] {
 const files = yamlFiles(repoPath("infra"));
 
 describe("YAML files of infra/", () => {
-  it("finds the compose, Kubernetes, Prometheus and egress files", () => {
+  it("finds the compose, Kubernetes and Prometheus files", () => {
     for (const expected of [
       "infra/compose/docker-compose.yml",
-      "infra/compose/egress.yaml",
       "infra/k8s/base/kustomization.yaml",
       "infra/k8s/overlays/example/kustomization.yaml",
       "infra/prometheus/alerts.yml",
