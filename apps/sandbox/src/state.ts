@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { processAlive } from "@recfleet/runtime";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -44,16 +45,6 @@ export class NoSandboxError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, it is only someone else's.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * One sandbox per state directory: two would share one Redis AOF, one S3 folder and one
  * sandbox.json. Takes `<root>/sandbox.lock` (created exclusively, holding this pid), taking over
@@ -75,7 +66,7 @@ export function lockState(root: string): () => void {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const pid = Number(readFileSync(file, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
         throw new SandboxLockedError(root, pid);
       }
       // Left by a sandbox that died without cleaning up.
@@ -89,7 +80,7 @@ export function lockState(root: string): () => void {
 function lockHolder(root: string): number | undefined {
   try {
     const pid = Number(readFileSync(join(root, LOCK_FILE), "utf8").trim());
-    return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+    return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }

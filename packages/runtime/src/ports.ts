@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { processAlive } from "./process-alive.ts";
 
 // A port handed out must stay free until the process it is meant for listens on it. Two things
 // can take it meanwhile: another process of this machine picking the same port, and any outgoing
@@ -25,15 +26,6 @@ function candidateRange(): { first: number; last: number } {
     // not Linux: fall through to the range below the usual ephemeral ones
   }
   return { first: 10_000, last: 32_767 };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function releaseAll(): void {
@@ -61,7 +53,7 @@ export function reservePort(port: number): boolean {
       // being written or removed right now: treat it as held
       return false;
     }
-    if (!Number.isInteger(owner) || alive(owner)) return false;
+    if (!Number.isInteger(owner) || processAlive(owner)) return false;
     // Left by a process that died: take it over atomically (only one renamer wins).
     const stale = `${dir}.stale-${process.pid}`;
     try {

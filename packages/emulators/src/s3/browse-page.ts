@@ -3,19 +3,12 @@
 import { createReadStream } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
+import { escapeHtml } from "../common/html.ts";
 import type { ObjectStore } from "./store.ts";
 
 export const BROWSE_PREFIX = "/_browse";
 const MAX_ROWS = 1000;
 
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
 /** A key in a URL path: each segment encoded, the slashes kept. */
 const keyPath = (key: string) => key.split("/").map(encodeURIComponent).join("/");
 

@@ -1,18 +1,6 @@
+import { escapeHtml } from "../common/html.ts";
 import type { StoredMessage } from "./message-store.ts";
 import type { MailAddress } from "./message-summary.ts";
-
-const ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/** Escapes text for HTML content and quoted attribute values: mail headers are attacker-controlled. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => ESCAPES[char] ?? char);
-}
 
 function formatAddresses(addresses: readonly MailAddress[]): string {
   return addresses
