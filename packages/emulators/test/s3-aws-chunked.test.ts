@@ -191,7 +191,7 @@ describe("aws-chunked uploads", () => {
     expect(await stored("trailer-bad-crc.bin")).toBeUndefined();
   });
 
-  it("refuses a body shorter than its decoded length, or cut short, with IncompleteBody", async () => {
+  it("refuses a body shorter or longer than its decoded length, or cut short, with IncompleteBody", async () => {
     const chunks = [pattern(1000, 7)];
     const longer = await putChunked("short.bin", {
       payload: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
@@ -199,6 +199,14 @@ describe("aws-chunked uploads", () => {
       decodedLength: 2000,
     });
     expect(longer.body).toContain("<Code>IncompleteBody</Code>");
+    // More bytes than declared: refused as they arrive, nothing stored.
+    const overlong = await putChunked("long.bin", {
+      payload: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+      chunks,
+      decodedLength: 10,
+    });
+    expect(overlong.body).toContain("<Code>IncompleteBody</Code>");
+    expect(await stored("long.bin")).toBeUndefined();
     const cut = await putChunked("cut.bin", {
       payload: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
       chunks,

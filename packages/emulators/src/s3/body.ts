@@ -129,10 +129,17 @@ export async function receiveUpload(
   const promised = promisedChecksum(request);
   const { length, decoder } = bodyFraming(request);
   const computed = promised?.algorithm ?? algorithm;
-  const body = await core.store.receive(request.req, MAX_SINGLE_UPLOAD_BYTES, {
-    ...(decoder ? { decoder } : {}),
-    ...(computed ? { checksum: computed } : {}),
-  });
+  let body: ReceivedBody;
+  try {
+    // No more than the declared length is taken: a longer body is refused as it arrives.
+    body = await core.store.receive(request.req, length, {
+      ...(decoder ? { decoder } : {}),
+      ...(computed ? { checksum: computed } : {}),
+    });
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new S3Error("IncompleteBody");
+    throw error;
+  }
   try {
     if (body.size !== length) throw new S3Error("IncompleteBody");
     verifyDigests(request, body.md5, body.sha256Hex);
