@@ -13,6 +13,11 @@ export interface ProcessSpec {
   ready: (process: SupervisedProcess) => Promise<void>;
   /** How long it may take to stop after SIGTERM before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * Lines that are expected and say nothing to act on: kept in the log file, shown on the console
+   * as `instead` (once), or not at all.
+   */
+  quiet?: { match: RegExp; instead?: string }[];
 }
 
 export interface SupervisedProcess {
@@ -62,11 +67,17 @@ export class Supervisor {
     });
     const lines: string[] = [];
     const waiters = new Set<(line: string) => void>();
+    const hinted = new Set<string>();
     const onLine = (line: string) => {
       log.write(`${line}\n`);
       if (lines.length > 200) lines.shift();
       lines.push(line);
-      this.print(this.format(spec.name, line));
+      const quiet = spec.quiet?.find((rule) => rule.match.test(line));
+      if (!quiet) this.print(this.format(spec.name, line));
+      else if (quiet.instead && !hinted.has(quiet.instead)) {
+        hinted.add(quiet.instead);
+        this.print(this.format(spec.name, quiet.instead));
+      }
       for (const waiter of [...waiters]) waiter(line);
     };
     for (const stream of [child.stdout, child.stderr])
