@@ -53,10 +53,29 @@ function hostOf(url: string): string {
 
 describe("compose: variables", () => {
   it("every variable the compose file substitutes is defined in .env.example, and every one there is used", () => {
-    const used = new Set(referencedVariables(composeText()));
+    // Compose reads COMPOSE_PROFILES from .env itself.
+    const used = new Set([...referencedVariables(composeText()), "COMPOSE_PROFILES"]);
     const defined = new Set(Object.keys(vars));
     expect([...used].filter((name) => !defined.has(name))).toEqual([]);
     expect([...defined].filter((name) => !used.has(name))).toEqual([]);
+  });
+
+  it("runs its MinIO only with the bundled-minio profile, which .env.example enables, and needs it nowhere else", () => {
+    expect(services.minio?.profiles).toEqual(["bundled-minio"]);
+    expect((vars.COMPOSE_PROFILES ?? "").split(",")).toContain("bundled-minio");
+    for (const [name, service] of Object.entries(services)) {
+      const needs = (service.depends_on ?? {}) as Record<string, { required?: boolean }>;
+      if (!needs.minio) continue;
+      // An existing MinIO is already up: only minio-setup waits for the bundled one, when it runs.
+      expect(name).toBe("minio-setup");
+      expect(needs.minio.required).toBe(false);
+    }
+    // Everything else reaches MinIO through the settings, so pointing them elsewhere is enough.
+    const raw = composeText();
+    expect(raw).not.toMatch(/^\s*STORAGE_ENDPOINT: minio$/m);
+    expect(raw.match(/http:\/\/minio:9000/g)?.length).toBe(
+      raw.match(/\$\{MINIO_URL:-http:\/\/minio:9000\}/g)?.length,
+    );
   });
 
   it("substitutes without a missing required variable", () => {
