@@ -32,6 +32,8 @@ interface StreamOptions {
   chunks: Buffer[];
   /** A trailing checksum header line, e.g. `x-amz-checksum-crc32:…`. */
   trailer?: { name: string; value: string };
+  /** More trailing headers, declared in x-amz-trailer too (value "1"). */
+  extraTrailers?: string[];
   /** Changes the signature of chunk `n` (0-based), or of the trailer (-1). */
   tamper?: number;
   /** Declares this decoded length instead of the real one. */
@@ -59,7 +61,9 @@ async function putChunked(key: string, options: StreamOptions): Promise<{ status
     "x-amz-content-sha256": options.payload,
     "x-amz-date": amzDate,
     "x-amz-decoded-content-length": String(options.decodedLength ?? decoded),
-    ...(options.trailer ? { "x-amz-trailer": options.trailer.name } : {}),
+    ...(options.trailer
+      ? { "x-amz-trailer": [options.trailer.name, ...(options.extraTrailers ?? [])].join(",") }
+      : {}),
   };
   const signedNames = Object.keys(headers).sort();
   const canonical = [
@@ -91,7 +95,10 @@ async function putChunked(key: string, options: StreamOptions): Promise<{ status
     if (chunk.length > 0 || !options.trailer) parts.push(Buffer.from("\r\n"));
   }
   if (options.trailer) {
-    const trailerLine = `${options.trailer.name}:${options.trailer.value}`;
+    const trailerLine = [
+      `${options.trailer.name}:${options.trailer.value}`,
+      ...(options.extraTrailers ?? []).map((name) => `${name}:1`),
+    ].join("\r\n");
     parts.push(Buffer.from(`${trailerLine}\r\n`));
     if (signed) {
       let signature = hmac(
@@ -189,6 +196,20 @@ describe("aws-chunked uploads", () => {
     expect(badChecksum.body).toContain("<Code>XAmzContentChecksumMismatch</Code>");
     expect(await stored("trailer-bad-sig.bin")).toBeUndefined();
     expect(await stored("trailer-bad-crc.bin")).toBeUndefined();
+  });
+
+  it("refuses an endless trailer as malformed, and stores nothing", async () => {
+    // Every line declared, so only its length is wrong.
+    const extraTrailers = Array.from({ length: 40 }, (_, i) => `x-amz-extra-${i}`);
+    const answer = await putChunked("endless-trailer.bin", {
+      payload: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+      chunks: [pattern(100, 8)],
+      trailer: { name: "x-amz-checksum-crc32", value: "AAAAAA==" },
+      extraTrailers,
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toContain("<Code>BadRequest</Code>");
+    expect(await stored("endless-trailer.bin")).toBeUndefined();
   });
 
   it("refuses a body shorter or longer than its decoded length, or cut short, with IncompleteBody", async () => {

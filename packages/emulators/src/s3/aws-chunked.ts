@@ -19,6 +19,8 @@ export const STREAMING_PAYLOADS: readonly string[] = [
 /** MinIO's maxChunkSize. */
 const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 const MAX_LINE_BYTES = 4096;
+/** A checksum, its signature, and room for a few more: an endless trailer is refused. */
+const MAX_TRAILER_LINES = 16;
 const EMPTY_SHA256 = createHash("sha256").update("").digest("hex");
 
 /** What verifies a signed stream: the seed (the request's own signature) and its scope. */
@@ -130,6 +132,8 @@ export class AwsChunkedDecoder extends Transform {
           const line = this.line();
           if (line === undefined) return;
           if (line === "") this.endTrailers();
+          else if (this.trailerLines.length >= MAX_TRAILER_LINES)
+            throw new S3Error("MalformedChunkedEncoding");
           else this.trailerLines.push(line);
           break;
         }
