@@ -3,13 +3,13 @@
 import { createReadStream } from "node:fs";
 import { MAX_SINGLE_UPLOAD_BYTES } from "./body.ts";
 import { requireBucket } from "./bucket-handlers.ts";
-import { algorithmNamed, checksumElement } from "./checksums.ts";
+import { algorithmNamed, type ChecksumAlgorithm, checksumElement } from "./checksums.ts";
 import type { S3Core, S3Request } from "./context.ts";
 import { sendXml } from "./context.ts";
 import { S3Error } from "./errors.ts";
 import { checkPreconditions, parseRange, userDefinedFromHeaders } from "./http-semantics.ts";
 import { eventObject, refuseUnsupportedObjectFeatures } from "./object-metadata.ts";
-import type { ObjectMeta } from "./store.ts";
+import type { ObjectMeta, ReceivedBody } from "./store.ts";
 import { document, el } from "./xml.ts";
 
 interface CopySource {
@@ -50,6 +50,27 @@ function copySource(core: S3Core, request: S3Request): CopySource {
   return { bucket, key, meta };
 }
 
+/** Reads the source's bytes (or a range) into a received body; NoSuchKey when it went meanwhile. */
+async function receiveSource(
+  core: S3Core,
+  source: CopySource,
+  range: { start: number; end: number } | undefined,
+  checksum: ChecksumAlgorithm | undefined,
+): Promise<ReceivedBody> {
+  const path = core.store.dataPath(source.bucket, source.meta);
+  try {
+    return await core.store.receive(
+      range ? createReadStream(path, range) : createReadStream(path),
+      MAX_SINGLE_UPLOAD_BYTES,
+      checksum ? { checksum } : {},
+    );
+  } catch (error) {
+    // Deleted or replaced between its lookup and its read.
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new S3Error("NoSuchKey");
+    throw error;
+  }
+}
+
 function checksumXml(meta: ObjectMeta | { checksum?: ObjectMeta["checksum"] }): string {
   return meta.checksum ? el(checksumElement(meta.checksum.algorithm), meta.checksum.value) : "";
 }
@@ -76,11 +97,7 @@ export async function copyObject(core: S3Core, request: S3Request): Promise<void
   if (typeof asked === "string" && !algorithm) throw new S3Error("InvalidChecksum");
   const copied = source.meta.checksum?.type === "FULL_OBJECT" ? source.meta.checksum.algorithm : undefined;
   const checksum = algorithm ?? copied;
-  const body = await core.store.receive(
-    createReadStream(core.store.dataPath(source.bucket, source.meta)),
-    MAX_SINGLE_UPLOAD_BYTES,
-    checksum ? { checksum } : {},
-  );
+  const body = await receiveSource(core, source, undefined, checksum);
   const meta = await core.store.putObject(request.bucket, request.key, body, userDefined);
   sendXml(
     core,
@@ -118,12 +135,11 @@ export async function uploadPartCopy(
   if (end - start + 1 > MAX_SINGLE_UPLOAD_BYTES) throw new S3Error("EntityTooLarge");
   const upload = core.store.requireUpload(uploadId, request.bucket, request.key);
   const algorithm = upload.checksum?.algorithm;
-  const body = await core.store.receive(
-    source.meta.size === 0
-      ? createReadStream(core.store.dataPath(source.bucket, source.meta))
-      : createReadStream(core.store.dataPath(source.bucket, source.meta), { start, end }),
-    MAX_SINGLE_UPLOAD_BYTES,
-    algorithm ? { checksum: algorithm } : {},
+  const body = await receiveSource(
+    core,
+    source,
+    source.meta.size === 0 ? undefined : { start, end },
+    algorithm,
   );
   const part = await core.store.putPart(upload.uploadId, partNumber, body);
   sendXml(
