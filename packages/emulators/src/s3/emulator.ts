@@ -21,6 +21,7 @@ export const DEFAULT_ACCESS_KEY = "minioadmin";
 export const DEFAULT_SECRET_KEY = "minioadmin";
 /** The region clients sign with when the server names none. */
 export const DEFAULT_REGION = "us-east-1";
+const MINIO_IDLE_TIMEOUT_MS = 30_000;
 /** MinIO's keep-alive interval on a listen stream without `ping`. */
 export const DEFAULT_KEEPALIVE_MS = 500;
 /** A line that is not JSON, like an HTML error page a proxy might send mid-stream. */
@@ -222,6 +223,10 @@ export async function startS3Emulator(options: S3EmulatorOptions = {}): Promise<
       res.destroy();
     });
   });
+  // MinIO keeps an idle connection 30 s (its DefaultIdleTimeout, internal/http/server.go); Node's
+  // 5 s default would close sockets a client is about to reuse, a race MinIO does not have.
+  server.keepAliveTimeout = MINIO_IDLE_TIMEOUT_MS;
+  server.headersTimeout = MINIO_IDLE_TIMEOUT_MS + 5000;
   const port = await listen(server, options.port ?? 0, host);
   const urlHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" ? "127.0.0.1" : host;
   endpoint = `http://${urlHost}:${port}`;
