@@ -69,7 +69,7 @@ export class Supervisor {
     const waiters = new Set<(line: string) => void>();
     const hinted = new Set<string>();
     const onLine = (line: string) => {
-      log.write(`${line}\n`);
+      if (!log.writableEnded) log.write(`${line}\n`);
       if (lines.length > 200) lines.shift();
       lines.push(line);
       const quiet = spec.quiet?.find((rule) => rule.match.test(line));
@@ -83,11 +83,18 @@ export class Supervisor {
     for (const stream of [child.stdout, child.stderr])
       if (stream) createInterface({ input: stream }).on("line", onLine);
     const exited = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
-        log.end();
-        resolve();
-        if (!this.stopping && !this.expectedExits.has(child))
-          this.failure.resolve({ name: spec.name, code: code ?? signal ?? "unknown", tail: tailOf(logFile) });
+      // 'close', not 'exit': lines can still arrive between the two. The process counts as gone
+      // once its output is all read and written to its log, which its tail then shows.
+      child.once("close", (code, signal) => {
+        log.end(() => {
+          resolve();
+          if (!this.stopping && !this.expectedExits.has(child))
+            this.failure.resolve({
+              name: spec.name,
+              code: code ?? signal ?? "unknown",
+              tail: tailOf(logFile),
+            });
+        });
       });
     });
     const supervised: SupervisedProcess = {

@@ -34,4 +34,28 @@ describe("the supervisor's console", () => {
     expect(log).toContain("# WARNING Memory overcommit must be enabled! long explanation");
     expect(log).toContain("# WARNING Memory overcommit must be enabled! again");
   });
+
+  it("keeps every line a process printed right before it exited, in its log", async () => {
+    const logsDir = mkdtempSync(join(tmpdir(), "supervisor-"));
+    const supervisor = new Supervisor({ logsDir, print: () => {}, format: (_name, line) => line });
+    // A burst, then exit at once: the pipe still holds lines when 'exit' fires.
+    const script = [
+      'console.log("ready");',
+      "setTimeout(() => {",
+      '  const burst = Array.from({ length: 20000 }, (_, i) => `line ${i}`).join("\\n") + "\\n";',
+      "  process.stdout.write(burst, () => process.exit(0));",
+      "}, 50);",
+    ].join("\n");
+    const child = await supervisor.start({
+      name: "burst",
+      command: process.execPath,
+      args: ["-e", script],
+      ready: (process) => process.waitForLine(/^ready$/, 10_000).then(() => undefined),
+    });
+    await new Promise<void>((resolve) => child.child.once("close", () => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const log = readFileSync(join(logsDir, "burst.log"), "utf8").trimEnd().split("\n");
+    expect(log.at(-1)).toBe("line 19999");
+    expect(log).toHaveLength(20001);
+  });
 });
