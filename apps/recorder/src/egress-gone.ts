@@ -62,6 +62,24 @@ export async function findRecordingFile(context: RecorderContext, recording: Rec
   return statFile(context, recording, output.backup, output.contentType);
 }
 
+/**
+ * Saves the recording when its file is in storage: "saved", "not saved" (another signal moved it
+ * first), "absent", or "unknown" while storage does not answer.
+ */
+export async function saveIfStored(
+  context: RecorderContext,
+  recording: Recording,
+  reason: string,
+): Promise<"saved" | "not saved" | "absent" | "unknown"> {
+  const file = await findRecordingFile(context, recording);
+  if (file === "unknown" || file === "absent") return file;
+  return (await saveWithFile(context, recording, file.found, reason)) ? "saved" : "not saved";
+}
+
+/** Why a recording whose egress LiveKit forgot was saved all the same. */
+export const goneButStored = (egressId: string) =>
+  `egress ${egressId} is gone from LiveKit; its file is in storage`;
+
 /** Marks a recording saved with its file and queues the email (the job id de-duplicates). */
 export async function saveWithFile(
   context: RecorderContext,
@@ -87,17 +105,9 @@ export async function settleUnknownEgress(
   recording: Recording,
   egressId: string,
 ): Promise<"saved" | "noted" | "absent" | undefined> {
-  const file = await findRecordingFile(context, recording);
-  if (file === "unknown") return undefined;
-  if (file !== "absent") {
-    const saved = await saveWithFile(
-      context,
-      recording,
-      file.found,
-      `egress ${egressId} is gone from LiveKit; its file is in storage`,
-    );
-    return saved ? "saved" : undefined;
-  }
+  const stored = await saveIfStored(context, recording, goneButStored(egressId));
+  if (stored === "saved") return "saved";
+  if (stored !== "absent") return undefined;
   if (hasWaitNote(recording, "unknownEgress")) return "absent";
   await context.store.annotate(
     recording.id,

@@ -1,7 +1,8 @@
 // What the sandbox checks before it starts anything: a bad setting or a taken port is reported
 // at once, all of them together, instead of after the emulators started, one app at a time.
-import { createServer } from "node:net";
+
 import { APP_SECTIONS, type AppName, ConfigError, formatProblem, loadConfig } from "@recfleet/config";
+import { listenError } from "@recfleet/runtime";
 import type { ProcessSpec } from "./supervisor.ts";
 
 function appOf(processName: string): AppName | undefined {
@@ -41,15 +42,9 @@ export async function portProblem(
   host = "127.0.0.1",
 ): Promise<string | undefined> {
   if (port === 0) return undefined;
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      resolve(
-        error.code === "EADDRINUSE"
-          ? `${setting}=${port}: the port is already in use on ${host} (another sandbox, or another program); set ${setting} to a free port`
-          : `${setting}=${port}: cannot listen on ${host}:${port} (${error.code ?? error.message})`,
-      );
-    });
-    server.listen(port, host, () => server.close(() => resolve(undefined)));
-  });
+  const error = await listenError(port, host);
+  if (!error) return undefined;
+  return error.code === "EADDRINUSE"
+    ? `${setting}=${port}: the port is already in use on ${host} (another sandbox, or another program); set ${setting} to a free port`
+    : `${setting}=${port}: cannot listen on ${host}:${port} (${error.code ?? error.message})`;
 }

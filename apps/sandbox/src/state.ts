@@ -65,10 +65,8 @@ export function lockState(root: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = Number(readFileSync(file, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new SandboxLockedError(root, pid);
-      }
+      const holder = lockHolder(root);
+      if (holder !== undefined && holder !== process.pid) throw new SandboxLockedError(root, holder);
       // Left by a sandbox that died without cleaning up.
       rmSync(file, { force: true });
     }

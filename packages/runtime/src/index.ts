@@ -11,7 +11,7 @@ export {
 export { flushAndExit, Lifecycle } from "./lifecycle.ts";
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
-export { freePort } from "./ports.ts";
+export { freePort, listenError } from "./ports.ts";
 export { processAlive } from "./process-alive.ts";
 export { formatSpan } from "./span.ts";
 export { TimeoutError, withTimeout } from "./timeout.ts";

@@ -66,12 +66,13 @@ export function reservePort(port: number): boolean {
   return false;
 }
 
-function canListen(port: number): Promise<boolean> {
+/** Why `port` cannot be listened on (EADDRINUSE …), or undefined when it can; closed again at once. */
+export function listenError(port: number, host = "127.0.0.1"): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    server.once("error", (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(port, host, () => server.close(() => resolve(undefined)));
   });
 }
 
@@ -90,7 +91,7 @@ export async function freePort(): Promise<number> {
     const port = first + (cursor % size);
     cursor = (cursor + 1) % size;
     if (!reservePort(port)) continue;
-    if (await canListen(port)) return port;
+    if ((await listenError(port)) === undefined) return port;
   }
   throw new Error(`no free port from ${first} to ${last}`);
 }

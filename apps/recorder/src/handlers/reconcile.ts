@@ -12,13 +12,7 @@ import type { Redis } from "ioredis";
 import type { RecorderContext } from "../context.ts";
 import { getEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
-import {
-  expectedOutput,
-  findRecordingFile,
-  saveWithFile,
-  settleUnknownEgress,
-  stopUnwantedEgress,
-} from "../egress-gone.ts";
+import { expectedOutput, saveIfStored, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
 import { sweepOrphanEgresses } from "./orphans.ts";
 
@@ -187,19 +181,15 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
   // Without bucket events (STORAGE_EVENTS=none) nothing else will report the file: look now.
   const listening = context.storage.events === "listen";
   if (age < recorder.fileCheckAfterMs && !inBackup && listening) return undefined;
-  const file = await findRecordingFile(context, recording);
-  if (file === "unknown") return undefined;
-  if (file !== "absent") {
-    const saved = await saveWithFile(
-      context,
-      recording,
-      file.found,
-      listening
-        ? "file found in storage by the reconciler (bucket event missed)"
-        : "file found in storage by the reconciler (STORAGE_EVENTS=none: no bucket events)",
-    );
-    return saved ? "saved: file found" : undefined;
-  }
+  const stored = await saveIfStored(
+    context,
+    recording,
+    listening
+      ? "file found in storage by the reconciler (bucket event missed)"
+      : "file found in storage by the reconciler (STORAGE_EVENTS=none: no bucket events)",
+  );
+  if (stored === "saved") return "saved: file found";
+  if (stored !== "absent") return undefined;
   if (age < recorder.fileLostAfterMs) return undefined;
   const { bucket, key } = expectedOutput(context, recording);
   await failRecording(

@@ -3,7 +3,7 @@ import { UnrecoverableError } from "bullmq";
 import type { RecorderContext } from "../context.ts";
 import { stopEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
-import { findRecordingFile, saveWithFile } from "../egress-gone.ts";
+import { goneButStored, saveIfStored } from "../egress-gone.ts";
 import { failRecording } from "../outcomes.ts";
 
 /**
@@ -40,19 +40,11 @@ export async function stopRecordingEgress(
         // LiveKit has no record: nothing is recording. Its file settles it; failing that, a
         // recording that never began is cancelled, and one that did waits for its file up to
         // the stop timeout, after which the reconciler fails it as lost.
-        const file = await findRecordingFile(context, recording);
-        if (file === "unknown") {
+        const stored = await saveIfStored(context, recording, goneButStored(egressId));
+        if (stored === "unknown") {
           throw new Error(`egress ${egressId} is gone from LiveKit and storage did not answer; retrying`);
         }
-        if (file !== "absent") {
-          await saveWithFile(
-            context,
-            recording,
-            file.found,
-            `egress ${egressId} is gone from LiveKit; its file is in storage`,
-          );
-          return "saved";
-        }
+        if (stored !== "absent") return "saved";
         if (recording.status === "starting") {
           await store.transition(recording.id, "cancelled", {
             reason: `stopped before it began recording: egress ${egressId} is gone from LiveKit`,

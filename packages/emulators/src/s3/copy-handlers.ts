@@ -7,7 +7,7 @@ import { algorithmNamed, type ChecksumAlgorithm, checksumElement } from "./check
 import type { S3Core, S3Request } from "./context.ts";
 import { sendXml } from "./context.ts";
 import { S3Error } from "./errors.ts";
-import { checkPreconditions, parseRange, userDefinedFromHeaders } from "./http-semantics.ts";
+import { checkPreconditions, first, parseRange, userDefinedFromHeaders } from "./http-semantics.ts";
 import { eventObject, refuseUnsupportedObjectFeatures } from "./object-metadata.ts";
 import type { ObjectMeta, ReceivedBody } from "./store.ts";
 import { document, el } from "./xml.ts";
@@ -20,8 +20,7 @@ interface CopySource {
 
 /** `x-amz-copy-source: /bucket/key[?versionId=null]`, URL-encoded, read and checked. */
 function copySource(core: S3Core, request: S3Request): CopySource {
-  const header = request.req.headers["x-amz-copy-source"];
-  const raw = Array.isArray(header) ? header[0] : header;
+  const raw = first(request.req.headers, "x-amz-copy-source");
   if (raw === undefined) throw new S3Error("InvalidCopySource");
   const [path = "", query = ""] = raw.split("?", 2);
   let decoded: string;
@@ -40,8 +39,7 @@ function copySource(core: S3Core, request: S3Request): CopySource {
   const meta = core.store.requireObject(bucket, key);
   const conditions: Record<string, string | undefined> = {};
   for (const name of ["if-match", "if-none-match", "if-modified-since", "if-unmodified-since"]) {
-    const value = request.req.headers[`x-amz-copy-source-${name}`];
-    conditions[name] = Array.isArray(value) ? value[0] : value;
+    conditions[name] = first(request.req.headers, `x-amz-copy-source-${name}`);
   }
   // A copy has no 304: any condition that does not hold fails it.
   if (checkPreconditions(conditions, meta.etag, new Date(meta.lastModified)) !== "ok") {

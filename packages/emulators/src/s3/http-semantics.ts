@@ -56,7 +56,8 @@ export function contentTypeForKey(key: string): string {
   return CONTENT_TYPES[extname(key).toLowerCase()] ?? "application/octet-stream";
 }
 
-function first(headers: IncomingHttpHeaders, name: string): string | undefined {
+/** A request header's (first) value. */
+export function first(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -6,7 +6,7 @@ import { type S3Core, type S3Request, send, sendXml } from "./context.ts";
 import { uploadPartCopy } from "./copy-handlers.ts";
 import { sigV4Encode } from "./encoding.ts";
 import { S3Error } from "./errors.ts";
-import { userDefinedFromHeaders } from "./http-semantics.ts";
+import { first, userDefinedFromHeaders } from "./http-semantics.ts";
 import { OWNER } from "./names.ts";
 import { checksumHeaders, eventObject, refuseUnsupportedObjectFeatures } from "./object-metadata.ts";
 import type { UploadMeta } from "./store.ts";
@@ -22,12 +22,8 @@ function uploadIdOf(request: S3Request): string {
  * CRC32C either (composite by default).
  */
 function uploadChecksum(request: S3Request): UploadMeta["checksum"] {
-  const header = (name: string) => {
-    const value = request.req.headers[name];
-    return Array.isArray(value) ? value[0] : value;
-  };
-  const algorithmText = header("x-amz-checksum-algorithm");
-  const typeText = header("x-amz-checksum-type")?.toUpperCase();
+  const algorithmText = first(request.req.headers, "x-amz-checksum-algorithm");
+  const typeText = first(request.req.headers, "x-amz-checksum-type")?.toUpperCase();
   if (algorithmText === undefined) {
     if (typeText !== undefined) throw new S3Error("InvalidChecksum");
     return undefined;
