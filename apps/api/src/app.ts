@@ -1,9 +1,10 @@
-import type { ApiConfig, ProfileCatalog, RedisConfig } from "@recfleet/config";
+import type { ApiConfig, ProfileCatalog, RedisConfig, TenantRegistry } from "@recfleet/config";
 import type { JobProducer, QueueName } from "@recfleet/queues";
 import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { Queue } from "bullmq";
 import express, { type Express, type RequestHandler } from "express";
+import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { WebhookReceiver } from "livekit-server-sdk";
 import type { Registry } from "prom-client";
@@ -11,6 +12,7 @@ import { dashboardRouter } from "./dashboard.ts";
 import { bearerAuth } from "./http/auth.ts";
 import { redisWork } from "./http/dependency.ts";
 import { errorHandler, methodNotAllowed, notFound } from "./http/errors.ts";
+import { createApiLimits } from "./http/limits.ts";
 import { linkBase } from "./http/links.ts";
 import { requestContext } from "./http/request-context.ts";
 import { createApiMetrics } from "./metrics.ts";
@@ -37,6 +39,8 @@ export interface ApiDeps {
   /** Adds jobs on its own fail-fast ("producer") connection. */
   producer: JobProducer;
   profiles: ProfileCatalog;
+  /** API_KEYS and TENANTS_FILE, loaded and checked by loadTenants. */
+  tenants: TenantRegistry;
   /** Every queue of the fleet, for the dashboard and the job-count metrics. */
   queues: Record<QueueName, Queue>;
   webhookReceiver: WebhookReceiver;
@@ -54,6 +58,14 @@ export function defaultTimeouts(redis: RedisConfig): ApiTimeouts {
   return { redisWorkMs: step, readinessMs: 2000, metricsMs: 2000 };
 }
 
+/** API_TRUST_PROXY as Express' "trust proxy" setting. */
+export function trustProxyOf(setting: string): boolean | number | string[] {
+  const value = setting.trim();
+  if (value === "" || value === "false") return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(",").map((entry) => entry.trim());
+}
+
 /** The API as an Express app; main.ts listens with it, tests too (with real Redis). */
 export function createApp(deps: ApiDeps): Express {
   const { config, logger, registry } = deps;
@@ -65,6 +77,14 @@ export function createApp(deps: ApiDeps): Express {
     logger,
     collectTimeoutMs: timeouts.metricsMs,
   });
+  const work = redisWork(timeouts.redisWorkMs);
+  const limits = createApiLimits({
+    redis: deps.redis,
+    prefix: config.redis.prefix,
+    work,
+    authFailures: config.api.authFailureLimit,
+    authWindowSeconds: config.api.authFailureWindowSeconds,
+  });
   const ctx: RouteContext = {
     api: config.api,
     logger,
@@ -72,8 +92,10 @@ export function createApp(deps: ApiDeps): Express {
     producer: deps.producer,
     profiles: deps.profiles,
     webhookReceiver: deps.webhookReceiver,
-    work: redisWork(timeouts.redisWorkMs),
+    work,
     links: linkBase(config.api.publicUrl),
+    tenants: deps.tenants,
+    limits,
   };
   for (const [name, queue] of Object.entries(deps.queues)) {
     // The connection logs its own errors (once per kind); without a listener a queue would throw.
@@ -81,13 +103,29 @@ export function createApp(deps: ApiDeps): Express {
       logger.debug({ queue: name, err: { message: error.message } }, "queue error"),
     );
   }
-  if (config.api.apiKeys.length === 0) {
+  if (deps.tenants.tenants.length === 0) {
     logger.error("API_KEYS is empty: every /v1 request will be refused with 401");
+  }
+  for (const tenant of deps.tenants.tenants) {
+    if (tenant.recipientDomains === null) {
+      logger.warn(
+        { tenant: tenant.name },
+        "tenant may have recordings emailed to any address: list its recipientDomains in TENANTS_FILE",
+      );
+    }
   }
 
   const app = express();
   app.disable("x-powered-by");
+  app.disable("etag");
+  app.set("trust proxy", trustProxyOf(config.api.trustProxy));
   app.use(requestContext(logger, metrics));
+  app.use(
+    helmet({
+      contentSecurityPolicy: { directives: { "frame-ancestors": ["'none'"] } },
+      frameguard: { action: "deny" },
+    }),
+  );
 
   app.use(healthRoutes(deps.readiness, timeouts.readinessMs));
   app
@@ -102,7 +140,7 @@ export function createApp(deps: ApiDeps): Express {
       res.json(openApiDocument());
     })
     .all(methodNotAllowed(["GET"]));
-  const dashboard = dashboardRouter(config.api, deps.queues);
+  const dashboard = dashboardRouter(config.api, deps.queues, limits);
   if (dashboard) app.use(dashboard);
 
   // LiveKit signs its webhooks itself: they come before the API key check.
@@ -111,7 +149,7 @@ export function createApp(deps: ApiDeps): Express {
     res.setHeader("Cache-Control", "no-store");
     next();
   };
-  app.use("/v1", bearerAuth(config.api.apiKeys), noStore);
+  app.use("/v1", noStore, bearerAuth(deps.tenants, limits));
   app.use(recordingRoutes(ctx));
   app.use(profileRoutes(ctx));
 

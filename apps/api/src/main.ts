@@ -1,4 +1,4 @@
-import { APP_SECTIONS, ConfigError, loadProfileCatalog } from "@recfleet/config";
+import { APP_SECTIONS, ConfigError, loadProfileCatalog, loadTenants } from "@recfleet/config";
 import {
   checkEvictionPolicy,
   createRedisConnection,
@@ -21,13 +21,15 @@ await runApp({
   sections: APP_SECTIONS.api,
   shutdownDeadlineMs: (config) => config.api.shutdownGraceMs + 2000,
   start: async ({ config, logger, lifecycle }) => {
+    const tenants = loadTenants({ apiKeys: config.api.apiKeys, file: config.tenants.file });
     // An API nobody can call is a misconfiguration, not a service: refuse to start (exit 78).
-    if (config.api.apiKeys.length === 0) {
+    if (tenants.tenants.length === 0) {
       throw new ConfigError([
         {
           env: "API_KEYS",
           key: "api.apiKeys",
-          message: "must list at least one API key (comma-separated, each at least 16 characters)",
+          message:
+            "must list at least one API key (comma-separated, each at least 16 characters), or TENANTS_FILE tenants with keys",
         },
       ]);
     }
@@ -44,14 +46,19 @@ await runApp({
       QueueName,
       Queue
     >;
+    const store = new RecordingStore({
+      redis,
+      prefix: config.redis.prefix,
+      retentionDays: config.recordings.retentionDays,
+    });
+    const backfilled = await store.backfillTenantIndexes();
+    if (backfilled > 0)
+      logger.info({ recordings: backfilled }, "recordings made before tenants listed under tenant default");
     const app = createApp({
       config,
       logger,
-      store: new RecordingStore({
-        redis,
-        prefix: config.redis.prefix,
-        retentionDays: config.recordings.retentionDays,
-      }),
+      tenants,
+      store,
       producer,
       profiles,
       queues,

@@ -1,6 +1,6 @@
 // The request and response shapes of the API, in one place: handlers validate with these
 // schemas and /openapi.json is generated from them (openapi.ts), so the two cannot drift apart.
-import { LAYOUTS } from "@recfleet/config";
+import { LAYOUTS, TENANT_NAME } from "@recfleet/config";
 import {
   EGRESS_STATUS_NAMES,
   RECORDING_KINDS,
@@ -60,6 +60,18 @@ const metadataSchema = z
     description: `Free JSON object stored with the recording, at most ${MAX_METADATA_BYTES} bytes serialized.`,
   });
 
+// RFC 5321 §4.5.3.1: a local part of at most 64 octets, a domain of at most 255 and a path
+// (with its angle brackets) of at most 256, so an address of at most 254.
+const emailSchema = z
+  .email({ error: "must be an email address" })
+  .max(254, { error: "must be at most 254 characters (RFC 5321)" })
+  .refine((email) => email.slice(0, email.lastIndexOf("@")).length <= 64, {
+    error: "must have a local part (before the @) of at most 64 characters (RFC 5321)",
+  })
+  .meta({
+    description: "An email address, at most 254 characters with a local part of at most 64 (RFC 5321).",
+  });
+
 export const createRecordingRequestSchema = z
   .strictObject({
     room: roomSchema,
@@ -79,7 +91,7 @@ export const createRecordingRequestSchema = z
       .meta({ description: "Room composite layout; the configured default (DEFAULT_LAYOUT) when absent." }),
     notify: z
       .strictObject({
-        email: z.email({ error: "must be an email address" }),
+        email: emailSchema,
         locale: z.enum(NOTIFY_LOCALES, { error: `must be one of ${NOTIFY_LOCALES.join(", ")}` }).optional(),
       })
       .optional()
@@ -112,6 +124,9 @@ export const stopRecordingRequestSchema = z
   .meta({ description: "Optional body of a stop request." });
 
 export const listRecordingsQuerySchema = z.strictObject({
+  tenant: z.string().regex(TENANT_NAME, { error: "must be a tenant name" }).optional().meta({
+    description: "Only this tenant's recordings; admin keys only (other keys always list their own).",
+  }),
   room: roomSchema.optional(),
   status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(", ")}` }).optional(),
   limit: z

@@ -263,22 +263,23 @@ describe("queue dashboard", () => {
     expect(queues.status).toBe(200);
     const body = (await queues.json()) as { queues: { name: string; readOnlyMode: boolean }[] };
     expect(body.queues.map((queue) => queue.name).sort()).toEqual(["control", "notifications"]);
-    expect(body.queues.every((queue) => queue.readOnlyMode === false)).toBe(true);
+    // Read-only unless DASHBOARD_READ_ONLY=false.
+    expect(body.queues.every((queue) => queue.readOnlyMode === true)).toBe(true);
   });
 
-  it("is read-only when asked", async () => {
-    const readOnly = await startTestApi({
+  it("lets dashboard users change jobs only when enabled", async () => {
+    const writable = await startTestApi({
       redisUrl: redis.url,
-      dashboard: { user: "ops", password: "dashboard-pass", readOnly: true },
+      dashboard: { user: "ops", password: "dashboard-pass", readOnly: false },
     });
     try {
-      const response = await fetch(`${readOnly.url}/admin/queues/api/queues`, {
+      const response = await fetch(`${writable.url}/admin/queues/api/queues`, {
         headers: { authorization: basic("ops", "dashboard-pass") },
       });
       const body = (await response.json()) as { queues: { readOnlyMode: boolean }[] };
-      expect(body.queues.every((queue) => queue.readOnlyMode)).toBe(true);
+      expect(body.queues.every((queue) => queue.readOnlyMode === false)).toBe(true);
     } finally {
-      await readOnly.close();
+      await writable.close();
     }
   });
 

@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const entry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 const API_KEY = "lifecycle-key-0123456789";
-const LIVEKIT = { LIVEKIT_API_KEY: "APIlifecycle", LIVEKIT_API_SECRET: "lifecycle-secret-0123456789" };
+const LIVEKIT = {
+  LIVEKIT_API_KEY: "APIlifecycle",
+  LIVEKIT_API_SECRET: "lifecycle-secret-0123456789",
+  API_PUBLIC_URL: "https://recordings.test",
+};
 let redis: TestRedis;
 beforeAll(async () => {
   redis = await startRedis();
@@ -80,7 +84,7 @@ describe("api process", () => {
     });
     expect(result.exitCode).toBe(78);
     expect(result.lines).toEqual([
-      "config: API_KEYS: must list at least one API key (comma-separated, each at least 16 characters)",
+      "config: API_KEYS: must list at least one API key (comma-separated, each at least 16 characters), or TENANTS_FILE tenants with keys",
     ]);
   });
 

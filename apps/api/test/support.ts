@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
-import { type ApiConfig, loadProfileCatalog, type RedisConfig } from "@recfleet/config";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ApiConfig, loadProfileCatalog, loadTenants, type RedisConfig } from "@recfleet/config";
 import {
   createRedisConnection,
   JobProducer,
@@ -20,6 +23,7 @@ import { listen } from "../src/http/server.ts";
 export const API_KEY = "test-key-0123456789abcdef";
 export const ROTATED_KEY = "rotated-key-fedcba9876543210";
 export const LIVEKIT_KEY = "APItestkey";
+export const TEST_PUBLIC_URL = "https://recordings.test";
 export const LIVEKIT_SECRET = "livekit-test-secret-0123456789abcdef";
 
 export interface TestApiOptions {
@@ -29,14 +33,21 @@ export interface TestApiOptions {
   /** Where the producer connects; another URL than redisUrl simulates a dead queue Redis. */
   producerRedisUrl?: string;
   apiKeys?: string[];
+  /** The TENANTS_FILE's content (written to a temporary JSON file). */
+  tenantsFile?: { tenants: Record<string, unknown> };
   dashboard?: { user: string; password: string; readOnly?: boolean };
   publicUrl?: string;
+  /** API_TRUST_PROXY (to tell clients apart by X-Forwarded-For in one test process). */
+  trustProxy?: string;
+  authFailureLimit?: number;
   bodyLimit?: number;
   timeouts?: Partial<ApiTimeouts>;
 }
 
 export interface TestApi {
   url: string;
+  /** API_PUBLIC_URL: the base of the links it answers with. */
+  publicUrl: string;
   prefix: string;
   store: RecordingStore;
   producer: JobProducer;
@@ -44,8 +55,8 @@ export interface TestApi {
   redis: Redis;
   /** Every log line the app wrote, as JSON text. */
   logs: string[];
-  /** fetch against the API with the API key (unless headers say otherwise). */
-  call(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** fetch against the API with API_KEY, or `key` (unless headers say otherwise). */
+  call(path: string, init?: RequestInit & { json?: unknown; key?: string }): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -60,10 +71,19 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
     bodyLimit: options.bodyLimit ?? 16 * 1024,
     dashboardUser: options.dashboard?.user ?? "",
     dashboardPassword: options.dashboard?.password ?? "",
-    dashboardReadOnly: options.dashboard?.readOnly ?? false,
-    publicUrl: options.publicUrl ?? "",
+    dashboardReadOnly: options.dashboard?.readOnly ?? true,
+    publicUrl: options.publicUrl ?? TEST_PUBLIC_URL,
+    trustProxy: options.trustProxy ?? "",
+    authFailureLimit: options.authFailureLimit ?? 20,
+    authFailureWindowSeconds: 300,
     shutdownGraceMs: 1000,
   };
+  let tenantsFile = "";
+  if (options.tenantsFile) {
+    tenantsFile = join(mkdtempSync(join(tmpdir(), "recfleet-tenants-")), "tenants.json");
+    writeFileSync(tenantsFile, JSON.stringify(options.tenantsFile));
+  }
+  const tenants = loadTenants({ apiKeys: api.apiKeys, file: tenantsFile });
   const logs: string[] = [];
   const logger = createLogger("api", {
     level: "debug",
@@ -85,6 +105,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   const app = createApp({
     config: { api, redis: redisConfig(options.redisUrl) },
     logger,
+    tenants,
     store,
     producer,
     profiles: loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" }),
@@ -99,6 +120,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   const url = `http://127.0.0.1:${server.port}`;
   return {
     url,
+    publicUrl: api.publicUrl,
     prefix,
     store,
     producer,
@@ -106,11 +128,11 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
     redis,
     logs,
     call: (path, init = {}) => {
-      const { json, headers, ...rest } = init;
+      const { json, headers, key, ...rest } = init;
       return fetch(`${url}${path}`, {
         ...rest,
         headers: {
-          authorization: `Bearer ${API_KEY}`,
+          authorization: `Bearer ${key ?? API_KEY}`,
           ...(json !== undefined ? { "content-type": "application/json" } : {}),
           ...(headers as Record<string, string> | undefined),
         },

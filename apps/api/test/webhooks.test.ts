@@ -203,6 +203,22 @@ describe("POST /v1/webhooks/livekit", () => {
     });
   });
 
+  it("answers 413 over its own 1 MiB limit, stating that limit, and reads bodies over the API's 16 KiB", async () => {
+    const post = (body: string) =>
+      fetch(`${api.url}/v1/webhooks/livekit`, {
+        method: "POST",
+        headers: { "content-type": "application/webhook+json", authorization: "x" },
+        body,
+      });
+    const large = await post(" ".repeat(64 * 1024));
+    expect(large.status).toBe(401);
+    const tooLarge = await post(" ".repeat(1024 * 1024 + 1));
+    expect(tooLarge.status).toBe(413);
+    const problem = await problemOf(tooLarge);
+    expect(problem.detail).toBe("The request body is larger than the limit of 1048576 bytes.");
+    expect(problem.limitBytes).toBe(1048576);
+  });
+
   it("changes nothing when the same event is delivered again", async () => {
     const recording = await startedRecording("EG_twice");
     const event = egressEvent("egress_updated", "EG_twice", "EGRESS_ACTIVE");

@@ -2,6 +2,7 @@ import type { Recording } from "@recfleet/recordings";
 import { formatSpan } from "@recfleet/runtime";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { MailerContext } from "./context.ts";
+import { maskAddresses } from "./mask.ts";
 import { decideRetry } from "./retry.ts";
 import type { NotificationKind, SentRecord } from "./sent-marker.ts";
 import { classifySmtpError, type SmtpFailure } from "./smtp-errors.ts";
@@ -112,7 +113,7 @@ export async function handleSendFailure(
 ): Promise<never> {
   const { what } = bookkeeping;
   if (failure.class === "permanent") {
-    await bookkeeping.giveUp(`${what} to ${to} refused: ${failure.summary}`);
+    await bookkeeping.giveUp(maskAddresses(`${what} to ${to} refused: ${failure.summary}`));
     context.metrics.failed.inc({ kind, class: "permanent" });
     throw new UnrecoverableError(`${what} refused: ${failure.summary}`);
   }
@@ -120,14 +121,16 @@ export async function handleSendFailure(
   const decision = decideRetry(recording, notePrefix, job.timestamp, context.now(), context.retry);
   if (!decision.retry) {
     await bookkeeping.giveUp(
-      `${what} to ${to} not delivered within ${formatSpan(context.retry.windowMs)}; last answer: ${failure.summary}`,
+      maskAddresses(
+        `${what} to ${to} not delivered within ${formatSpan(context.retry.windowMs)}; last answer: ${failure.summary}`,
+      ),
     );
     context.metrics.failed.inc({ kind, class: "transient" });
     throw new UnrecoverableError(`${what} not delivered within the retry window: ${failure.summary}`);
   }
   await context.store.annotate(
     recording.id,
-    `${notePrefix} (${failure.summary}); retrying in ${formatSpan(decision.delayMs)}`,
+    maskAddresses(`${notePrefix} (${failure.summary}); retrying in ${formatSpan(decision.delayMs)}`),
   );
   return retryLater(job, token, decision.delayMs);
 }

@@ -14,6 +14,7 @@ import {
 } from "@recfleet/testing";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { maskAddress } from "../src/mask.ts";
 import { FROM, type SmtpCatcher, seedRecording, startSmtpCatcher } from "./support.ts";
 
 const entry = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -146,7 +147,7 @@ describe("mailer process", () => {
 
     const [caught] = await smtp.waitForMessages(to, 1);
     expect(caught?.subject).toBe('Your recording of "Weekly sync" is ready');
-    expect(await notifiedReason(recording.id)).toBe(`emailed to ${to}`);
+    expect(await notifiedReason(recording.id)).toBe(`emailed to ${maskAddress(to)}`);
 
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
@@ -182,7 +183,7 @@ describe("mailer process", () => {
       expect(slow.received).toHaveLength(1);
 
       expect(await child.stop("SIGTERM")).toBe(0);
-      expect(await notifiedReason(recording.id, 1000)).toBe(`emailed to ${to}`);
+      expect(await notifiedReason(recording.id, 1000)).toBe(`emailed to ${maskAddress(to)}`);
       const shuttingDown = child.lines.findIndex((line) => line.includes('"msg":"shutting down"'));
       const accepted = child.lines.findIndex((line) =>
         line.includes('"msg":"email accepted by the SMTP server"'),

@@ -16,6 +16,7 @@ import {
 } from "../src/render/index.ts";
 
 const recording: Recording = {
+  tenant: "default",
   id: "019bc0a2-5e1f-7c3a-9d2e-4b8f1a6c7d30",
   room: "Weekly sync",
   kind: "video",
@@ -123,6 +124,17 @@ describe("the recording-ready email", () => {
     expect(email.subject).toBe(`Your recording of "${room}" is ready`);
     expect(email.html).not.toContain("<b>&</b>");
     expect(email.html).toContain("&lt;b&gt;&amp;&lt;/b&gt;");
+  });
+
+  it("drops bidi overrides and zero-width characters from the room, and cuts a long one", () => {
+    // U+202E reverses what follows on screen: "moc.elpmaxe" would read as a trusted host.
+    const room = "Win\u202E moc.elpmaxe\u202C\u200B  now\u2066!\u2069";
+    const email = renderSavedEmail({ ...recording, room }, link, options);
+    expect(email.subject).toBe('Your recording of "Win moc.elpmaxe now!" is ready');
+    expect(email.text).not.toMatch(/\p{Cf}/u);
+    expect(email.html).not.toMatch(/\p{Cf}/u);
+    const long = renderFailedEmail({ ...recording, room: "x".repeat(300) }, "lost", options);
+    expect(long.subject).toBe(`Your recording of "${"x".repeat(79)}…" failed`);
   });
 });
 

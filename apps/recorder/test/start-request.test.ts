@@ -11,6 +11,7 @@ const { storage } = loadConfig(["storage"], {
 });
 const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
 const recording = (kind: Recording["kind"], profile: string): Recording => ({
+  tenant: "default",
   id: "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b",
   room: "standup",
   kind,

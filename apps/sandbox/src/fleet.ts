@@ -252,6 +252,8 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
       API_PUBLIC_URL: apiUrl,
       DASHBOARD_USER: dashboardUser,
       DASHBOARD_PASSWORD: secrets.dashboard,
+      // A playground: retrying and removing jobs from the board is part of trying the fleet out.
+      DASHBOARD_READ_ONLY: "false",
     }),
   );
   const health: Record<string, string> = { api: `${apiUrl}/readyz` };

@@ -2,6 +2,7 @@
 // but "false" is true), which would let a typo start a production process; these formats keep
 // the raw string when it does not parse, so validation reports it with a clear message.
 import convict from "convict";
+import { MIN_KEY_LENGTH, parseApiKeyEntry } from "./api-keys.ts";
 
 const INTEGER = /^-?\d+$/;
 
@@ -86,6 +87,38 @@ export function registerFormats(): void {
         if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`must be ${expected}`);
       },
     },
+    "public-base-url": {
+      validate: (value: unknown) => {
+        const expected =
+          "the API's public base URL, such as https://recordings.example.com (links are built from it, never from a request's Host header)";
+        if (value === "") throw new Error(`must be set to ${expected}`);
+        const url = parseUrl(value, expected);
+        if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "") {
+          throw new Error(`must be ${expected}`);
+        }
+      },
+    },
+    "dashboard-password": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string") throw new Error("must be a string");
+        if (value !== "" && value.length < 12)
+          throw new Error("must be at least 12 characters long (or empty: no dashboard)");
+      },
+    },
+    "trust-proxy": {
+      validate: (value: unknown) => {
+        if (typeof value !== "string") throw new Error("must be a string");
+        const entries = value.split(",").map((entry) => entry.trim());
+        if (value.trim() === "" || value.trim() === "false" || /^\d{1,2}$/.test(value.trim())) return;
+        const named = new Set(["loopback", "linklocal", "uniquelocal"]);
+        const address = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]*)(?:\/\d{1,3})?$/i;
+        if (entries.some((entry) => !named.has(entry) && !address.test(entry))) {
+          throw new Error(
+            "must be empty (trust no proxy), a hop count such as 1, or a comma-separated list of proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal",
+          );
+        }
+      },
+    },
     "required-string": {
       validate: (value: unknown) => {
         if (typeof value !== "string" || value.trim() === "") throw new Error("must be set");
@@ -133,8 +166,8 @@ export function registerFormats(): void {
         if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
           throw new Error("must be a comma-separated list");
         }
-        if (value.some((item: string) => item.length < 16)) {
-          throw new Error("every key must be at least 16 characters long");
+        if (value.some((item: string) => parseApiKeyEntry(item).key.length < MIN_KEY_LENGTH)) {
+          throw new Error(`every key must be at least ${MIN_KEY_LENGTH} characters long`);
         }
       },
     },

@@ -1,3 +1,4 @@
+export { DEFAULT_TENANT, MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
 export { APP_SECTIONS, type AppName } from "./apps.ts";
 export {
   allSections,
@@ -15,3 +16,4 @@ export {
 export * from "./profiles/index.ts";
 export * from "./schema.ts";
 export * from "./storage-keys.ts";
+export * from "./tenants.ts";

@@ -63,7 +63,13 @@ export interface ApiConfig {
   dashboardPassword: string;
   dashboardReadOnly: boolean;
   publicUrl: string;
+  trustProxy: string;
+  authFailureLimit: number;
+  authFailureWindowSeconds: number;
   shutdownGraceMs: number;
+}
+export interface TenantsConfig {
+  file: string;
 }
 export interface RecorderConfig {
   concurrency: number;
@@ -117,6 +123,7 @@ export interface FleetConfig {
   recorder: RecorderConfig;
   profiles: ProfilesConfig;
   recordings: RecordingsConfig;
+  tenants: TenantsConfig;
   mailer: MailerConfig;
   listener: ListenerConfig;
   health: HealthConfig;
@@ -346,7 +353,7 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "API_HOST",
     },
     apiKeys: {
-      doc: "Comma-separated API keys accepted as 'Authorization: Bearer <key>' (several for rotation), each at least 16 characters.",
+      doc: "Comma-separated API keys accepted as 'Authorization: Bearer <key>', each `tenant=key` (e.g. acme=…,globex=…) or a bare key of tenant `default`; a tenant may have several (rotation). Keys are at least 16 characters; TENANTS_FILE may list more.",
       format: "secret-list",
       default: [],
       env: "API_KEYS",
@@ -365,23 +372,41 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "DASHBOARD_USER",
     },
     dashboardPassword: {
-      doc: "Password of the queue dashboard.",
-      format: "optional-string",
+      doc: "Password of the queue dashboard, at least 12 characters.",
+      format: "dashboard-password",
       default: "",
       env: "DASHBOARD_PASSWORD",
       sensitive: true,
     },
     dashboardReadOnly: {
-      doc: "Serve the dashboard read-only (no retry, remove or promote buttons).",
+      doc: "Serve the dashboard read-only (no retry, remove or promote buttons). Set false to let dashboard users change jobs.",
       format: "strict-boolean",
-      default: false,
+      default: true,
       env: "DASHBOARD_READ_ONLY",
     },
     publicUrl: {
-      doc: "Public base URL of the API, used in links; empty: derived from the request.",
-      format: "optional-http-url",
+      doc: "Public base URL of the API (e.g. https://recordings.example.com): every link in answers and emails is built from it. Required.",
+      format: "public-base-url",
       default: "",
       env: "API_PUBLIC_URL",
+    },
+    trustProxy: {
+      doc: "Which reverse proxies' X-Forwarded-For to believe when telling a client's address (for the failed-authentication limit and the logs): empty for none, a hop count such as 1, or proxy addresses and CIDR ranges (also loopback, linklocal, uniquelocal).",
+      format: "trust-proxy",
+      default: "",
+      env: "API_TRUST_PROXY",
+    },
+    authFailureLimit: {
+      doc: "Failed authentications (API keys, dashboard passwords, each apart) one client address may make per API_AUTH_FAILURE_WINDOW_SECONDS; past it the address is answered 429 until the window ends. Counted in Redis: it holds across API replicas.",
+      format: "positive-int",
+      default: 20,
+      env: "API_AUTH_FAILURE_LIMIT",
+    },
+    authFailureWindowSeconds: {
+      doc: "The window of API_AUTH_FAILURE_LIMIT, in seconds.",
+      format: "positive-int",
+      default: 300,
+      env: "API_AUTH_FAILURE_WINDOW_SECONDS",
     },
     shutdownGraceMs: {
       doc: "On SIGTERM, how long in-flight requests may take before connections are closed, in milliseconds.",
@@ -490,6 +515,14 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "positive-int",
       default: 30,
       env: "RECORDINGS_RETENTION_DAYS",
+    },
+  },
+  tenants: {
+    file: {
+      doc: "JSON or YAML file describing tenants (API consumers): their keys, scopes, allowed recipient domains and limits; empty: every tenant comes from API_KEYS with the default scopes and no limits. Checked at start; see docs/api.md.",
+      format: "optional-string",
+      default: "",
+      env: "TENANTS_FILE",
     },
   },
   mailer: {

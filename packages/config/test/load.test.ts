@@ -44,6 +44,7 @@ describe("loadConfig", () => {
         RECORDER_CONCURRENCY: "0",
         DEFAULT_LAYOUT: "mosaic",
         API_BODY_LIMIT: "lots",
+        API_PUBLIC_URL: "https://recordings.example.com",
       }),
     );
     expect(lines).toEqual(
@@ -64,21 +65,44 @@ describe("loadConfig", () => {
       PORT: "9000",
       API_BODY_LIMIT: "32kb",
       REDIS_TLS: "yes",
-      API_KEYS: "key-aaaaaaaaaaaaaaaa, key-bbbbbbbbbbbbbbbb",
+      API_KEYS: "key-aaaaaaaaaaaaaaaa, acme=key-bbbbbbbbbbbbbbbb",
+      API_PUBLIC_URL: "https://recordings.example.com",
     });
     expect(config.api.port).toBe(9000);
     expect(config.api.bodyLimit).toBe(32 * 1024);
     expect(config.redis.tls).toBe(true);
-    expect(config.api.apiKeys).toEqual(["key-aaaaaaaaaaaaaaaa", "key-bbbbbbbbbbbbbbbb"]);
+    expect(config.api.apiKeys).toEqual(["key-aaaaaaaaaaaaaaaa", "acme=key-bbbbbbbbbbbbbbbb"]);
   });
 
   it("never prints a secret value in an error", () => {
     const secret = "short";
-    const lines = problemsOf(() => loadConfig(["api"], { API_KEYS: secret }));
+    const lines = problemsOf(() =>
+      loadConfig(["api"], { API_KEYS: secret, API_PUBLIC_URL: "https://recordings.example.com" }),
+    );
     expect(lines).toEqual(["config: API_KEYS: every key must be at least 16 characters long"]);
     expect(lines.join("\n")).not.toContain(secret);
     const redisLines = problemsOf(() => loadConfig(["redis"], { REDIS_URL: "http://user:hunter2@host" }));
     expect(redisLines.join("\n")).not.toContain("hunter2");
+  });
+
+  it("requires API_PUBLIC_URL, a 12-character dashboard password and a sane API_TRUST_PROXY", () => {
+    const lines = problemsOf(() =>
+      loadConfig(["api"], { DASHBOARD_PASSWORD: "a", API_TRUST_PROXY: "everyone", API_KEYS: "acme=short" }),
+    );
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: API_PUBLIC_URL: must be set to the API's public base URL/),
+        "config: DASHBOARD_PASSWORD: must be at least 12 characters long (or empty: no dashboard)",
+        expect.stringMatching(/^config: API_TRUST_PROXY: must be empty \(trust no proxy\), a hop count/),
+        "config: API_KEYS: every key must be at least 16 characters long",
+      ]),
+    );
+    expect(lines).toHaveLength(4);
+    const ok = loadConfig(["api"], {
+      API_PUBLIC_URL: "https://recordings.example.com",
+      API_TRUST_PROXY: "10.0.0.0/8, loopback",
+    });
+    expect(ok.api.dashboardReadOnly).toBe(true);
   });
 
   it("reads secrets from <VAR>_FILE and rejects setting both", () => {

@@ -38,6 +38,7 @@ export {
   TRANSITIONS,
 } from "./states.ts";
 export {
+  type CreateOptions,
   type CreateResult,
   type IdempotencyClaim,
   type ListQuery,

@@ -15,6 +15,11 @@ export function recordingKeys(prefix: string) {
     byRoom: (room: string) => `${base}:room:${room}`,
     byStatus: (status: RecordingStatus) => `${base}:status:${status}`,
     all: `${base}:all`,
+    /** the same, per tenant: what a tenant's keys list */
+    byTenant: (tenant: string) => `${base}:tenant:${tenant}:all`,
+    byTenantStatus: (tenant: string, status: RecordingStatus) => `${base}:tenant:${tenant}:status:${status}`,
+    /** string: set once every recording made before tenants is in its tenant's indexes */
+    tenantIndexBackfilled: `${base}:migrated:tenant-index`,
     /** string: {bodyHash, recordingId} of an Idempotency-Key */
     idempotency: (scope: string) => `${base}:idem:${scope}`,
     recordingPrefix: `${base}:id:`,

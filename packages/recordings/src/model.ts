@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT } from "@recfleet/config";
 import { z } from "zod";
 import { STATUSES } from "./states.ts";
 
@@ -53,6 +54,8 @@ export type RecordingOutput = z.infer<typeof recordingOutputSchema>;
 
 export const recordingSchema = z.object({
   id: z.string(),
+  /** The API consumer that owns it; only its keys (and admin keys) see it. Older documents: default. */
+  tenant: z.string().default(DEFAULT_TENANT),
   room: z.string(),
   kind: z.enum(RECORDING_KINDS),
   profile: z.string(),
@@ -78,6 +81,8 @@ export type Recording = z.infer<typeof recordingSchema>;
 
 /** What a caller supplies to create a recording; the store fills in the rest. */
 export interface NewRecording {
+  /** Absent: the default tenant. */
+  tenant?: string;
   room: string;
   kind: RecordingKind;
   profile: string;

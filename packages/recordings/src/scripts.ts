@@ -5,8 +5,10 @@ import type { Redis } from "ioredis";
 // (compare-and-set), so concurrent workers can never move a recording backwards or twice.
 
 const CREATE = `
--- KEYS: recording, active, idempotency (or ''), byRoom, byStatus, all
--- ARGV: id, doc, status, idempotencyValue (or ''), idempotencyTtlMs, recordingKeyPrefix
+-- KEYS: recording, active, idempotency (or ''), byRoom, byStatus, all, tenantAll, tenantStatus,
+--       then the tenant's in-progress status indexes (counted against the concurrency limit)
+-- ARGV: id, doc, status, idempotencyValue (or ''), idempotencyTtlMs, recordingKeyPrefix,
+--       concurrencyLimit (0: none)
 if ARGV[4] ~= '' then
   local existing = redis.call('GET', KEYS[3])
   if existing then return {'idempotent', existing} end
@@ -15,11 +17,19 @@ local holder = redis.call('GET', KEYS[2])
 if holder and redis.call('EXISTS', ARGV[6] .. holder) == 1 then
   return {'conflict', holder}
 end
+local limit = tonumber(ARGV[7])
+if limit > 0 then
+  local running = 0
+  for i = 9, #KEYS do running = running + redis.call('ZCARD', KEYS[i]) end
+  if running >= limit then return {'limit', tostring(running)} end
+end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'v', 1, 'status', ARGV[3], 'doc', ARGV[2])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 redis.call('ZADD', KEYS[5], 0, ARGV[1])
 redis.call('ZADD', KEYS[6], 0, ARGV[1])
+redis.call('ZADD', KEYS[7], 0, ARGV[1])
+redis.call('ZADD', KEYS[8], 0, ARGV[1])
 if ARGV[4] ~= '' then
   redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
 end
@@ -27,7 +37,7 @@ return {'created', ARGV[1]}
 `;
 
 const UPDATE = `
--- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or '')
+-- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or ''), tenantFrom, tenantTo
 -- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return {'missing'} end
@@ -36,6 +46,8 @@ redis.call('HSET', KEYS[1], 'v', tonumber(version) + 1, 'status', ARGV[2], 'doc'
 if KEYS[2] ~= KEYS[3] then
   redis.call('ZREM', KEYS[2], ARGV[5])
   redis.call('ZADD', KEYS[3], 0, ARGV[5])
+  redis.call('ZREM', KEYS[6], ARGV[5])
+  redis.call('ZADD', KEYS[7], 0, ARGV[5])
 end
 if ARGV[4] == '1' and redis.call('GET', KEYS[4]) == ARGV[5] then
   redis.call('DEL', KEYS[4])
@@ -52,7 +64,7 @@ return {'ok'}
 `;
 
 const DELETE = `
--- KEYS: recording, active, byRoom, byStatus, all, egress (or '')
+-- KEYS: recording, active, byRoom, byStatus, all, egress (or ''), tenantAll, tenantStatus
 -- ARGV: id
 redis.call('DEL', KEYS[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
@@ -60,13 +72,36 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[5], ARGV[1])
 if KEYS[6] ~= '' then redis.call('DEL', KEYS[6]) end
+redis.call('ZREM', KEYS[7], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
 return 1
+`;
+
+// Recordings written before tenants carry no tenant and sit in no tenant index: each is put in
+// the default tenant's, reading its status in the same step so that a concurrent update (which
+// moves it between the tenant's status indexes) cannot leave it in a stale one.
+const BACKFILL_TENANT = `
+-- KEYS: defaultTenantAll
+-- ARGV: recordingKeyPrefix, defaultTenantStatusPrefix, id…
+local added = 0
+for i = 3, #ARGV do
+  local key = ARGV[1] .. ARGV[i]
+  local status = redis.call('HGET', key, 'status')
+  local doc = redis.call('HGET', key, 'doc')
+  if status and doc and not string.find(doc, '"tenant":', 1, true) then
+    redis.call('ZADD', KEYS[1], 0, ARGV[i])
+    redis.call('ZADD', ARGV[2] .. status, 0, ARGV[i])
+    added = added + 1
+  end
+end
+return added
 `;
 
 export interface StoreScripts {
   create(keys: string[], args: string[]): Promise<[string, string?]>;
   update(keys: string[], args: string[]): Promise<[string]>;
   remove(keys: string[], args: string[]): Promise<number>;
+  backfillTenant(keys: string[], args: string[]): Promise<number>;
 }
 
 type Evaluate = (keys: string[], args: string[]) => Promise<unknown>;
@@ -91,9 +126,11 @@ export function storeScripts(redis: Redis): StoreScripts {
   const create = script(redis, CREATE);
   const update = script(redis, UPDATE);
   const remove = script(redis, DELETE);
+  const backfillTenant = script(redis, BACKFILL_TENANT);
   return {
     create: (keys, args) => create(keys, args) as Promise<[string, string?]>,
     update: (keys, args) => update(keys, args) as Promise<[string]>,
     remove: (keys, args) => remove(keys, args) as Promise<number>,
+    backfillTenant: (keys, args) => backfillTenant(keys, args) as Promise<number>,
   };
 }

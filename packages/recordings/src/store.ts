@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT } from "@recfleet/config";
 import type { Redis } from "ioredis";
 import { newRecordingId } from "./id.ts";
 import { type RecordingKeys, recordingKeys } from "./keys.ts";
@@ -10,7 +11,14 @@ import {
   type StoredFile,
 } from "./model.ts";
 import { type StoreScripts, storeScripts } from "./scripts.ts";
-import { canTransition, isFinal, isInProgress, type RecordingStatus, STATUSES } from "./states.ts";
+import {
+  canTransition,
+  IN_PROGRESS,
+  isFinal,
+  isInProgress,
+  type RecordingStatus,
+  STATUSES,
+} from "./states.ts";
 
 export interface RecordingStoreOptions {
   redis: Redis;
@@ -28,7 +36,15 @@ export type CreateResult =
   /** The Idempotency-Key was used before with the same body: the recording it created. */
   | { outcome: "replayed"; recording: Recording }
   /** The Idempotency-Key was used before with another body. */
-  | { outcome: "idempotency_mismatch"; recordingId: string };
+  | { outcome: "idempotency_mismatch"; recordingId: string }
+  /** The tenant already has `limit` recordings in progress. */
+  | { outcome: "concurrency_limit"; limit: number };
+
+export interface CreateOptions {
+  idempotency?: IdempotencyClaim;
+  /** Most recordings the tenant may have in progress, checked in the same atomic step; absent: none. */
+  concurrencyLimit?: number;
+}
 
 export interface IdempotencyClaim {
   /** Unique per caller and key (e.g. a hash of the API key id and the header value). */
@@ -61,6 +77,8 @@ export interface Page {
 }
 
 export interface ListQuery {
+  /** Only this tenant's recordings; absent: every tenant's. */
+  tenant?: string;
   room?: string;
   status?: RecordingStatus;
   limit: number;
@@ -94,11 +112,14 @@ export class RecordingStore {
    * Creates a queued recording unless the room already has one of this kind in progress.
    * With an idempotency claim, a repeat of the same request returns the first recording.
    */
-  async create(input: NewRecording, idempotency?: IdempotencyClaim): Promise<CreateResult> {
+  async create(input: NewRecording, options: CreateOptions = {}): Promise<CreateResult> {
+    const { idempotency, concurrencyLimit } = options;
     const at = this.now().toISOString();
+    const tenant = input.tenant ?? DEFAULT_TENANT;
     const recording: Recording = {
       id: newRecordingId(),
       ...input,
+      tenant,
       status: "queued",
       egressId: null,
       output: null,
@@ -122,6 +143,9 @@ export class RecordingStore {
         this.keys.byRoom(input.room),
         this.keys.byStatus("queued"),
         this.keys.all,
+        this.keys.byTenant(tenant),
+        this.keys.byTenantStatus(tenant, "queued"),
+        ...(concurrencyLimit ? IN_PROGRESS.map((status) => this.keys.byTenantStatus(tenant, status)) : []),
       ],
       [
         recording.id,
@@ -130,13 +154,15 @@ export class RecordingStore {
         idempotencyValue,
         String(idempotency?.ttlMs ?? 0),
         this.keys.recordingPrefix,
+        String(concurrencyLimit ?? 0),
       ],
     );
     if (outcome === "created") return { outcome, recording };
+    if (outcome === "limit") return { outcome: "concurrency_limit", limit: concurrencyLimit ?? 0 };
     if (outcome === "conflict") {
       const existing = await this.get(value ?? "");
       // The holder vanished between the script and this read: it was a race, try once more.
-      return existing ? { outcome, existing } : this.create(input, idempotency);
+      return existing ? { outcome, existing } : this.create(input, options);
     }
     const previous = JSON.parse(value ?? "{}") as { bodyHash: string; recordingId: string };
     if (previous.bodyHash !== idempotency?.bodyHash) {
@@ -227,19 +253,65 @@ export class RecordingStore {
         this.keys.byStatus(recording.status),
         this.keys.all,
         recording.egressId ? this.keys.egress(recording.egressId) : "",
+        this.keys.byTenant(recording.tenant),
+        this.keys.byTenantStatus(recording.tenant, recording.status),
       ],
       [id],
     );
   }
 
+  /**
+   * Puts recordings written before tenants existed into the default tenant's indexes, once per
+   * store (a marker remembers it); safe to run from several processes at once.
+   */
+  async backfillTenantIndexes(batchSize = 500): Promise<number> {
+    if ((await this.redis.exists(this.keys.tenantIndexBackfilled)) === 1) return 0;
+    let added = 0;
+    let after: string | undefined;
+    for (;;) {
+      const ids = await this.redis.zrange(
+        this.keys.all,
+        after ? `(${after}` : "-",
+        "+",
+        "BYLEX",
+        "LIMIT",
+        0,
+        batchSize,
+      );
+      if (ids.length === 0) break;
+      added += await this.scripts.backfillTenant(
+        [this.keys.byTenant(DEFAULT_TENANT)],
+        [
+          this.keys.recordingPrefix,
+          this.keys.byTenantStatus(DEFAULT_TENANT, "queued").replace(/queued$/, ""),
+          ...ids,
+        ],
+      );
+      after = ids[ids.length - 1];
+      if (ids.length < batchSize) break;
+    }
+    await this.redis.set(this.keys.tenantIndexBackfilled, new Date().toISOString());
+    return added;
+  }
+
   /** Newest first, filtered by room and/or status, paginated with an opaque cursor. */
   async list(query: ListQuery): Promise<Page> {
-    const index = query.room
-      ? this.keys.byRoom(query.room)
-      : query.status
-        ? this.keys.byStatus(query.status)
-        : this.keys.all;
-    const filter = query.room && query.status ? query.status : undefined;
+    const { tenant, room, status } = query;
+    // The narrowest index: a room's (shared by tenants: LiveKit rooms are), then the tenant's.
+    const index = room
+      ? this.keys.byRoom(room)
+      : tenant !== undefined
+        ? status
+          ? this.keys.byTenantStatus(tenant, status)
+          : this.keys.byTenant(tenant)
+        : status
+          ? this.keys.byStatus(status)
+          : this.keys.all;
+    // Records move between indexes while a page is read: every item is checked against the query.
+    const keep = (recording: Recording) =>
+      (status === undefined || recording.status === status) &&
+      (tenant === undefined || recording.tenant === tenant) &&
+      (room === undefined || recording.room === room);
     const items: Recording[] = [];
     let after = query.cursor ? decodeCursor(query.cursor) : undefined;
     let more = false;
@@ -264,7 +336,7 @@ export class RecordingStore {
           await this.redis.zrem(index, id);
           continue;
         }
-        if (filter && recording.status !== filter) continue;
+        if (!keep(recording)) continue;
         items.push(recording);
         if (items.length === query.limit) {
           more = position < ids.length - 1 || ids.length === batchSize;
@@ -336,6 +408,8 @@ export class RecordingStore {
           this.keys.byStatus(next.status),
           this.keys.active(next.room, next.kind),
           next.egressId ? this.keys.egress(next.egressId) : "",
+          this.keys.byTenantStatus(next.tenant, from),
+          this.keys.byTenantStatus(next.tenant, next.status),
         ],
         [
           current.version,

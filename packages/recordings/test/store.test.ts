@@ -80,14 +80,14 @@ describe("RecordingStore.create", () => {
   it("replays an idempotent request and refuses the same key with another body", async () => {
     const { store } = newStore();
     const claim = { scope: "key-1", bodyHash: "hash-a", ttlMs: 60_000 };
-    const first = await store.create(input("room-i"), claim);
+    const first = await store.create(input("room-i"), { idempotency: claim });
     expect(first.outcome).toBe("created");
-    const replay = await store.create(input("room-i"), claim);
+    const replay = await store.create(input("room-i"), { idempotency: claim });
     expect(replay).toMatchObject({
       outcome: "replayed",
       recording: { id: first.outcome === "created" ? first.recording.id : "" },
     });
-    const other = await store.create(input("room-j"), { ...claim, bodyHash: "hash-b" });
+    const other = await store.create(input("room-j"), { idempotency: { ...claim, bodyHash: "hash-b" } });
     expect(other.outcome).toBe("idempotency_mismatch");
   });
 });
@@ -171,11 +171,11 @@ describe("RecordingStore.transition", () => {
   it("forgets an idempotency key on request", async () => {
     const { store } = newStore();
     const claim = { scope: "k", bodyHash: "h", ttlMs: 60_000 };
-    const first = await store.create(input("room-k"), claim);
+    const first = await store.create(input("room-k"), { idempotency: claim });
     if (first.outcome !== "created") throw new Error("not created");
     await store.remove(first.recording.id);
     await store.releaseIdempotency("k");
-    expect((await store.create(input("room-k"), claim)).outcome).toBe("created");
+    expect((await store.create(input("room-k"), { idempotency: claim })).outcome).toBe("created");
   });
 
   it("expires final recordings after the retention", async () => {

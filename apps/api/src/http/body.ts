@@ -41,10 +41,15 @@ export function problemFromBodyParser(error: unknown, limit: number): ProblemErr
   const type = (error as { type: unknown }).type;
   const message = error instanceof Error ? error.message : String(error);
   switch (type) {
-    case "entity.too.large":
+    case "entity.too.large": {
+      // The limit of the parser that refused it (webhooks have their own), not the API's default.
+      const applied = (error as { limit?: unknown }).limit;
+      const bytes = typeof applied === "number" ? applied : limit;
       return new ProblemError("payload-too-large", {
-        detail: `The request body is larger than the limit of ${limit} bytes.`,
+        detail: `The request body is larger than the limit of ${bytes} bytes.`,
+        extensions: { limitBytes: bytes },
       });
+    }
     case "entity.parse.failed":
       return new ProblemError("malformed-json", { detail: `The body is not valid JSON: ${message}` });
     case "encoding.unsupported":

@@ -1,12 +1,11 @@
 import { isInProgress, type Recording } from "@recfleet/recordings";
-import type { Request } from "express";
 
-/** Builds absolute links: from API_PUBLIC_URL when set, else from the request's host. */
-export type LinkBase = (req: Request) => string;
-
-export function linkBase(publicUrl: string): LinkBase {
-  const fixed = publicUrl.replace(/\/+$/, "");
-  return (req) => fixed || `${req.protocol}://${req.host}`;
+/**
+ * The base of every absolute link: API_PUBLIC_URL without its trailing slash. Never the request's
+ * Host header, which a client chooses (a forged one would put its host into links and emails).
+ */
+export function linkBase(publicUrl: string): string {
+  return publicUrl.replace(/\/+$/, "");
 }
 
 export function recordingUrl(base: string, id: string): string {

@@ -8,6 +8,7 @@ export const PROBLEM_TYPES = {
   "malformed-json": { status: 400, title: "The request body is not valid JSON" },
   unauthorized: { status: 401, title: "Authentication required" },
   "invalid-webhook-signature": { status: 401, title: "The webhook signature is not valid" },
+  forbidden: { status: 403, title: "The request is not allowed" },
   "not-found": { status: 404, title: "Not found" },
   "method-not-allowed": { status: 405, title: "Method not allowed" },
   "recording-in-progress": {
@@ -19,10 +20,16 @@ export const PROBLEM_TYPES = {
   "payload-too-large": { status: 413, title: "The request body is too large" },
   "unsupported-media-type": { status: 415, title: "Unsupported media type" },
   "unknown-profile": { status: 422, title: "Unknown encoding profile" },
+  "recipient-not-allowed": { status: 422, title: "The tenant may not email this address" },
   "idempotency-key-reused": {
     status: 422,
     title: "The Idempotency-Key was used with a different request",
   },
+  "too-many-failed-authentications": {
+    status: 429,
+    title: "Too many failed authentications from this address",
+  },
+  "rate-limited": { status: 429, title: "The tenant's limit is reached" },
   "internal-error": { status: 500, title: "Internal error" },
   "service-unavailable": { status: 503, title: "Service temporarily unavailable" },
 } as const;

@@ -7,6 +7,24 @@ import type { ApiMetrics } from "../metrics.ts";
 const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * The URL as logged: every query value replaced, so that whatever a client puts there (a key
+ * sent as ?access_token=…, an email address) never reaches the logs; the names stay.
+ */
+export function redactedUrl(originalUrl: string): string {
+  const mark = originalUrl.indexOf("?");
+  if (mark === -1) return originalUrl;
+  const names = originalUrl
+    .slice(mark + 1)
+    .split("&")
+    .filter((pair) => pair !== "")
+    .map((pair) => {
+      const name = pair.split("=", 1)[0] ?? "";
+      return `${name.length <= 64 ? name : `${name.slice(0, 64)}…`}=[redacted]`;
+    });
+  return `${originalUrl.slice(0, mark)}?${names.join("&")}`;
+}
+
 /** The route template a request matched ("/v1/recordings/:id"), for logs and metric labels. */
 export function routeOf(req: Request, res: Response): string {
   // Mounted sub-applications (the dashboard) name themselves: their routes are not ours.
@@ -36,12 +54,13 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
         req: {
           id: requestId,
           method: req.method,
-          url: req.originalUrl,
+          url: redactedUrl(req.originalUrl),
           route,
           remoteAddress: req.socket.remoteAddress,
           headers: req.headers,
         },
         res: { statusCode: res.statusCode },
+        tenant: res.locals.tenant as string | undefined,
         apiKeyId: res.locals.apiKeyId as string | undefined,
         responseTimeMs: Math.round(seconds * 1e4) / 10,
       };

@@ -1,10 +1,10 @@
-import type { ApiConfig, ProfileCatalog } from "@recfleet/config";
+import type { ApiConfig, ProfileCatalog, TenantRegistry } from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
 import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { WebhookReceiver } from "livekit-server-sdk";
 import type { RedisWork } from "../http/dependency.ts";
-import type { LinkBase } from "../http/links.ts";
+import type { ApiLimits } from "../http/limits.ts";
 
 /** What route modules share; built once by createApp. */
 export interface RouteContext {
@@ -15,5 +15,8 @@ export interface RouteContext {
   profiles: ProfileCatalog;
   webhookReceiver: WebhookReceiver;
   work: RedisWork;
-  links: LinkBase;
+  /** API_PUBLIC_URL without a trailing slash: the base of every link. */
+  links: string;
+  tenants: TenantRegistry;
+  limits: ApiLimits;
 }

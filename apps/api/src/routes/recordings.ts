@@ -1,3 +1,4 @@
+import type { Tenant } from "@recfleet/config";
 import { QUEUE } from "@recfleet/queues";
 import {
   type IdempotencyClaim,
@@ -6,7 +7,8 @@ import {
   type Recording,
   recordingIdSchema,
 } from "@recfleet/recordings";
-import { type Request, type Response, Router } from "express";
+import { type Response, Router } from "express";
+import { callerOf, canSee, hasScope, requireScope } from "../http/auth.ts";
 import { jsonBody } from "../http/body.ts";
 import { serviceUnavailable } from "../http/dependency.ts";
 import { methodNotAllowed } from "../http/errors.ts";
@@ -42,21 +44,43 @@ function stopAlreadyRequested(recording: Recording): ProblemError {
   });
 }
 
+/** The tenant's recipient-domain allow-list (subdomains included): refuses any other address. */
+function assertRecipientAllowed(tenant: Tenant, email: string): void {
+  const domains = tenant.recipientDomains;
+  if (domains === null) return;
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  if (domains.some((allowed) => domain === allowed || domain.endsWith(`.${allowed}`))) return;
+  throw new ProblemError("recipient-not-allowed", {
+    detail: `Tenant "${tenant.name}" may email addresses at ${domains.join(", ")} only.`,
+    errors: [
+      {
+        location: "body",
+        field: "notify.email",
+        pointer: "/notify/email",
+        message: `must be an address at ${domains.join(", ")}`,
+      },
+    ],
+  });
+}
+
 /** POST/GET /v1/recordings, GET /v1/recordings/:id, POST /v1/recordings/:id/stop. */
 export function recordingRoutes(ctx: RouteContext): Router {
-  const { api, logger, store, producer, profiles, work, links } = ctx;
+  const { api, logger, store, producer, profiles, work, links, limits } = ctx;
   const router = Router();
 
-  const respond = (req: Request, res: Response, status: number, recording: Recording) => {
-    const body = presentRecording(links(req), recording);
+  const respond = (res: Response, status: number, recording: Recording) => {
+    const body = presentRecording(links, recording);
     res.status(status).location(body.links.self).json(body);
   };
 
-  /** Finds a recording by a path id; a malformed id is as absent as an unknown one. */
-  const load = async (id: string): Promise<Recording> => {
+  /**
+   * Finds a recording by a path id. A malformed id, an unknown one and another tenant's are all
+   * the same 404: a tenant cannot even learn that another's recording exists.
+   */
+  const load = async (res: Response, id: string): Promise<Recording> => {
     if (!recordingIdSchema.safeParse(id).success) throw notFound(id);
     const recording = await work(store.get(id), "reading the recording");
-    if (!recording) throw notFound(id);
+    if (!recording || !canSee(callerOf(res), recording)) throw notFound(id);
     return recording;
   };
 
@@ -124,102 +148,157 @@ export function recordingRoutes(ctx: RouteContext): Router {
 
   router
     .route("/v1/recordings")
-    .post(...jsonBody(api.bodyLimit, { required: true }), async (req, res) => {
-      const key = idempotencyKeyOf(req);
-      const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
-      const profile = body.profile ?? profiles.defaultName;
-      if (!profiles.get(profile)) {
-        throw new ProblemError("unknown-profile", {
-          detail: `There is no encoding profile "${profile}"; known profiles: ${profiles.names.join(", ")}.`,
-          errors: [
-            {
-              location: "body",
-              field: "profile",
-              pointer: "/profile",
-              message: `must be one of ${profiles.names.join(", ")}`,
-            },
-          ],
-          extensions: { validProfiles: profiles.names },
-        });
-      }
-      const input: NewRecording = {
-        room: body.room,
-        kind: body.kind,
-        profile,
-        layout: body.layout ?? profiles.defaultLayout,
-        notify: body.notify ?? null,
-        metadata: body.metadata ?? null,
-        ...(body.roomWaitSeconds !== undefined ? { roomWaitSeconds: body.roomWaitSeconds } : {}),
-      };
-      const claim = key ? idempotencyClaim(String(res.locals.apiKeyId), key, req.body) : undefined;
-      const result = await work(store.create(input, claim), "creating the recording");
-      switch (result.outcome) {
-        case "conflict": {
-          const existing = result.existing;
-          throw new ProblemError("recording-in-progress", {
-            detail: `Room "${input.room}" already has a ${input.kind} recording in progress: ${existing.id} (${existing.status}).`,
-            extensions: {
-              existing: {
-                id: existing.id,
-                status: existing.status,
-                links: { self: recordingUrl(links(req), existing.id) },
-              },
-            },
-          });
-        }
-        case "idempotency_mismatch":
-          throw new ProblemError("idempotency-key-reused", {
-            detail:
-              "This Idempotency-Key was used in the last 24 hours with a different body; use a new key for a new request.",
+    .post(
+      requireScope("recordings:write"),
+      ...jsonBody(api.bodyLimit, { required: true }),
+      async (req, res) => {
+        const { tenant } = callerOf(res);
+        const key = idempotencyKeyOf(req);
+        const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
+        if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
+        const profile = body.profile ?? profiles.defaultName;
+        if (!profiles.get(profile)) {
+          throw new ProblemError("unknown-profile", {
+            detail: `There is no encoding profile "${profile}"; known profiles: ${profiles.names.join(", ")}.`,
             errors: [
               {
-                location: "header",
-                field: "Idempotency-Key",
-                message: "already used with a different request body",
+                location: "body",
+                field: "profile",
+                pointer: "/profile",
+                message: `must be one of ${profiles.names.join(", ")}`,
               },
             ],
+            extensions: { validProfiles: profiles.names },
           });
-        case "replayed":
-          // Queueing again is a no-op for a queued job and heals a create whose enqueue was lost.
-          if (result.recording.status === "queued") await enqueueStart(result.recording);
-          res.setHeader("Idempotent-Replayed", "true");
-          return respond(req, res, 202, result.recording);
-        case "created": {
-          try {
-            await enqueueStart(result.recording);
-          } catch (error) {
-            const rolledBack = await rollBack(result.recording, claim, error);
-            // Anything but an unreachable Redis is a bug: let it be the 500 it is.
-            if (!(error instanceof ProblemError && error.status === 503)) throw error;
-            throw serviceUnavailable(
-              rolledBack
-                ? "The start job could not be queued, so the recording was not created; retry shortly."
-                : `The start job could not be queued; recording ${result.recording.id} stays queued and will be started once Redis is back.`,
-            );
-          }
-          logger.info(
-            { recordingId: result.recording.id, room: input.room, kind: input.kind, profile },
-            "recording queued",
-          );
-          return respond(req, res, 202, result.recording);
         }
-      }
-    })
-    .get(async (req, res) => {
+        const input: NewRecording = {
+          tenant: tenant.name,
+          room: body.room,
+          kind: body.kind,
+          profile,
+          layout: body.layout ?? profiles.defaultLayout,
+          notify: body.notify ?? null,
+          metadata: body.metadata ?? null,
+          ...(body.roomWaitSeconds !== undefined ? { roomWaitSeconds: body.roomWaitSeconds } : {}),
+        };
+        // Scoped by tenant, not by key: a retry after a key rotation still finds its recording.
+        const claim = key ? idempotencyClaim(tenant.name, key, req.body) : undefined;
+        const giveBack = await limits.takeTenantUnits(
+          tenant,
+          body.notify ? ["recordingsPerHour", "emailsPerHour"] : ["recordingsPerHour"],
+        );
+        const concurrencyLimit = tenant.limits.concurrentRecordings ?? undefined;
+        let result: Awaited<ReturnType<typeof store.create>>;
+        try {
+          result = await work(
+            store.create(input, {
+              ...(claim ? { idempotency: claim } : {}),
+              ...(concurrencyLimit ? { concurrencyLimit } : {}),
+            }),
+            "creating the recording",
+          );
+        } catch (error) {
+          await giveBack().catch(() => undefined);
+          throw error;
+        }
+        if (result.outcome !== "created") await giveBack();
+        switch (result.outcome) {
+          case "conflict": {
+            const existing = result.existing;
+            if (!canSee(callerOf(res), existing)) {
+              // LiveKit rooms are shared by every tenant; which recording holds this one is not theirs to know.
+              throw new ProblemError("recording-in-progress", {
+                detail: `Room "${input.room}" already has a ${input.kind} recording in progress, made by another API consumer.`,
+              });
+            }
+            throw new ProblemError("recording-in-progress", {
+              detail: `Room "${input.room}" already has a ${input.kind} recording in progress: ${existing.id} (${existing.status}).`,
+              extensions: {
+                existing: {
+                  id: existing.id,
+                  status: existing.status,
+                  links: { self: recordingUrl(links, existing.id) },
+                },
+              },
+            });
+          }
+          case "concurrency_limit":
+            throw new ProblemError("rate-limited", {
+              detail: `Tenant "${tenant.name}" may have ${result.limit} recordings in progress at once; stop one or retry when one ends.`,
+              headers: { "Retry-After": "30" },
+              extensions: { limit: { name: "concurrentRecordings", value: result.limit } },
+            });
+          case "idempotency_mismatch":
+            throw new ProblemError("idempotency-key-reused", {
+              detail:
+                "This Idempotency-Key was used in the last 24 hours with a different body; use a new key for a new request.",
+              errors: [
+                {
+                  location: "header",
+                  field: "Idempotency-Key",
+                  message: "already used with a different request body",
+                },
+              ],
+            });
+          case "replayed":
+            // Queueing again is a no-op for a queued job and heals a create whose enqueue was lost.
+            if (result.recording.status === "queued") await enqueueStart(result.recording);
+            res.setHeader("Idempotent-Replayed", "true");
+            return respond(res, 202, result.recording);
+          case "created": {
+            try {
+              await enqueueStart(result.recording);
+            } catch (error) {
+              const rolledBack = await rollBack(result.recording, claim, error);
+              // Anything but an unreachable Redis is a bug: let it be the 500 it is.
+              if (!(error instanceof ProblemError && error.status === 503)) throw error;
+              throw serviceUnavailable(
+                rolledBack
+                  ? "The start job could not be queued, so the recording was not created; retry shortly."
+                  : `The start job could not be queued; recording ${result.recording.id} stays queued and will be started once Redis is back.`,
+              );
+            }
+            logger.info(
+              {
+                recordingId: result.recording.id,
+                tenant: tenant.name,
+                room: input.room,
+                kind: input.kind,
+                profile,
+              },
+              "recording queued",
+            );
+            return respond(res, 202, result.recording);
+          }
+        }
+      },
+    )
+    .get(requireScope("recordings:read"), async (req, res) => {
+      const caller = callerOf(res);
       const query = parseOrThrow(listRecordingsQuerySchema, req.query, "query");
+      const admin = hasScope(caller, "admin");
+      if (query.tenant !== undefined && !admin) {
+        throw new ProblemError("forbidden", {
+          detail:
+            "Only keys with the admin scope may list by tenant; other keys list their own tenant's recordings.",
+        });
+      }
+      const tenant = admin ? query.tenant : caller.tenant.name;
       const limit = query.limit ?? DEFAULT_PAGE_SIZE;
       const page = await work(
         store.list({
           limit,
+          ...(tenant !== undefined ? { tenant } : {}),
           ...(query.room !== undefined ? { room: query.room } : {}),
           ...(query.status !== undefined ? { status: query.status } : {}),
           ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
         }),
         "listing recordings",
       );
-      const base = links(req);
+      const base = links;
       const pageUrl = (cursor?: string) => {
         const params = new URLSearchParams();
+        if (query.tenant !== undefined) params.set("tenant", query.tenant);
         if (query.room !== undefined) params.set("room", query.room);
         if (query.status !== undefined) params.set("status", query.status);
         params.set("limit", String(limit));
@@ -236,56 +315,60 @@ export function recordingRoutes(ctx: RouteContext): Router {
 
   router
     .route("/v1/recordings/:id")
-    .get(async (req, res) => {
-      respond(req, res, 200, await load(req.params.id));
+    .get(requireScope("recordings:read"), async (req, res) => {
+      respond(res, 200, await load(res, req.params.id));
     })
     .all(methodNotAllowed(["GET"]));
 
   router
     .route("/v1/recordings/:id/stop")
-    .post(...jsonBody(api.bodyLimit, { required: false }), async (req, res) => {
-      const body = parseOrThrow(stopRecordingRequestSchema, req.body, "body");
-      let recording = await load(req.params.id);
-      const id = recording.id;
-      const why = body.reason ? `: ${body.reason}` : "";
-      if (!isInProgress(recording.status)) throw notInProgress(recording);
-      if (recording.stopRequested) throw stopAlreadyRequested(recording);
-
-      if (recording.status === "queued") {
-        // Cancel first: once cancelled, a start job a recorder still picks up changes nothing.
-        const cancelled = await work(
-          store.transition(id, "cancelled", { reason: `cancelled ${API_REASON} before it started${why}` }),
-          "cancelling the recording",
-        );
-        if (cancelled.ok) {
-          await removeStartJob(id, body.reason);
-          return respond(req, res, 202, cancelled.recording);
-        }
-        if (cancelled.reason === "not_found") throw notFound(id);
-        // A recorder took it meanwhile: stop it like a running one.
-        recording = cancelled.recording;
+    .post(
+      requireScope("recordings:write"),
+      ...jsonBody(api.bodyLimit, { required: false }),
+      async (req, res) => {
+        const body = parseOrThrow(stopRecordingRequestSchema, req.body, "body");
+        let recording = await load(res, req.params.id);
+        const id = recording.id;
+        const why = body.reason ? `: ${body.reason}` : "";
         if (!isInProgress(recording.status)) throw notInProgress(recording);
-      }
+        if (recording.stopRequested) throw stopAlreadyRequested(recording);
 
-      await work(
-        producer.enqueue("stop", { recordingId: id, ...(body.reason ? { reason: body.reason } : {}) }),
-        "queueing the stop job",
-      );
-      const marked = await work(
-        store.requestStop(id, `stop requested ${API_REASON}${why}`),
-        "recording the stop request",
-      );
-      if (marked.ok) return respond(req, res, 202, marked.recording);
-      if (marked.reason === "not_found") throw notFound(id);
-      // Not applied: another API stop marked it between our read and now (two stops at once),
-      // or the stop job just queued already acted (the recorder marked the stop, cancelled or
-      // stopped the recording) — then this request is what did it.
-      const byAnotherRequest = marked.recording.timeline.some((entry) =>
-        entry.reason.startsWith(`stop requested ${API_REASON}`),
-      );
-      if (byAnotherRequest) throw stopAlreadyRequested(marked.recording);
-      return respond(req, res, 202, marked.recording);
-    })
+        if (recording.status === "queued") {
+          // Cancel first: once cancelled, a start job a recorder still picks up changes nothing.
+          const cancelled = await work(
+            store.transition(id, "cancelled", { reason: `cancelled ${API_REASON} before it started${why}` }),
+            "cancelling the recording",
+          );
+          if (cancelled.ok) {
+            await removeStartJob(id, body.reason);
+            return respond(res, 202, cancelled.recording);
+          }
+          if (cancelled.reason === "not_found") throw notFound(id);
+          // A recorder took it meanwhile: stop it like a running one.
+          recording = cancelled.recording;
+          if (!isInProgress(recording.status)) throw notInProgress(recording);
+        }
+
+        await work(
+          producer.enqueue("stop", { recordingId: id, ...(body.reason ? { reason: body.reason } : {}) }),
+          "queueing the stop job",
+        );
+        const marked = await work(
+          store.requestStop(id, `stop requested ${API_REASON}${why}`),
+          "recording the stop request",
+        );
+        if (marked.ok) return respond(res, 202, marked.recording);
+        if (marked.reason === "not_found") throw notFound(id);
+        // Not applied: another API stop marked it between our read and now (two stops at once),
+        // or the stop job just queued already acted (the recorder marked the stop, cancelled or
+        // stopped the recording) — then this request is what did it.
+        const byAnotherRequest = marked.recording.timeline.some((entry) =>
+          entry.reason.startsWith(`stop requested ${API_REASON}`),
+        );
+        if (byAnotherRequest) throw stopAlreadyRequested(marked.recording);
+        return respond(res, 202, marked.recording);
+      },
+    )
     .all(methodNotAllowed(["POST"]));
 
   return router;

@@ -9,6 +9,7 @@ const ID = "019bc0a2-5e1f-7c3a-9d2e-4b8f1a6c7d30";
 
 export const exampleRecording: Recording = {
   id: ID,
+  tenant: "default",
   room: "Weekly sync",
   kind: "video",
   profile: "low-cpu",

@@ -2,6 +2,7 @@ import type { JobData } from "@recfleet/queues";
 import type { Job } from "bullmq";
 import type { MailerContext } from "../context.ts";
 import { deliver, handleSendFailure } from "../delivery.ts";
+import { maskAddress } from "../mask.ts";
 import { type EmailedFailure, renderFailedEmail } from "../render/index.ts";
 
 const FAILURE_EMAIL_SENT = "failure email sent to";
@@ -58,7 +59,7 @@ export async function handleFailed(
       },
     });
   }
-  const note = `${FAILURE_EMAIL_SENT} ${result.record.to}`;
+  const note = `${FAILURE_EMAIL_SENT} ${maskAddress(result.record.to)}`;
   // A run that crashed after the marker but before this note leaves the note to the next run.
   const current = result.outcome === "already-sent" ? await store.get(recording.id) : recording;
   if (!current?.timeline.some((entry) => entry.reason === note)) await store.annotate(recording.id, note);

@@ -4,6 +4,7 @@ import { type Job, UnrecoverableError } from "bullmq";
 import type { MailerContext } from "../context.ts";
 import { type DeliveryResult, deliver, handleSendFailure } from "../delivery.ts";
 import { NoFileError } from "../links.ts";
+import { maskAddress } from "../mask.ts";
 import { renderSavedEmail } from "../render/index.ts";
 
 /** Moves a saved recording to failed(notification_failed); a no-op when it is no longer saved. */
@@ -82,7 +83,7 @@ export async function handleSaved(
     });
   }
   // The address the email actually went to, which an earlier run recorded in its marker.
-  await markNotified(context, recording, `emailed to ${result.record.to}`);
+  await markNotified(context, recording, `emailed to ${maskAddress(result.record.to)}`);
   if (result.outcome === "already-sent") {
     logger.info(
       { recordingId: recording.id, sentAt: result.record.at },

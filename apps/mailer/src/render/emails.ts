@@ -30,6 +30,25 @@ function textDocument(wording: Wording, heading: string, sections: string[]): st
   return `${[heading, ...sections].join("\n\n")}\n\n-- \n${wording.footer}\n`;
 }
 
+/** Longest room name an email shows; the rest is cut with an ellipsis (the reference names it). */
+export const MAX_DISPLAYED_ROOM = 80;
+
+/**
+ * A room name as emails show it. It is the API consumer's text in our sender's name: format
+ * characters (bidi overrides that reorder what the reader sees, zero-width characters) are
+ * dropped, runs of whitespace made one space, and a long name cut.
+ */
+export function displayedRoom(room: string): string {
+  const plain = room
+    .replace(/\p{Cf}/gu, "")
+    .replace(/\s+/gu, " ")
+    .trim();
+  const chars = [...plain];
+  const shown =
+    chars.length > MAX_DISPLAYED_ROOM ? `${chars.slice(0, MAX_DISPLAYED_ROOM - 1).join("")}…` : plain;
+  return shown === "" ? "?" : shown;
+}
+
 function durationOf(recording: Recording): number | undefined {
   if (!recording.startedAt || !recording.endedAt) return undefined;
   const ms = Date.parse(recording.endedAt) - Date.parse(recording.startedAt);
@@ -44,10 +63,11 @@ export function renderSavedEmail(
 ): RenderedEmail {
   const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
   const words = wording.saved;
+  const room = displayedRoom(recording.room);
   const date = (iso: string) => formatDateTime(new Date(iso), intlLocale, options.timeZone);
   const duration = durationOf(recording);
   const facts: Fact[] = [
-    { label: wording.labels.room, value: recording.room },
+    { label: wording.labels.room, value: room },
     { label: wording.labels.recordedAt, value: date(recording.startedAt ?? recording.createdAt) },
     ...(duration !== undefined
       ? [{ label: wording.labels.duration, value: formatDuration(duration, intlLocale) }]
@@ -59,17 +79,17 @@ export function renderSavedEmail(
   const reference = { label: wording.labels.reference, value: recording.id };
   const expiry = link.expiresAt ? words.expires(date(link.expiresAt.toISOString())) : undefined;
   const href = safeHref(link.url);
-  const subject = words.subject(recording.room);
+  const subject = words.subject(room);
 
   const text = textDocument(wording, words.heading, [
-    words.intro(recording.room),
+    words.intro(room),
     textFacts(wording, facts),
     `${words.download}${wording.colon.trimEnd()}\n${link.url}`,
     ...(expiry ? [expiry] : []),
     textFacts(wording, [reference]),
   ]);
   const body = html`<h1 style="${STYLE.h1}">${words.heading}</h1>
-<p style="${STYLE.p}">${words.intro(recording.room)}</p>
+<p style="${STYLE.p}">${words.intro(room)}</p>
 ${factsTable(facts)}
 <p style="${STYLE.p}"><a href="${href}" style="${STYLE.button}">${words.download}</a></p>
 <p style="${STYLE.small}">${words.copyLink}<br><a href="${href}" style="${STYLE.link}">${link.url}</a></p>
@@ -90,24 +110,25 @@ export function renderFailedEmail(
 ): RenderedEmail {
   const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
   const words = wording.failed;
+  const room = displayedRoom(recording.room);
   const explanation = words.reasons[reason];
   const facts: Fact[] = [
-    { label: wording.labels.room, value: recording.room },
+    { label: wording.labels.room, value: room },
     {
       label: wording.labels.requestedAt,
       value: formatDateTime(new Date(recording.createdAt), intlLocale, options.timeZone),
     },
     { label: wording.labels.reference, value: recording.id },
   ];
-  const subject = words.subject(recording.room);
+  const subject = words.subject(room);
   const text = textDocument(wording, words.heading, [
-    words.intro(recording.room),
+    words.intro(room),
     `${words.whatHappened}\n${explanation.happened}`,
     `${words.whatToDo}\n${explanation.todo}`,
     textFacts(wording, facts),
   ]);
   const body = html`<h1 style="${STYLE.h1}">${words.heading}</h1>
-<p style="${STYLE.p}">${words.intro(recording.room)}</p>
+<p style="${STYLE.p}">${words.intro(room)}</p>
 <h2 style="${STYLE.h2}">${words.whatHappened}</h2>
 <p style="${STYLE.p}">${explanation.happened}</p>
 <h2 style="${STYLE.h2}">${words.whatToDo}</h2>

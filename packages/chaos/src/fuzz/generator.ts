@@ -29,10 +29,30 @@ interface Parts {
   raw?: Buffer;
 }
 
-function build(target: FuzzTarget, parts: Parts): Buffer {
+/**
+ * The client address each request claims (X-Forwarded-For, believed from a loopback proxy: the
+ * chaos fleet sets API_TRUST_PROXY=loopback). The API blocks an address that fails to
+ * authenticate too often, so the guessers speak from addresses of their own: their block must not
+ * end the fuzzing of everything else, nor the normal recordings driven from 127.0.0.1.
+ */
+export const FUZZ_CLIENTS = {
+  default: "203.0.113.10",
+  guesser: "198.51.100.1",
+  dashboard: "198.51.100.2",
+} as const;
+
+function clientOf(category: string): string {
+  if (category === "wrong-auth" || category === "key-guess") return FUZZ_CLIENTS.guesser;
+  return category === "dashboard" ? FUZZ_CLIENTS.dashboard : FUZZ_CLIENTS.default;
+}
+
+function build(target: FuzzTarget, parts: Parts, client: string): Buffer {
   const headers: [string, HeaderValue][] = [];
   if (!parts.noHost) headers.push(["Host", target.host]);
   if (!parts.noAuth) headers.push(["Authorization", `Bearer ${target.apiKey}`]);
+  if (!parts.headers?.some(([name]) => name.toLowerCase() === "x-forwarded-for")) {
+    headers.push(["X-Forwarded-For", client]);
+  }
   headers.push(...(parts.headers ?? []));
   const body = parts.body === undefined ? undefined : Buffer.from(parts.body);
   if (parts.contentLength !== "none") {
@@ -172,7 +192,8 @@ const FIELD_VALUES: Record<string, unknown[]> = {
   metadata: [[], "x", 1, true, { big: "x".repeat(5000) }, { a: [1, 2, { b: null }] }],
 };
 
-type Maker = (random: Random, target: FuzzTarget) => { label: string; parts: Parts };
+/** `guess`: a well-formed Bearer key that is wrong, which the API counts as a failed authentication. */
+type Maker = (random: Random, target: FuzzTarget) => { label: string; parts: Parts; guess?: boolean };
 
 const malformedJson = [
   "{",
@@ -468,7 +489,9 @@ const MAKERS: { category: string; weight: number; make: Maker }[] = [
         [["X-Api-Key", target.apiKey]],
         [["Cookie", `apiKey=${target.apiKey}`]],
       ]);
+      const guess = auth.length === 1 && /^Bearer \S+$/.test(String(auth[0]?.[1]));
       return {
+        guess,
         label: `${route[0]} ${route[1].replace(target.victimId, "{victim}")} auth ${auth.map(([name]) => name).join("+") || "none"}`,
         parts: {
           method: route[0],
@@ -477,6 +500,19 @@ const MAKERS: { category: string; weight: number; make: Maker }[] = [
           headers: [...auth, ...(route[0] === "POST" ? [JSON_TYPE] : [])],
           ...(route[0] === "POST" ? { body: JSON.stringify(validBody(random)) } : {}),
         },
+      };
+    },
+  },
+  {
+    category: "key-guess",
+    weight: 4,
+    make: (random) => {
+      const key = Array.from({ length: 32 }, () => "0123456789abcdef"[random.int(0, 15)]).join("");
+      const route = random.pick(["/v1/recordings", "/v1/profiles"]);
+      return {
+        guess: true,
+        label: `GET ${route} with a guessed key`,
+        parts: { method: "GET", target: route, noAuth: true, headers: [["Authorization", `Bearer ${key}`]] },
       };
     },
   },
@@ -904,11 +940,12 @@ export function nextRequest(random: Random, target: FuzzTarget): RawRequest {
     if (draw < 0) break;
   }
   if (!maker) throw new Error("no request makers");
-  const { label, parts } = maker.make(random, target);
+  const { label, parts, guess } = maker.make(random, target);
   return {
     category: maker.category,
     label,
-    bytes: parts.raw ?? build(target, parts),
+    ...(guess ? { guess: true } : {}),
+    bytes: parts.raw ?? build(target, parts, clientOf(maker.category)),
     ...(parts.incomplete ? { incomplete: true } : {}),
   };
 }

@@ -11,6 +11,8 @@ export interface RawRequest {
    * than its Content-Length), so only the client hanging up ends it.
    */
   incomplete?: boolean;
+  /** A well-formed but wrong API key: counted by the API as a failed authentication. */
+  guess?: boolean;
 }
 
 export interface RawAnswer {

@@ -1,3 +1,4 @@
+import { schema } from "@recfleet/config";
 import { isFinal, isInProgress } from "@recfleet/recordings";
 import { createRecording, runLifecycle, runPool, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
@@ -69,6 +70,8 @@ export const apiFuzz: Scenario = {
     const refused: string[] = [];
     const created = new Set<string>();
     let notProblemJson = 0;
+    let guesses = 0;
+    const guessAnswers: Record<string, number> = {};
     const started = Date.now();
     await runPool(
       Array.from({ length: settings.requests }, (_, i) => i),
@@ -87,6 +90,10 @@ export const apiFuzz: Scenario = {
         counts[key] = (counts[key] ?? 0) + 1;
         byCategory[request.category] = counts;
         const what = `#${index} [${request.category}] ${request.label}`;
+        if (request.guess) {
+          guesses += 1;
+          guessAnswers[key] = (guessAnswers[key] ?? 0) + 1;
+        }
         if (answer.status !== null && answer.status >= 500) {
           serverErrors.push(`${what} → ${answer.status} ${answer.body.slice(0, 200)}`);
         }
@@ -120,6 +127,24 @@ export const apiFuzz: Scenario = {
       "the API answers no 5xx to hostile requests",
       serverErrors,
       `no 5xx among ${settings.requests} requests`,
+    );
+    // Every guess comes from the guessers' address: at most API_AUTH_FAILURE_LIMIT of them are
+    // answered 401, every later one 429 (counted atomically in Redis, whatever the concurrency).
+    const guessLimit = (schema.api.authFailureLimit as { default: number }).default;
+    run.addCheck(
+      "key guessing is throttled (429 past the limit) and never let in",
+      [
+        ...((guessAnswers["401"] ?? 0) > guessLimit
+          ? [`${guessAnswers["401"]} guesses answered 401, more than ${guessLimit}`]
+          : []),
+        ...(guesses > guessLimit && (guessAnswers["429"] ?? 0) === 0
+          ? [`${guesses} guesses, none answered 429`]
+          : []),
+        ...Object.entries(guessAnswers)
+          .filter(([status]) => status !== "401" && status !== "429")
+          .map(([status, count]) => `${count} guesses answered ${status}`),
+      ],
+      `${guesses} guesses: ${JSON.stringify(guessAnswers)}`,
     );
     run.addCheck(
       "the API stays up in the same process, and never hangs",

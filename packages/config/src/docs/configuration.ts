@@ -18,6 +18,7 @@ const SECTION_TITLES: Record<Section, string> = {
   recorder: "Recorder",
   profiles: "Encoding profiles",
   recordings: "Recording store",
+  tenants: "Tenants (API consumers)",
   mailer: "Mailer",
   listener: "Storage listener",
   health: "Health and metrics endpoint of the workers",
@@ -25,7 +26,8 @@ const SECTION_TITLES: Record<Section, string> = {
 };
 
 function defaultCell(leaf: SchemaLeaf): string {
-  if (leaf.format === "required-string" && leaf.default === "") return "**required**";
+  if ((leaf.format === "required-string" || leaf.format === "public-base-url") && leaf.default === "")
+    return "**required**";
   if (leaf.sensitive && leaf.default !== "" && !(Array.isArray(leaf.default) && leaf.default.length === 0)) {
     return `\`${String(leaf.default).replace(/\/\/.*@/, "//…@")}\``;
   }

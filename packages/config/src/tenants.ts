@@ -1,0 +1,198 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { DEFAULT_TENANT, MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
+import { ConfigError, type ConfigProblem } from "./load.ts";
+
+/**
+ * Tenants: the API consumers of one fleet. API_KEYS names their keys (`acme=<key>`; a bare key
+ * belongs to `default`), TENANTS_FILE holds the rest. Every recording belongs to one tenant.
+ */
+
+export const SCOPES = ["recordings:read", "recordings:write", "admin"] as const;
+export type Scope = (typeof SCOPES)[number];
+export const DEFAULT_SCOPES: readonly Scope[] = ["recordings:read", "recordings:write"];
+
+export interface TenantLimits {
+  /** Recordings a tenant may create per rolling hour; null: no limit. */
+  recordingsPerHour: number | null;
+  /** Recordings with an email recipient a tenant may create per rolling hour; null: no limit. */
+  emailsPerHour: number | null;
+  /** Recordings a tenant may have in progress at once; null: no limit. */
+  concurrentRecordings: number | null;
+}
+
+export interface Tenant {
+  name: string;
+  /** Plain keys; the API keeps only their hashes. */
+  keys: readonly string[];
+  scopes: readonly Scope[];
+  /** Domains recordings may email (subdomains included); null: any domain. */
+  recipientDomains: readonly string[] | null;
+  limits: TenantLimits;
+}
+
+export interface TenantRegistry {
+  readonly tenants: readonly Tenant[];
+  get(name: string): Tenant | undefined;
+}
+
+const NO_LIMITS: TenantLimits = { recordingsPerHour: null, emailsPerHour: null, concurrentRecordings: null };
+
+const limit = z
+  .number({ error: "must be a whole number from 1 to 1000000" })
+  .int({ error: "must be a whole number from 1 to 1000000" })
+  .min(1, { error: "must be a whole number from 1 to 1000000" })
+  .max(1_000_000, { error: "must be a whole number from 1 to 1000000" });
+
+// A DNS name as a mailbox domain may carry it (RFC 1035 labels, 253 characters at most).
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const tenantEntry = z.strictObject({
+  keys: z
+    .array(
+      z
+        .string({ error: "must be a string" })
+        .min(MIN_KEY_LENGTH, { error: `must be at least ${MIN_KEY_LENGTH} characters long` })
+        .regex(/^[\x21-\x7e]+$/, { error: "must be printable ASCII without spaces" }),
+      { error: "must be a list of keys" },
+    )
+    .max(20, { error: "must list at most 20 keys" })
+    .default([]),
+  scopes: z
+    .array(z.enum(SCOPES, { error: `must be one of ${SCOPES.join(", ")}` }), { error: "must be a list" })
+    .min(1, { error: "must name at least one scope" })
+    .optional(),
+  recipientDomains: z
+    .array(
+      z
+        .string({ error: "must be a string" })
+        .transform((domain) => domain.trim().toLowerCase())
+        .refine((domain) => DOMAIN.test(domain), { error: "must be a domain name such as example.com" }),
+      { error: "must be a list of domain names" },
+    )
+    .min(1, { error: "must name at least one domain (leave it out to allow any)" })
+    .optional(),
+  limits: z
+    .strictObject({
+      recordingsPerHour: limit.optional(),
+      emailsPerHour: limit.optional(),
+      concurrentRecordings: limit.optional(),
+    })
+    .optional(),
+});
+
+const fileShape = z.strictObject({
+  tenants: z.record(z.string(), z.unknown(), { error: "must map tenant names to their settings" }),
+});
+
+const TENANTS_FILE = { env: "TENANTS_FILE", key: "tenants.file" } as const;
+
+function readTenantsFile(path: string): { entries: Record<string, unknown>; problems: ConfigProblem[] } {
+  const problem = (message: string) => ({ entries: {}, problems: [{ ...TENANTS_FILE, message }] });
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    return problem(`cannot read the file ${path} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 50 });
+  } catch (error) {
+    // The parser's message quotes no value: only its position.
+    return problem(
+      `${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(error as Error).message.split("\n")[0]}`,
+    );
+  }
+  const shape = fileShape.safeParse(parsed);
+  if (!shape.success) return problem(`${path} must hold a "tenants:" map of tenant names to their settings`);
+  return { entries: shape.data.tenants, problems: [] };
+}
+
+/**
+ * Builds the tenants from API_KEYS entries and the tenants file. Throws ConfigError listing every
+ * problem, each naming the tenant and the field; never a key.
+ */
+export function loadTenants(options: { apiKeys: readonly string[]; file: string }): TenantRegistry {
+  const problems: ConfigProblem[] = [];
+  const tenants = new Map<string, Tenant>();
+  const entryProblem = (name: string, field: string, message: string) =>
+    problems.push({ ...TENANTS_FILE, message: `tenant "${name}": ${field ? `${field} ` : ""}${message}` });
+
+  if (options.file !== "") {
+    const { entries, problems: fileProblems } = readTenantsFile(options.file);
+    problems.push(...fileProblems);
+    for (const [name, value] of Object.entries(entries)) {
+      if (!TENANT_NAME.test(name)) {
+        problems.push({
+          ...TENANTS_FILE,
+          message: `tenant names are 1 to 63 lowercase letters, digits, - and _, starting with a letter or digit; "${name.slice(0, 64)}" is not`,
+        });
+        continue;
+      }
+      const parsed = tenantEntry.safeParse(value ?? {});
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) entryProblem(name, issue.path.join("."), issue.message);
+        continue;
+      }
+      tenants.set(name, {
+        name,
+        keys: parsed.data.keys,
+        scopes: parsed.data.scopes ?? DEFAULT_SCOPES,
+        recipientDomains: parsed.data.recipientDomains ?? null,
+        limits: { ...NO_LIMITS, ...parsed.data.limits },
+      });
+    }
+  }
+
+  for (const entry of options.apiKeys) {
+    const { tenant: name, key } = parseApiKeyEntry(entry);
+    if (key.length < MIN_KEY_LENGTH) {
+      problems.push({
+        env: "API_KEYS",
+        key: "api.apiKeys",
+        message: `the key of tenant "${name}" must be at least ${MIN_KEY_LENGTH} characters long`,
+      });
+      continue;
+    }
+    const tenant = tenants.get(name);
+    if (tenant) tenants.set(name, { ...tenant, keys: [...tenant.keys, key] });
+    else {
+      tenants.set(name, {
+        name,
+        keys: [key],
+        scopes: DEFAULT_SCOPES,
+        recipientDomains: null,
+        limits: NO_LIMITS,
+      });
+    }
+  }
+
+  const owners = new Map<string, string>();
+  for (const tenant of tenants.values()) {
+    if (tenant.keys.length === 0) {
+      entryProblem(
+        tenant.name,
+        "keys",
+        "is empty and API_KEYS names no key of this tenant: nobody could call as it",
+      );
+    }
+    for (const key of tenant.keys) {
+      const owner = owners.get(key);
+      if (owner !== undefined) {
+        problems.push({
+          ...(options.file === "" ? { env: "API_KEYS", key: "api.apiKeys" } : TENANTS_FILE),
+          message:
+            owner === tenant.name
+              ? `tenant "${tenant.name}": the same key is listed twice`
+              : `tenants "${owner}" and "${tenant.name}" share a key: each key must belong to one tenant`,
+        });
+      }
+      owners.set(key, tenant.name);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const list = [...tenants.values()];
+  return { tenants: list, get: (name) => tenants.get(name) };
+}
