@@ -1,4 +1,10 @@
-import type { ApiConfig, ProfileCatalog, RedisConfig, TenantRegistry } from "@recfleet/config";
+import type {
+  ApiConfig,
+  ProfileCatalog,
+  RecordingsConfig,
+  RedisConfig,
+  TenantRegistry,
+} from "@recfleet/config";
 import type { JobProducer, QueueName } from "@recfleet/queues";
 import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
@@ -33,7 +39,7 @@ export interface ApiTimeouts {
 }
 
 export interface ApiDeps {
-  config: { api: ApiConfig; redis: RedisConfig };
+  config: { api: ApiConfig; redis: RedisConfig; recordings: RecordingsConfig };
   logger: Logger;
   store: RecordingStore;
   /** Adds jobs on its own fail-fast ("producer") connection. */
@@ -96,6 +102,7 @@ export function createApp(deps: ApiDeps): Express {
     links: linkBase(config.api.publicUrl),
     tenants: deps.tenants,
     limits,
+    expireDays: config.recordings.expireDays,
   };
   for (const [name, queue] of Object.entries(deps.queues)) {
     // The connection logs its own errors (once per kind); without a listener a queue would throw.

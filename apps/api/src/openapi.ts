@@ -65,7 +65,12 @@ const json = (name: string, description: string, headers: JsonObject = {}) => ({
   content: { "application/json": { schema: ref(name) } },
 });
 
-const authErrors = { "401": problem(["unauthorized"]), "500": problem(["internal-error"]) };
+const authErrors = {
+  "401": problem(["unauthorized"]),
+  "403": problem(["forbidden"]),
+  "429": problem(["too-many-failed-authentications", "rate-limited"]),
+  "500": problem(["internal-error"]),
+};
 const unavailable = { "503": problem(["service-unavailable"]) };
 const recordingId = {
   name: "id",
@@ -126,7 +131,7 @@ export function openApiDocument(): JsonObject {
             "409": problem(["recording-in-progress"]),
             "413": problem(["payload-too-large"]),
             "415": problem(["unsupported-media-type"]),
-            "422": problem(["unknown-profile", "idempotency-key-reused"]),
+            "422": problem(["unknown-profile", "recipient-not-allowed", "idempotency-key-reused"]),
             ...unavailable,
           },
         },
@@ -151,6 +156,23 @@ export function openApiDocument(): JsonObject {
           parameters: [recordingId],
           responses: {
             "200": json("Recording", "The recording.", recordingWritten),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            ...unavailable,
+          },
+        },
+        delete: {
+          operationId: "deleteRecording",
+          tags: ["recordings"],
+          summary:
+            "Delete a recording: stop it if it runs, remove its files from storage, keep a tombstone (idempotent)",
+          parameters: [recordingId],
+          responses: {
+            "200": json("Recording", "Already deleted: the tombstone."),
+            "202": json(
+              "Recording",
+              "Accepted: deleteRequested is set; the files are removed once egress is done with them, then the status is deleted.",
+            ),
             ...authErrors,
             "404": problem(["not-found"]),
             ...unavailable,

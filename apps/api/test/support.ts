@@ -40,6 +40,8 @@ export interface TestApiOptions {
   /** API_TRUST_PROXY (to tell clients apart by X-Forwarded-For in one test process). */
   trustProxy?: string;
   authFailureLimit?: number;
+  /** RECORDINGS_EXPIRE_DAYS. */
+  expireDays?: number;
   bodyLimit?: number;
   timeouts?: Partial<ApiTimeouts>;
 }
@@ -103,7 +105,11 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
   >;
   const store = new RecordingStore({ redis, prefix, retentionDays: 30 });
   const app = createApp({
-    config: { api, redis: redisConfig(options.redisUrl) },
+    config: {
+      api,
+      redis: redisConfig(options.redisUrl),
+      recordings: { retentionDays: 30, expireDays: options.expireDays ?? 0 },
+    },
     logger,
     tenants,
     store,

@@ -171,6 +171,50 @@ describe("tenants", () => {
   });
 });
 
+describe("DELETE /v1/recordings/{id}", () => {
+  it("stops a recording in progress, marks it for deletion and queues its delete job; again: the same", async () => {
+    const recording = await started(ACME, "delete-me");
+    const response = await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: ACME });
+    expect(response.status).toBe(202);
+    const body = (await response.json()) as Body & { deleteRequested: { tenant: string } | null };
+    expect(body.deleteRequested).toMatchObject({ tenant: "acme" });
+    expect(body.stopRequested).toBe(true);
+    const control = api.queues.control;
+    expect(await control.getJob(`delete-${recording.id}`)).toBeDefined();
+    expect((await control.getJob(`stop-${recording.id}`))?.data).toEqual({
+      recordingId: recording.id,
+      reason: "deleted",
+    });
+    const again = await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: ACME_NEXT });
+    expect(again.status).toBe(202);
+    const timeline = (await api.store.get(recording.id))?.timeline ?? [];
+    expect(timeline.filter((entry) => entry.reason.startsWith("deletion requested"))).toHaveLength(1);
+  });
+
+  it("answers 200 with the tombstone once deleted", async () => {
+    const recording = await started(ACME, "deleted-already");
+    await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: ACME });
+    // What the recorder does once egress is done with the files.
+    await api.store.transition(recording.id, "cancelled", { reason: "test: stopped before it started" });
+    await api.store.transition(recording.id, "deleted", { reason: "test: files removed" });
+    const response = await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: ACME });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as Body).status).toBe("deleted");
+  });
+
+  it("is another tenant's 404 and a reader's 403, and changes nothing", async () => {
+    const recording = await started(ACME, "not-yours");
+    expect((await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: GLOBEX })).status).toBe(
+      404,
+    );
+    expect((await api.call(`/v1/recordings/${recording.id}`, { method: "DELETE", key: READER })).status).toBe(
+      403,
+    );
+    expect((await api.store.get(recording.id))?.deleteRequested).toBeNull();
+    expect(await api.queues.control.getJob(`delete-${recording.id}`)).toBeUndefined();
+  });
+});
+
 describe("recordings made before tenants", () => {
   it("are listed under tenant default once the store backfills its indexes, and only once", async () => {
     const prefix = uniquePrefix("legacy");

@@ -114,18 +114,24 @@ class PresignedLinks implements DownloadLinks {
   async linkFor(recording: Recording, now: Date): Promise<DownloadLink> {
     const key = recording.file?.key;
     if (!key) throw new NoFileError(recording.id);
+    // No link outlives the file: it stops working when the recording expires, if that is sooner.
+    const untilExpiry = recording.expiresAt
+      ? Math.floor((Date.parse(recording.expiresAt) - now.getTime()) / 1000)
+      : Number.POSITIVE_INFINITY;
+    if (untilExpiry <= 0) throw new NoFileError(recording.id);
+    const seconds = Math.min(this.expirySeconds, untilExpiry);
     const url = await withTimeout(
       this.client.presignedGetObject(
         recording.file?.bucket ?? this.bucket,
         key,
-        this.expirySeconds,
+        seconds,
         { "response-content-disposition": `attachment; filename="${downloadFilename(recording, key)}"` },
         now,
       ),
       this.timeoutMs,
       "presigning the download link",
     );
-    return { url, expiresAt: new Date(now.getTime() + this.expirySeconds * 1000) };
+    return { url, expiresAt: new Date(now.getTime() + seconds * 1000) };
   }
 }
 

@@ -328,6 +328,22 @@ describe("recording-saved", () => {
       }),
     ).toBe(1);
   });
+
+  it("sends nothing for a recording being deleted, and leaves it to the deletion", async () => {
+    const m = await start({ downloadUrlTemplate: "https://meet.example/r/{id}" });
+    const to = recipient();
+    const recording = await seedRecording(m.redis, m.prefix, { notify: { email: to } });
+    await m.store.requestDelete(
+      recording.id,
+      { tenant: "default", keyId: "k" },
+      "deletion requested by test",
+    );
+    await m.producer.enqueue("recording-saved", { recordingId: recording.id });
+    const job = await m.finished(`saved-${recording.id}`);
+    expect(job.returnvalue).toBe("skipped: recording is being deleted");
+    expect((await recordingIn(m, recording.id)).status).toBe("saved");
+    expect(await smtp.messages(to)).toEqual([]);
+  });
 });
 
 describe("recording-failed", () => {

@@ -86,6 +86,20 @@ describe("presigned links", () => {
     expect(link.expiresAt?.toISOString()).toBe("2026-01-22T11:02:45.000Z");
   });
 
+  it("never outlive the recording's files: valid only until expiresAt when that comes first", async () => {
+    const links = createDownloadLinks(storageConfigFor(), {
+      linkExpirySeconds: 604_800,
+      downloadUrlTemplate: "",
+    });
+    const expiresAt = "2026-01-15T12:02:45.000Z";
+    const link = await links.linkFor({ ...recording, expiresAt }, now);
+    expect(new URL(link.url).searchParams.get("X-Amz-Expires")).toBe("3600");
+    expect(link.expiresAt?.toISOString()).toBe(expiresAt);
+    await expect(
+      links.linkFor({ ...recording, expiresAt: "2026-01-15T11:00:00.000Z" }, now),
+    ).rejects.toBeInstanceOf(NoFileError);
+  });
+
   it("fail clearly for a saved recording without a file", async () => {
     const links = createDownloadLinks(storageConfigFor(), { linkExpirySeconds: 60, downloadUrlTemplate: "" });
     await expect(links.linkFor({ ...recording, file: null }, now)).rejects.toBeInstanceOf(NoFileError);

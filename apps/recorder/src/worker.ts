@@ -3,6 +3,7 @@ import { type Logger, withTimeout } from "@recfleet/runtime";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "./context.ts";
+import { handleDelete } from "./handlers/delete.ts";
 import { handleReconcile } from "./handlers/reconcile.ts";
 import { handleStart } from "./handlers/start.ts";
 import { handleStop } from "./handlers/stop.ts";
@@ -49,6 +50,8 @@ export function createRecorderWorker(context: RecorderContext, options: Recorder
       start: (data, job, token) =>
         instrumented(context, "start", job, () => handleStart(context, data, job, token)),
       stop: (data, job) => instrumented(context, "stop", job, () => handleStop(context, data)),
+      delete: (data, job, token) =>
+        instrumented(context, "delete", job, () => handleDelete(context, data, job, token)),
       reconcile: (_data, job) =>
         instrumented(context, "reconcile", job, () =>
           handleReconcile(context, options.lockConnection, options.prefix),

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { loadProfileCatalog } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
 import { scaled } from "@recfleet/testing";
@@ -6,9 +9,16 @@ import { type RecordingView, startTestFleet, type TestFleet } from "../src/harne
 
 let fleet: TestFleet;
 const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
+/** A tenant whose recordings' files are kept 0.0002 days (17 s) once saved. */
+const BRIEF_KEY = "e2e-brief-tenant-key-0123456789";
 
 beforeAll(async () => {
-  fleet = await startTestFleet();
+  const tenantsFile = join(mkdtempSync(join(tmpdir(), "recfleet-e2e-tenants-")), "tenants.json");
+  writeFileSync(
+    tenantsFile,
+    JSON.stringify({ tenants: { brief: { keys: [BRIEF_KEY], expireDays: 0.0002 } } }),
+  );
+  fleet = await startTestFleet({ env: { TENANTS_FILE: tenantsFile } });
 }, scaled(120_000));
 afterAll(async () => {
   await fleet?.stop();
@@ -187,5 +197,98 @@ describe("the whole fleet, through the public API only", () => {
       }
     },
     scaled(120_000),
+  );
+
+  it(
+    "deletes a recording: its file leaves storage, the emailed link stops working, a tombstone stays",
+    async () => {
+      const [started] = await startRecordings([{ room: "e2e-delete", kind: "video", profile: "low-cpu" }]);
+      const id = started?.id ?? "";
+      await fleet.waitFor(id, "active");
+      await stopAll([started as RecordingView]);
+      const notified = await fleet.waitFor(id, "notified");
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
+      );
+      const link = linkIn(await fleet.mailText(mail?.id ?? ""));
+      expect((await fetch(link)).status).toBe(200);
+
+      const accepted = await fleet.api<RecordingView & { deleteRequested: unknown }>(
+        "DELETE",
+        `/v1/recordings/${id}`,
+      );
+      expect(accepted.status).toBe(202);
+      expect(accepted.body.deleteRequested).toMatchObject({ tenant: "default" });
+      const deleted = await fleet.waitFor(id, "deleted", 30_000);
+      // The file and the manifest egress wrote beside it.
+      expect(deleted.timeline.at(-1)?.reason).toBe(
+        "deleted through the API by tenant default: 2 objects removed from storage",
+      );
+      const manifest = `${notified.file?.key.slice(0, notified.file.key.lastIndexOf("/") + 1)}${notified.egressId}.json`;
+      await expect(fleet.minio.statObject(fleet.info.s3.bucket, manifest)).rejects.toMatchObject({
+        code: "NotFound",
+      });
+      expect((await fetch(link)).status).toBe(404);
+      await expect(
+        fleet.minio.statObject(fleet.info.s3.bucket, notified.file?.key ?? ""),
+      ).rejects.toMatchObject({
+        code: "NotFound",
+      });
+      // Idempotent: the tombstone, as it is.
+      const again = await fleet.api<RecordingView>("DELETE", `/v1/recordings/${id}`);
+      expect(again.status).toBe(200);
+      expect(again.body.status).toBe("deleted");
+    },
+    scaled(90_000),
+  );
+
+  it(
+    "expires a recording's file after its tenant's expireDays, and the API shows it expired",
+    async () => {
+      const call = async (method: string, path: string, body?: unknown) => {
+        const response = await fetch(`${fleet.info.apiUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${BRIEF_KEY}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as RecordingView & { expiresAt: string | null },
+        };
+      };
+      const until = async (id: string, status: string, timeoutMs: number) => {
+        const deadline = Date.now() + scaled(timeoutMs);
+        for (;;) {
+          const { body } = await call("GET", `/v1/recordings/${id}`);
+          if (body.status === status) return body;
+          if (Date.now() > deadline) throw new Error(`recording ${id} is ${body.status}, expected ${status}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+      await fleet.openRoom("e2e-expires");
+      const created = await call("POST", "/v1/recordings", { room: "e2e-expires", kind: "audio" });
+      expect(created.status).toBe(202);
+      const id = created.body.id;
+      await until(id, "active", 60_000);
+      expect((await call("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = await until(id, "notified", 60_000);
+      const expiresAt = Date.parse(notified.expiresAt ?? "");
+      const savedAt = Date.parse(notified.timeline.find((entry) => entry.status === "saved")?.at ?? "");
+      expect(expiresAt - savedAt).toBe(Math.round(0.0002 * 24 * 60 * 60 * 1000));
+      // Swept by the reconciler (every 30 s) once the 17 s are over.
+      const expired = await until(id, "expired", 120_000);
+      expect(expired.timeline.at(-1)?.reason).toMatch(/^expired: kept 0\.0002 days after it was saved/);
+      await expect(
+        fleet.minio.statObject(fleet.info.s3.bucket, notified.file?.key ?? ""),
+      ).rejects.toMatchObject({
+        code: "NotFound",
+      });
+      // Another tenant never sees it.
+      expect((await fleet.api("GET", `/v1/recordings/${id}`)).status).toBe(404);
+    },
+    scaled(180_000),
   );
 });

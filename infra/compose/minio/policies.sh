@@ -50,8 +50,7 @@ JSON
 }
 JSON
     ;;
-  # recorder (the reconciler checks that a file exists) and mailer (presigned download links):
-  # read files of the prefix. ListBucket makes a missing file answer 404 rather than 403.
+  # mailer (presigned download links): read files of the prefix. ListBucket makes a missing file answer 404 rather than 403.
   reader)
     cat <<JSON
 {
@@ -71,8 +70,28 @@ JSON
 }
 JSON
     ;;
+  # recorder: checks that a file exists, and removes the files of deleted and expired recordings.
+  recorder)
+    cat <<JSON
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Effect": "Allow",
+      "Action": ["s3:ListBucket"],
+      "Resource": ["${bucket_arn}"]
+    },
+    {
+      "Effect": "Allow",
+      "Action": ["s3:GetObject", "s3:DeleteObject"],
+      "Resource": ["${objects_arn}"]
+    }
+  ]
+}
+JSON
+    ;;
   *)
-    echo "usage: policies.sh listener|egress-upload|reader" >&2
+    echo "usage: policies.sh listener|egress-upload|reader|recorder" >&2
     exit 2
     ;;
 esac

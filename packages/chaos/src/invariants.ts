@@ -1,10 +1,11 @@
-import type { FailureCode } from "@recfleet/recordings";
+import { type FailureCode, FINAL as FINAL_STATUSES } from "@recfleet/recordings";
 
 /** A final state a recording may rightly end in, in a given scenario. */
 export type ExpectedEnd =
   | { status: "notified" }
   | { status: "failed"; code: FailureCode; failureEmail: boolean }
-  | { status: "cancelled" };
+  | { status: "cancelled" }
+  | { status: "deleted" };
 
 export interface Expectation {
   id: string;
@@ -137,7 +138,7 @@ export interface EvaluationOptions {
   mailDomain: string;
 }
 
-const FINAL = new Set(["notified", "failed", "cancelled"]);
+const FINAL = new Set<string>(FINAL_STATUSES);
 /** A job failing this long after an outage ended still counts as cut off by it. */
 const OUTAGE_SLACK_MS = 30_000;
 const MESSAGE_ID = /^<(saved|failed)\.([0-9a-f-]{36})@(.+)>$/;

@@ -87,6 +87,15 @@ export function registerFormats(): void {
         if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`must be ${expected}`);
       },
     },
+    "expire-days": {
+      coerce: (value: unknown) =>
+        typeof value === "string" && /^\d+(?:\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value,
+      validate: (value: unknown) => {
+        if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 3650) {
+          throw new Error("must be a number of days from 0 (never) to 3650, such as 30 or 0.5");
+        }
+      },
+    },
     "public-base-url": {
       validate: (value: unknown) => {
         const expected =

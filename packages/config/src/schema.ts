@@ -93,6 +93,7 @@ export interface ProfilesConfig {
 }
 export interface RecordingsConfig {
   retentionDays: number;
+  expireDays: number;
 }
 export interface MailerConfig {
   concurrency: number;
@@ -515,6 +516,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "positive-int",
       default: 30,
       env: "RECORDINGS_RETENTION_DAYS",
+    },
+    expireDays: {
+      doc: "Days a saved recording's files are kept before recfleet deletes them from storage (the recording becomes expired; no bucket rule needed); 0: never. A tenant's expireDays (TENANTS_FILE) overrides it. Emailed links never outlive the files.",
+      format: "expire-days",
+      default: 0,
+      env: "RECORDINGS_EXPIRE_DAYS",
     },
   },
   tenants: {

@@ -30,6 +30,8 @@ export interface Tenant {
   /** Domains recordings may email (subdomains included); null: any domain. */
   recipientDomains: readonly string[] | null;
   limits: TenantLimits;
+  /** Days its recordings' files are kept once saved; null: RECORDINGS_EXPIRE_DAYS. */
+  expireDays: number | null;
 }
 
 export interface TenantRegistry {
@@ -72,6 +74,11 @@ const tenantEntry = z.strictObject({
       { error: "must be a list of domain names" },
     )
     .min(1, { error: "must name at least one domain (leave it out to allow any)" })
+    .optional(),
+  expireDays: z
+    .number({ error: "must be a number of days from more than 0 to 3650" })
+    .gt(0, { error: "must be a number of days from more than 0 to 3650" })
+    .max(3650, { error: "must be a number of days from more than 0 to 3650" })
     .optional(),
   limits: z
     .strictObject({
@@ -142,6 +149,7 @@ export function loadTenants(options: { apiKeys: readonly string[]; file: string 
         scopes: parsed.data.scopes ?? DEFAULT_SCOPES,
         recipientDomains: parsed.data.recipientDomains ?? null,
         limits: { ...NO_LIMITS, ...parsed.data.limits },
+        expireDays: parsed.data.expireDays ?? null,
       });
     }
   }
@@ -165,6 +173,7 @@ export function loadTenants(options: { apiKeys: readonly string[]; file: string 
         scopes: DEFAULT_SCOPES,
         recipientDomains: null,
         limits: NO_LIMITS,
+        expireDays: null,
       });
     }
   }

@@ -47,6 +47,7 @@ describe("loadTenants", () => {
         `    keys: [${KEY("acme-next")}]`,
         "    recipientDomains: [Acme.Example]",
         "    limits: { recordingsPerHour: 10, concurrentRecordings: 2 }",
+        "    expireDays: 7",
         "  ops:",
         `    keys: [${KEY("ops")}]`,
         "    scopes: [admin]",
@@ -60,6 +61,7 @@ describe("loadTenants", () => {
       scopes: ["recordings:read", "recordings:write"],
       recipientDomains: ["acme.example"],
       limits: { recordingsPerHour: 10, emailsPerHour: null, concurrentRecordings: 2 },
+      expireDays: 7,
     });
     expect(registry.get("ops")?.scopes).toEqual(["admin"]);
     expect(registry.get("default")).toMatchObject({ keys: [KEY("plain")], recipientDomains: null });

@@ -56,7 +56,13 @@ describe("MinIO policies", () => {
     expect(actions.get("s3:PutObject")).toEqual([FILES]);
   });
 
-  it("the recorder's and mailer's reader may read recording files — not write", () => {
+  it("the recorder may read recording files and delete them (deleted and expired recordings) — not write", () => {
+    const actions = allowed(policy("recorder"));
+    expect([...actions.keys()].sort()).toEqual(["s3:DeleteObject", "s3:GetObject", "s3:ListBucket"]);
+    expect(actions.get("s3:DeleteObject")).toEqual([FILES]);
+  });
+
+  it("the mailer's reader may read recording files — not write or delete", () => {
     const actions = allowed(policy("reader"));
     expect([...actions.keys()].sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
     expect(actions.get("s3:GetObject")).toEqual([FILES]);
@@ -76,12 +82,11 @@ describe("MinIO policies", () => {
     expect(noBucket.stderr).toContain("STORAGE_BUCKET");
   });
 
-  it("setup.sh is valid shell, creates every policy and a lifecycle rule, and gives each user one policy", () => {
+  it("setup.sh is valid shell, creates every policy and no lifecycle rule (recfleet expires files itself), one policy per user", () => {
     expect(spawnSync("sh", ["-n", repoPath("infra/compose/minio/setup.sh")]).status).toBe(0);
     const setup = readRepoFile("infra/compose/minio/setup.sh");
-    expect(setup).toContain("for policy in listener egress-upload reader; do");
-    expect(setup).toContain("mc ilm import");
-    expect(setup).toMatch(/"Expiration": \{ "Days": \$\{RECORDINGS_EXPIRE_DAYS\} \}/);
+    expect(setup).toContain("for policy in listener egress-upload reader recorder; do");
+    expect(setup).not.toContain("mc ilm");
     const users = [
       ...setup.matchAll(
         /^add_user "\$\{(\w+)_ACCESS_KEY:\?\}" "\$\{(\w+)_SECRET_KEY:\?\}" (recfleet-[\w-]+)$/gm,
@@ -90,7 +95,7 @@ describe("MinIO policies", () => {
     expect(users.map((m) => [m[1], m[3]])).toEqual([
       ["MINIO_LISTENER", "recfleet-listener"],
       ["MINIO_EGRESS", "recfleet-egress-upload"],
-      ["MINIO_RECORDER", "recfleet-reader"],
+      ["MINIO_RECORDER", "recfleet-recorder"],
       ["MINIO_MAILER", "recfleet-reader"],
     ]);
   });

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { deleteJob } from "./jobs/delete.ts";
 import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
 import { startJob } from "./jobs/start.ts";
@@ -9,6 +10,7 @@ import type { QueueName } from "./names.ts";
 export const JOBS = {
   [startJob.name]: startJob,
   [stopJob.name]: stopJob,
+  [deleteJob.name]: deleteJob,
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,

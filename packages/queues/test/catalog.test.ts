@@ -136,6 +136,9 @@ describe("createConsumer", () => {
         reconcile: async () => {
           handled += 1;
         },
+        delete: async () => {
+          handled += 1;
+        },
       },
       { connection: workerConnection, prefix, logger },
     );

@@ -28,6 +28,7 @@ export {
 export { hasWaitNote, WAIT_NOTES, type WaitNote } from "./notes.ts";
 export {
   canTransition,
+  DELETABLE,
   FINAL,
   IN_PROGRESS,
   isFinal,

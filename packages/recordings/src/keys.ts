@@ -18,6 +18,10 @@ export function recordingKeys(prefix: string) {
     /** the same, per tenant: what a tenant's keys list */
     byTenant: (tenant: string) => `${base}:tenant:${tenant}:all`,
     byTenantStatus: (tenant: string, status: RecordingStatus) => `${base}:tenant:${tenant}:status:${status}`,
+    /** sorted set of ids by expiresAt (ms): what the expiry sweep deletes when its time comes */
+    expiry: `${base}:expiry`,
+    /** sorted set of ids whose deletion was asked for and is not done: what the reconciler finishes */
+    deleting: `${base}:deleting`,
     /** string: set once every recording made before tenants is in its tenant's indexes */
     tenantIndexBackfilled: `${base}:migrated:tenant-index`,
     /** string: {bodyHash, recordingId} of an Idempotency-Key */

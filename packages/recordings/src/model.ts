@@ -71,6 +71,15 @@ export const recordingSchema = z.object({
   file: storedFileSchema.nullable(),
   error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
   stopRequested: z.boolean(),
+  /** Days its files are kept once saved; null: until the bucket's own lifecycle rules remove them. */
+  expireDays: z.number().positive().nullable().default(null),
+  /** When its files will be (or were) removed: set when it is saved, from expireDays. */
+  expiresAt: z.iso.datetime().nullable().default(null),
+  /** Set by DELETE: the files are removed once egress is done with them. */
+  deleteRequested: z
+    .object({ at: z.iso.datetime(), tenant: z.string(), keyId: z.string() })
+    .nullable()
+    .default(null),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
@@ -90,4 +99,6 @@ export interface NewRecording {
   notify: Recording["notify"];
   metadata: Recording["metadata"];
   roomWaitSeconds?: number;
+  /** Days its files are kept once saved; absent: no expiry. */
+  expireDays?: number;
 }

@@ -37,8 +37,10 @@ return {'created', ARGV[1]}
 `;
 
 const UPDATE = `
--- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or ''), tenantFrom, tenantTo
--- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId
+-- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or ''), tenantFrom, tenantTo,
+--       expiry, deleting
+-- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId,
+--       expiry ('add' with ARGV[9] the time in ms, 'remove', or ''), deleting ('add', 'remove' or '')
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return {'missing'} end
 if version ~= ARGV[1] then return {'conflict'} end
@@ -54,6 +56,16 @@ if ARGV[4] == '1' and redis.call('GET', KEYS[4]) == ARGV[5] then
 end
 if ARGV[7] ~= '' then
   redis.call('SET', KEYS[5], ARGV[5])
+end
+if ARGV[8] == 'add' then
+  redis.call('ZADD', KEYS[8], tonumber(ARGV[9]), ARGV[5])
+elseif ARGV[8] == 'remove' then
+  redis.call('ZREM', KEYS[8], ARGV[5])
+end
+if ARGV[10] == 'add' then
+  redis.call('ZADD', KEYS[9], 0, ARGV[5])
+elseif ARGV[10] == 'remove' then
+  redis.call('ZREM', KEYS[9], ARGV[5])
 end
 local expireMs = tonumber(ARGV[6])
 if expireMs > 0 then

@@ -11,6 +11,8 @@ export const STATUSES = [
   "notified",
   "failed",
   "cancelled",
+  "deleted",
+  "expired",
 ] as const;
 export type RecordingStatus = (typeof STATUSES)[number];
 
@@ -25,6 +27,8 @@ export const STATUS_MEANING: Record<RecordingStatus, string> = {
   notified: "the owner was emailed the download link (or there was nobody to email)",
   failed: "ended without a usable file, or the notification could not be delivered; see error.code",
   cancelled: "stopped before it started; nothing was recorded",
+  deleted: "deleted through the API: its files are removed from storage; the record stays as a tombstone",
+  expired: "kept until expiresAt, then its files were removed from storage",
 };
 
 /**
@@ -37,17 +41,25 @@ export const TRANSITIONS: Record<RecordingStatus, readonly RecordingStatus[]> = 
   active: ["stopping", "stopped", "saved", "failed"],
   stopping: ["stopped", "saved", "failed"],
   stopped: ["saved", "failed"],
-  saved: ["notified", "failed"],
-  notified: [],
-  failed: [],
-  cancelled: [],
+  saved: ["notified", "failed", "deleted", "expired"],
+  notified: ["deleted", "expired"],
+  failed: ["deleted", "expired"],
+  cancelled: ["deleted"],
+  deleted: [],
+  expired: ["deleted"],
 };
 
 /** States in which a recording holds its room: one recording per room and kind at a time. */
 export const IN_PROGRESS: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping"];
 
-/** States after which nothing happens any more; records then expire after the retention. */
-export const FINAL: readonly RecordingStatus[] = ["notified", "failed", "cancelled"];
+/**
+ * States in which the pipeline is done with a recording; records then stay in Redis for the
+ * retention. Only deletion and expiry (of the files) may still follow.
+ */
+export const FINAL: readonly RecordingStatus[] = ["notified", "failed", "cancelled", "deleted", "expired"];
+
+/** States from which a recording's files are removed at once when it is deleted. */
+export const DELETABLE: readonly RecordingStatus[] = ["saved", "notified", "failed", "cancelled", "expired"];
 
 export function canTransition(from: RecordingStatus, to: RecordingStatus): boolean {
   return TRANSITIONS[from].includes(to);

@@ -126,6 +126,9 @@ export class RecordingStore {
       file: null,
       error: null,
       stopRequested: false,
+      expireDays: input.expireDays ?? null,
+      expiresAt: null,
+      deleteRequested: null,
       createdAt: at,
       updatedAt: at,
       startedAt: null,
@@ -210,6 +213,9 @@ export class RecordingStore {
       if (changes.file !== undefined) next.file = changes.file;
       if (changes.error !== undefined) next.error = changes.error;
       if (to === "active" && next.startedAt === null) next.startedAt = at;
+      if (to === "saved" && next.expiresAt === null && next.expireDays !== null) {
+        next.expiresAt = new Date(Date.parse(at) + next.expireDays * DAY_MS).toISOString();
+      }
       if (!isInProgress(to) && next.endedAt === null && to !== "cancelled") next.endedAt = at;
       return next;
     });
@@ -229,6 +235,36 @@ export class RecordingStore {
       if (current.stopRequested || !isInProgress(current.status)) return undefined;
       return this.note(current, reason, { stopRequested: true });
     });
+  }
+
+  /**
+   * Marks a recording for deletion (who asked, when); its files are removed once egress is done
+   * with them. A no-op for one already deleted or marked.
+   */
+  requestDelete(
+    id: string,
+    by: { tenant: string; keyId: string },
+    reason: string,
+  ): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (current.deleteRequested !== null || current.status === "deleted") return undefined;
+      return this.note(current, reason, { deleteRequested: { at: this.now().toISOString(), ...by } });
+    });
+  }
+
+  /** Ids whose expiresAt has come, soonest first. */
+  async dueForExpiry(nowMs: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.expiry, "-inf", nowMs, "LIMIT", 0, limit);
+  }
+
+  /** Ids of recordings whose deletion was asked for and is not done yet, oldest first. */
+  async idsPendingDeletion(limit = 100): Promise<string[]> {
+    return this.redis.zrange(this.keys.deleting, "-", "+", "BYLEX", "LIMIT", 0, limit);
+  }
+
+  /** Forgets an id the sweeps found no record of (it expired from Redis after its retention). */
+  async dropFromSweeps(id: string): Promise<void> {
+    await this.redis.multi().zrem(this.keys.expiry, id).zrem(this.keys.deleting, id).exec();
   }
 
   /** Adds a timeline entry (e.g. "egress fleet full, retrying in 4 s") without changing status. */
@@ -400,7 +436,19 @@ export class RecordingStore {
       const from = current.recording.status;
       const releaseActive = isInProgress(from) && !isInProgress(next.status);
       const newEgress = next.egressId !== null && next.egressId !== current.recording.egressId;
-      const expireMs = isFinal(next.status) ? this.retentionMs : 0;
+      const gone = next.status === "deleted" || next.status === "expired";
+      const expiresAtMs = next.expiresAt === null ? null : Date.parse(next.expiresAt);
+      // A record outlives its files' expiry (and then the retention), so the sweep can find them.
+      const expireMs = !isFinal(next.status)
+        ? 0
+        : gone || expiresAtMs === null
+          ? this.retentionMs
+          : Math.max(this.retentionMs, expiresAtMs - this.now().getTime() + this.retentionMs);
+      const expiry = gone
+        ? "remove"
+        : expiresAtMs !== null && current.recording.expiresAt === null
+          ? "add"
+          : "";
       const [outcome] = await this.scripts.update(
         [
           this.keys.recording(id),
@@ -410,6 +458,8 @@ export class RecordingStore {
           next.egressId ? this.keys.egress(next.egressId) : "",
           this.keys.byTenantStatus(next.tenant, from),
           this.keys.byTenantStatus(next.tenant, next.status),
+          this.keys.expiry,
+          this.keys.deleting,
         ],
         [
           current.version,
@@ -419,6 +469,13 @@ export class RecordingStore {
           id,
           String(expireMs),
           newEgress || expireMs > 0 ? (next.egressId ?? "") : "",
+          expiry,
+          String(expiresAtMs ?? 0),
+          next.status === "deleted"
+            ? "remove"
+            : next.deleteRequested !== null && current.recording.deleteRequested === null
+              ? "add"
+              : "",
         ],
       );
       if (outcome === "ok") return { ok: true, recording: next };

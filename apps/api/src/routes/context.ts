@@ -19,4 +19,6 @@ export interface RouteContext {
   links: string;
   tenants: TenantRegistry;
   limits: ApiLimits;
+  /** RECORDINGS_EXPIRE_DAYS; 0: files are kept until the bucket's own rules remove them. */
+  expireDays: number;
 }

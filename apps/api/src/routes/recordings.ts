@@ -65,7 +65,7 @@ function assertRecipientAllowed(tenant: Tenant, email: string): void {
 
 /** POST/GET /v1/recordings, GET /v1/recordings/:id, POST /v1/recordings/:id/stop. */
 export function recordingRoutes(ctx: RouteContext): Router {
-  const { api, logger, store, producer, profiles, work, links, limits } = ctx;
+  const { api, logger, store, producer, profiles, work, links, limits, expireDays } = ctx;
   const router = Router();
 
   const respond = (res: Response, status: number, recording: Recording) => {
@@ -171,8 +171,10 @@ export function recordingRoutes(ctx: RouteContext): Router {
             extensions: { validProfiles: profiles.names },
           });
         }
+        const days = tenant.expireDays ?? (expireDays > 0 ? expireDays : undefined);
         const input: NewRecording = {
           tenant: tenant.name,
+          ...(days !== undefined ? { expireDays: days } : {}),
           room: body.room,
           kind: body.kind,
           profile,
@@ -318,7 +320,41 @@ export function recordingRoutes(ctx: RouteContext): Router {
     .get(requireScope("recordings:read"), async (req, res) => {
       respond(res, 200, await load(res, req.params.id));
     })
-    .all(methodNotAllowed(["GET"]));
+    .delete(requireScope("recordings:write"), async (req, res) => {
+      const caller = callerOf(res);
+      let recording = await load(res, req.params.id);
+      const id = recording.id;
+      if (recording.status === "deleted") return respond(res, 200, recording);
+      if (recording.deleteRequested === null) {
+        const marked = await work(
+          store.requestDelete(
+            id,
+            { tenant: caller.tenant.name, keyId: caller.keyId },
+            `deletion requested ${API_REASON} by tenant ${caller.tenant.name}`,
+          ),
+          "recording the deletion request",
+        );
+        if (!marked.ok && marked.reason === "not_found") throw notFound(id);
+        recording = marked.ok || marked.reason === "illegal" ? marked.recording : recording;
+      }
+      if (isInProgress(recording.status) && !recording.stopRequested) {
+        // The stop job cancels a queued recording and stops a running egress; the delete job
+        // waits until egress is done with the files, then removes them.
+        await work(producer.enqueue("stop", { recordingId: id, reason: "deleted" }), "queueing the stop job");
+        const stopped = await work(
+          store.requestStop(id, `stop requested ${API_REASON}: deleted`),
+          "recording the stop request",
+        );
+        if (stopped.ok) recording = stopped.recording;
+      }
+      await work(producer.enqueue("delete", { recordingId: id }), "queueing the delete job");
+      logger.info(
+        { recordingId: id, tenant: caller.tenant.name, status: recording.status },
+        "recording deletion requested",
+      );
+      return respond(res, 202, recording);
+    })
+    .all(methodNotAllowed(["GET", "DELETE"]));
 
   router
     .route("/v1/recordings/:id/stop")

@@ -42,6 +42,11 @@ export async function handleFailed(
   }
   const reason = (recording.error?.code ?? data.reason) as EmailedFailure | "notification_failed";
   if (reason === "notification_failed") return skip("not_emailed", "skipped: not emailed for this reason");
+  if (recording.deleteRequested) {
+    // Its owner deleted it: nothing to tell them, and no link to a file about to go.
+    logger.info({ recordingId: recording.id }, "recording is being deleted: no email");
+    return skip("deleted", "skipped: recording is being deleted");
+  }
   if (!recording.notify) {
     logger.info({ recordingId: recording.id }, "no recipient: no failure email");
     return skip("no_recipient", "skipped: no recipient");

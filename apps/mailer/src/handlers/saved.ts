@@ -57,6 +57,11 @@ export async function handleSaved(
     }
     return skip(`status_${recording.status}`, `skipped: recording is ${recording.status}`);
   }
+  if (recording.deleteRequested) {
+    // Its owner deleted it: nothing to tell them, and no link to a file about to go.
+    logger.info({ recordingId: recording.id }, "recording is being deleted: no email");
+    return skip("deleted", "skipped: recording is being deleted");
+  }
   if (!recording.notify) {
     await markNotified(context, recording, "no recipient: nothing to send");
     logger.info({ recordingId: recording.id }, "no recipient: nothing to send");

@@ -77,7 +77,10 @@ export function renderSavedEmail(
       : []),
   ];
   const reference = { label: wording.labels.reference, value: recording.id };
-  const expiry = link.expiresAt ? words.expires(date(link.expiresAt.toISOString())) : undefined;
+  const expiry = [
+    ...(link.expiresAt ? [words.expires(date(link.expiresAt.toISOString()))] : []),
+    ...(recording.expiresAt ? [words.deletedOn(date(recording.expiresAt))] : []),
+  ].join(" ");
   const href = safeHref(link.url);
   const subject = words.subject(room);
 

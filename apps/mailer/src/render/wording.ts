@@ -33,6 +33,8 @@ export interface Wording {
     /** Before the bare link in HTML, for clients that do not show the button. */
     copyLink: string;
     expires: (when: string) => string;
+    /** When the recording's files are deleted (RECORDINGS_EXPIRE_DAYS, or the tenant's). */
+    deletedOn: (when: string) => string;
   };
   failed: {
     subject: (room: string) => string;

@@ -10,6 +10,7 @@ import {
 import { formatSpan } from "@recfleet/runtime";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "../context.ts";
+import { expireDue, finishDeletion } from "../deletion.ts";
 import { getEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { expectedOutput, saveIfStored, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
@@ -270,6 +271,23 @@ export async function handleReconcile(
           context.metrics.reconcileActions.inc({ action });
         }
       }
+    }
+    // Deletions whose job was lost, and files whose time has come.
+    for (const id of await context.store.idsPendingDeletion(BATCH)) {
+      const outcome = await finishDeletion(context, id).catch((error: unknown) => {
+        context.logger.warn({ recordingId: id, err: error }, "reconcile: deletion not finished");
+        return "error";
+      });
+      if (outcome === "deleted") summary["finished deletion"] = (summary["finished deletion"] ?? 0) + 1;
+      if (outcome === "missing") await context.store.dropFromSweeps(id);
+    }
+    const expired = await expireDue(context).catch((error: unknown) => {
+      context.logger.warn({ err: error }, "reconcile: expiry sweep failed");
+      return 0;
+    });
+    if (expired > 0) {
+      summary["expired files"] = expired;
+      context.metrics.reconcileActions.inc({ action: "expired files" }, expired);
     }
     const orphans = await sweepOrphanEgresses(context);
     if (orphans > 0) {

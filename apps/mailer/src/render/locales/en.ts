@@ -21,6 +21,7 @@ export const en: Wording = {
     download: "Download the recording",
     copyLink: "If the button does not work, copy this address into your browser:",
     expires: (when) => `This link works until ${when}. Download the file before then.`,
+    deletedOn: (when) => `The recording will be deleted on ${when}.`,
   },
   failed: {
     subject: (room) => `Your recording of "${room}" failed`,

@@ -21,6 +21,7 @@ export const fr: Wording = {
     download: "Télécharger l’enregistrement",
     copyLink: "Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :",
     expires: (when) => `Ce lien est valable jusqu’au ${when}. Téléchargez le fichier avant cette date.`,
+    deletedOn: (when) => `L’enregistrement sera supprimé le ${when}.`,
   },
   failed: {
     subject: (room) => `Votre enregistrement de « ${room} » a échoué`,

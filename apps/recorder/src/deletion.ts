@@ -1,0 +1,95 @@
+import { DELETABLE, isInProgress, type Recording } from "@recfleet/recordings";
+import { withTimeout } from "@recfleet/runtime";
+import type { RecorderContext } from "./context.ts";
+
+/**
+ * Every object a recording may have in storage: the file seen, where egress was asked to write,
+ * its backup, and the manifest egress writes beside the file (`<dir>/<egressId>.json`).
+ */
+function objectsOf(context: RecorderContext, recording: Recording): { bucket: string; key: string }[] {
+  const objects = new Map<string, { bucket: string; key: string }>();
+  const add = (bucket: string, key: string) => objects.set(`${bucket}\n${key}`, { bucket, key });
+  if (recording.file) add(recording.file.bucket ?? context.storage.bucket, recording.file.key);
+  if (recording.output) {
+    add(recording.output.bucket, recording.output.key);
+    if (recording.output.backup) add(recording.output.backup.bucket, recording.output.backup.key);
+    if (recording.egressId) {
+      const dir = recording.output.key.slice(0, recording.output.key.lastIndexOf("/") + 1);
+      add(recording.output.bucket, `${dir}${recording.egressId}.json`);
+    }
+  }
+  return [...objects.values()];
+}
+
+/**
+ * Removes a recording's objects. S3's DeleteObject answers success for a key that is not there,
+ * so this is safe to repeat; any other error (storage away) throws and the caller retries.
+ */
+export async function removeFiles(context: RecorderContext, recording: Recording): Promise<number> {
+  const objects = objectsOf(context, recording);
+  for (const { bucket, key } of objects) {
+    await withTimeout(
+      context.minio.removeObject(bucket, key),
+      context.storage.requestTimeoutMs,
+      `removing ${bucket}/${key}`,
+    );
+  }
+  return objects.length;
+}
+
+export type DeletionOutcome =
+  | "deleted"
+  | "waiting for egress"
+  | "missing"
+  | "already deleted"
+  | "not requested";
+
+/**
+ * Finishes the deletion DELETE asked for: once egress can no longer write the files (the
+ * recording is no longer in progress and not waiting for its file), removes them and marks the
+ * recording deleted. Until then it answers "waiting for egress" and changes nothing.
+ */
+export async function finishDeletion(
+  context: RecorderContext,
+  recordingId: string,
+): Promise<DeletionOutcome> {
+  const recording = await context.store.get(recordingId);
+  if (!recording) return "missing";
+  if (recording.status === "deleted") return "already deleted";
+  if (!recording.deleteRequested) return "not requested";
+  if (isInProgress(recording.status) || recording.status === "stopped") return "waiting for egress";
+  const removed = await removeFiles(context, recording);
+  const by = recording.deleteRequested.tenant;
+  const result = await context.store.transition(recordingId, "deleted", {
+    reason: `deleted through the API by tenant ${by}: ${removed === 0 ? "it had no files" : `${removed} object${removed === 1 ? "" : "s"} removed from storage`}`,
+    onlyFrom: DELETABLE,
+  });
+  if (result.ok) return "deleted";
+  if (!result.ok && result.reason === "illegal" && result.recording.status === "deleted")
+    return "already deleted";
+  // It moved on between the read and the write (saved → notified): the next run sees it.
+  return "waiting for egress";
+}
+
+/**
+ * The expiry sweep: removes the files of recordings whose expiresAt has come and marks them
+ * expired. A recording being deleted is left to its deletion.
+ */
+export async function expireDue(context: RecorderContext, limit = 100): Promise<number> {
+  let expired = 0;
+  for (const id of await context.store.dueForExpiry(context.now(), limit)) {
+    const recording = await context.store.get(id);
+    if (!recording || recording.status === "deleted" || recording.status === "expired") {
+      await context.store.dropFromSweeps(id);
+      continue;
+    }
+    if (recording.deleteRequested) continue;
+    await removeFiles(context, recording);
+    const result = await context.store.transition(id, "expired", {
+      reason: `expired: kept ${recording.expireDays} day${recording.expireDays === 1 ? "" : "s"} after it was saved; its files were removed from storage`,
+      onlyFrom: ["saved", "notified", "failed"],
+    });
+    if (result.ok) expired += 1;
+  }
+  return expired;
+}
