@@ -2,19 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/index.ts";
+import { loadConfig } from "../src/index.ts";
+import { problemsOf } from "./problems.ts";
 
 const LIVEKIT_OK = { LIVEKIT_API_KEY: "APIkey", LIVEKIT_API_SECRET: "s3cret-value-0123456789" };
-
-function problemsOf(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message.split("\n");
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("loadConfig", () => {
   it("applies defaults and reads env vars of the requested sections only", () => {

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadTenants, parseApiKeyEntry } from "../src/index.ts";
+import { loadTenants, parseApiKeyEntry } from "../src/index.ts";
+import { problemsOf } from "./problems.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "recfleet-tenants-"));
 let files = 0;
@@ -11,16 +12,6 @@ function file(text: string, extension = "yaml"): string {
   const path = join(dir, `tenants-${files}.${extension}`);
   writeFileSync(path, text);
   return path;
-}
-
-function problems(run: () => unknown): string[] {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message.split("\n");
-  }
-  throw new Error("expected a ConfigError");
 }
 
 const KEY = (name: string) => `${name}-key-0123456789abcdef`;
@@ -89,7 +80,7 @@ describe("loadTenants", () => {
         "  lonely: {}",
       ].join("\n"),
     );
-    const lines = problems(() => loadTenants({ apiKeys: [], file: path }));
+    const lines = problemsOf(() => loadTenants({ apiKeys: [], file: path }));
     expect(lines).toEqual(
       expect.arrayContaining([
         'config: TENANTS_FILE: tenant "acme": keys.1 must be at least 16 characters long',
@@ -108,21 +99,21 @@ describe("loadTenants", () => {
 
   it("refuses a key shared by two tenants", () => {
     const path = file(`tenants:\n  acme:\n    keys: [${KEY("same")}]\n`);
-    expect(problems(() => loadTenants({ apiKeys: [`globex=${KEY("same")}`], file: path }))).toEqual([
+    expect(problemsOf(() => loadTenants({ apiKeys: [`globex=${KEY("same")}`], file: path }))).toEqual([
       'config: TENANTS_FILE: tenants "acme" and "globex" share a key: each key must belong to one tenant',
     ]);
   });
 
   it("says what is wrong with an unreadable, unparsable or mis-shaped file", () => {
-    expect(problems(() => loadTenants({ apiKeys: [], file: join(dir, "absent.yaml") }))).toEqual([
+    expect(problemsOf(() => loadTenants({ apiKeys: [], file: join(dir, "absent.yaml") }))).toEqual([
       `config: TENANTS_FILE: cannot read the file ${join(dir, "absent.yaml")} (ENOENT)`,
     ]);
     const broken = file("tenants: [", "yaml");
-    expect(problems(() => loadTenants({ apiKeys: [], file: broken }))[0]).toMatch(
+    expect(problemsOf(() => loadTenants({ apiKeys: [], file: broken }))[0]).toMatch(
       /^config: TENANTS_FILE: .* is not valid YAML: /,
     );
     const shape = file("- acme", "yaml");
-    expect(problems(() => loadTenants({ apiKeys: [], file: shape }))).toEqual([
+    expect(problemsOf(() => loadTenants({ apiKeys: [], file: shape }))).toEqual([
       `config: TENANTS_FILE: ${shape} must hold a "tenants:" map of tenant names to their settings`,
     ]);
   });
