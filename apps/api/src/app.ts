@@ -100,7 +100,6 @@ export function createApp(deps: ApiDeps): Express {
     webhookReceiver: deps.webhookReceiver,
     work,
     links: linkBase(config.api.publicUrl),
-    tenants: deps.tenants,
     limits,
     expireDays: config.recordings.expireDays,
   };

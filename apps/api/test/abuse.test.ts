@@ -133,6 +133,13 @@ describe("answers", () => {
     const logs = api.logs.join("\n");
     expect(logs).not.toContain(secret);
     expect(logs).toContain("access_token=[redacted]&room=[redacted]");
+    // The caller is named by tenant and key id, never by key.
+    const line = api.logs
+      .map((entry) => JSON.parse(entry) as Record<string, unknown>)
+      .find((entry) =>
+        (entry.req as { url?: string } | undefined)?.url?.startsWith("/v1/recordings?access_token="),
+      );
+    expect(line).toMatchObject({ tenant: "default", apiKeyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
   });
 });
 

@@ -65,9 +65,9 @@ export async function finishDeletion(
     onlyFrom: DELETABLE,
   });
   if (result.ok) return "deleted";
-  if (!result.ok && result.reason === "illegal" && result.recording.status === "deleted")
-    return "already deleted";
-  // It moved on between the read and the write (saved → notified): the next run sees it.
+  if (result.reason === "illegal" && result.recording.status === "deleted") return "already deleted";
+  // Not applied (the record vanished, or reached a status deletion cannot apply to): the next
+  // run looks again.
   return "waiting for egress";
 }
 

@@ -14,9 +14,9 @@ export type Scope = (typeof SCOPES)[number];
 export const DEFAULT_SCOPES: readonly Scope[] = ["recordings:read", "recordings:write"];
 
 export interface TenantLimits {
-  /** Recordings a tenant may create per rolling hour; null: no limit. */
+  /** Recordings a tenant may create per hour (a fixed window); null: no limit. */
   recordingsPerHour: number | null;
-  /** Recordings with an email recipient a tenant may create per rolling hour; null: no limit. */
+  /** Recordings with an email recipient a tenant may create per hour (a fixed window); null: no limit. */
   emailsPerHour: number | null;
   /** Recordings a tenant may have in progress at once; null: no limit. */
   concurrentRecordings: number | null;
@@ -155,15 +155,8 @@ export function loadTenants(options: { apiKeys: readonly string[]; file: string 
   }
 
   for (const entry of options.apiKeys) {
+    // Its length was checked with the rest of API_KEYS when the config was loaded.
     const { tenant: name, key } = parseApiKeyEntry(entry);
-    if (key.length < MIN_KEY_LENGTH) {
-      problems.push({
-        env: "API_KEYS",
-        key: "api.apiKeys",
-        message: `the key of tenant "${name}" must be at least ${MIN_KEY_LENGTH} characters long`,
-      });
-      continue;
-    }
     const tenant = tenants.get(name);
     if (tenant) tenants.set(name, { ...tenant, keys: [...tenant.keys, key] });
     else {

@@ -4,6 +4,7 @@ import type { RecordingStatus } from "./states.ts";
 /** Redis keys of the recording store, all under `<REDIS_PREFIX>:rec:`. */
 export function recordingKeys(prefix: string) {
   const base = `${prefix}:rec`;
+  const tenantStatusPrefix = (tenant: string) => `${base}:tenant:${tenant}:status:`;
   return {
     /** hash: v (version), status, doc (JSON) */
     recording: (id: string) => `${base}:id:${id}`,
@@ -17,7 +18,8 @@ export function recordingKeys(prefix: string) {
     all: `${base}:all`,
     /** the same, per tenant: what a tenant's keys list */
     byTenant: (tenant: string) => `${base}:tenant:${tenant}:all`,
-    byTenantStatus: (tenant: string, status: RecordingStatus) => `${base}:tenant:${tenant}:status:${status}`,
+    byTenantStatus: (tenant: string, status: RecordingStatus) => `${tenantStatusPrefix(tenant)}${status}`,
+    tenantStatusPrefix,
     /** sorted set of ids by expiresAt (ms): what the expiry sweep deletes when its time comes */
     expiry: `${base}:expiry`,
     /** sorted set of ids whose deletion was asked for and is not done: what the reconciler finishes */

@@ -47,7 +47,7 @@ export interface CreateOptions {
 }
 
 export interface IdempotencyClaim {
-  /** Unique per caller and key (e.g. a hash of the API key id and the header value). */
+  /** Unique per caller and key (e.g. a hash of the tenant and the header value). */
   scope: string;
   bodyHash: string;
   ttlMs: number;
@@ -258,8 +258,8 @@ export class RecordingStore {
   }
 
   /** Ids of recordings whose deletion was asked for and is not done yet, oldest first. */
-  async idsPendingDeletion(limit = 100): Promise<string[]> {
-    return this.redis.zrange(this.keys.deleting, "-", "+", "BYLEX", "LIMIT", 0, limit);
+  idsPendingDeletion(limit = 100): Promise<string[]> {
+    return this.oldestIds(this.keys.deleting, limit);
   }
 
   /** Forgets an id the sweeps found no record of (it expired from Redis after its retention). */
@@ -317,11 +317,7 @@ export class RecordingStore {
       if (ids.length === 0) break;
       added += await this.scripts.backfillTenant(
         [this.keys.byTenant(DEFAULT_TENANT)],
-        [
-          this.keys.recordingPrefix,
-          this.keys.byTenantStatus(DEFAULT_TENANT, "queued").replace(/queued$/, ""),
-          ...ids,
-        ],
+        [this.keys.recordingPrefix, this.keys.tenantStatusPrefix(DEFAULT_TENANT), ...ids],
       );
       after = ids[ids.length - 1];
       if (ids.length < batchSize) break;
@@ -387,8 +383,13 @@ export class RecordingStore {
   }
 
   /** Ids of recordings in a status, oldest first (for the reconciler). */
-  async idsInStatus(status: RecordingStatus, limit = 1000): Promise<string[]> {
-    return this.redis.zrange(this.keys.byStatus(status), "-", "+", "BYLEX", "LIMIT", 0, limit);
+  idsInStatus(status: RecordingStatus, limit = 1000): Promise<string[]> {
+    return this.oldestIds(this.keys.byStatus(status), limit);
+  }
+
+  /** The first ids of an index of ids (score 0, ordered by id, so by creation time). */
+  private oldestIds(index: string, limit: number): Promise<string[]> {
+    return this.redis.zrange(index, "-", "+", "BYLEX", "LIMIT", 0, limit);
   }
 
   /** How many recordings are in each status (for metrics). */

@@ -87,8 +87,6 @@ export function bearerAuth(registry: TenantRegistry, limits: ApiLimits): Request
     }
     const caller: Caller = { tenant: entry.tenant, keyId: keyId(entry.hash) };
     res.locals.caller = caller;
-    res.locals.apiKeyId = caller.keyId;
-    res.locals.tenant = caller.tenant.name;
     next();
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "@recfleet/runtime";
 import type { Request, RequestHandler, Response } from "express";
 import type { ApiMetrics } from "../metrics.ts";
+import type { Caller } from "./auth.ts";
 
 /** Probed every few seconds by orchestrators and Prometheus: logged at debug level only. */
 const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -49,6 +50,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
     res.once("finish", () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeOf(req, res);
+      // Set by bearerAuth on /v1 routes that authenticated.
+      const caller = res.locals.caller as Caller | undefined;
       metrics.observeRequest({ method: req.method, route, status: res.statusCode }, seconds);
       const line = {
         req: {
@@ -60,8 +63,8 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
           headers: req.headers,
         },
         res: { statusCode: res.statusCode },
-        tenant: res.locals.tenant as string | undefined,
-        apiKeyId: res.locals.apiKeyId as string | undefined,
+        tenant: caller?.tenant.name,
+        apiKeyId: caller?.keyId,
         responseTimeMs: Math.round(seconds * 1e4) / 10,
       };
       if (res.statusCode >= 500) logger.error(line, "request failed");

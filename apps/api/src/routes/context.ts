@@ -1,4 +1,4 @@
-import type { ApiConfig, ProfileCatalog, TenantRegistry } from "@recfleet/config";
+import type { ApiConfig, ProfileCatalog } from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
 import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
@@ -17,7 +17,6 @@ export interface RouteContext {
   work: RedisWork;
   /** API_PUBLIC_URL without a trailing slash: the base of every link. */
   links: string;
-  tenants: TenantRegistry;
   limits: ApiLimits;
   /** RECORDINGS_EXPIRE_DAYS; 0: files are kept until the bucket's own rules remove them. */
   expireDays: number;

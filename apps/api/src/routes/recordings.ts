@@ -123,6 +123,21 @@ export function recordingRoutes(ctx: RouteContext): Router {
     work(producer.enqueue("start", { recordingId: recording.id }), "queueing the start job");
 
   /**
+   * Asks a started recording to stop: queues its stop job, then marks it stopRequested (with
+   * `why` on the timeline). The job first, so that a mark never stands without a job to act on it.
+   */
+  const queueStop = async (id: string, reason: string | undefined) => {
+    await work(
+      producer.enqueue("stop", { recordingId: id, ...(reason ? { reason } : {}) }),
+      "queueing the stop job",
+    );
+    return work(
+      store.requestStop(id, `stop requested ${API_REASON}${reason ? `: ${reason}` : ""}`),
+      "recording the stop request",
+    );
+  };
+
+  /**
    * Takes the start job of a cancelled recording off the queue. A job a recorder already holds
    * cannot be removed: a stop job follows it (the recorder handles a stop racing a start). The
    * recording is cancelled either way, so a failure here is logged, not answered.
@@ -297,7 +312,6 @@ export function recordingRoutes(ctx: RouteContext): Router {
         }),
         "listing recordings",
       );
-      const base = links;
       const pageUrl = (cursor?: string) => {
         const params = new URLSearchParams();
         if (query.tenant !== undefined) params.set("tenant", query.tenant);
@@ -305,10 +319,10 @@ export function recordingRoutes(ctx: RouteContext): Router {
         if (query.status !== undefined) params.set("status", query.status);
         params.set("limit", String(limit));
         if (cursor) params.set("cursor", cursor);
-        return `${base}/v1/recordings?${params}`;
+        return `${links}/v1/recordings?${params}`;
       };
       res.json({
-        items: page.items.map((recording) => presentRecording(base, recording)),
+        items: page.items.map((recording) => presentRecording(links, recording)),
         nextCursor: page.nextCursor,
         links: { self: pageUrl(query.cursor), next: page.nextCursor ? pageUrl(page.nextCursor) : null },
       });
@@ -340,11 +354,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
       if (isInProgress(recording.status) && !recording.stopRequested) {
         // The stop job cancels a queued recording and stops a running egress; the delete job
         // waits until egress is done with the files, then removes them.
-        await work(producer.enqueue("stop", { recordingId: id, reason: "deleted" }), "queueing the stop job");
-        const stopped = await work(
-          store.requestStop(id, `stop requested ${API_REASON}: deleted`),
-          "recording the stop request",
-        );
+        const stopped = await queueStop(id, "deleted");
         if (stopped.ok) recording = stopped.recording;
       }
       await work(producer.enqueue("delete", { recordingId: id }), "queueing the delete job");
@@ -385,14 +395,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
           if (!isInProgress(recording.status)) throw notInProgress(recording);
         }
 
-        await work(
-          producer.enqueue("stop", { recordingId: id, ...(body.reason ? { reason: body.reason } : {}) }),
-          "queueing the stop job",
-        );
-        const marked = await work(
-          store.requestStop(id, `stop requested ${API_REASON}${why}`),
-          "recording the stop request",
-        );
+        const marked = await queueStop(id, body.reason);
         if (marked.ok) return respond(res, 202, marked.recording);
         if (marked.reason === "not_found") throw notFound(id);
         // Not applied: another API stop marked it between our read and now (two stops at once),
