@@ -1,12 +1,13 @@
 import type {
   ApiConfig,
+  EncodingConfig,
   ProfileCatalog,
   RecordingsConfig,
   RedisConfig,
   TenantRegistry,
 } from "@recfleet/config";
 import type { JobProducer, QueueName } from "@recfleet/queues";
-import type { RecordingStore } from "@recfleet/recordings";
+import { DeliveryLog, type RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { Queue } from "bullmq";
 import express, { type Express, type RequestHandler } from "express";
@@ -24,6 +25,7 @@ import { requestContext } from "./http/request-context.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { RouteContext } from "./routes/context.ts";
+import { deliveryRoutes } from "./routes/deliveries.ts";
 import { healthRoutes, type ReadinessChecks } from "./routes/health.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { recordingRoutes } from "./routes/recordings.ts";
@@ -39,7 +41,7 @@ export interface ApiTimeouts {
 }
 
 export interface ApiDeps {
-  config: { api: ApiConfig; redis: RedisConfig; recordings: RecordingsConfig };
+  config: { api: ApiConfig; redis: RedisConfig; recordings: RecordingsConfig; encoding: EncodingConfig };
   logger: Logger;
   store: RecordingStore;
   /** Adds jobs on its own fail-fast ("producer") connection. */
@@ -95,8 +97,15 @@ export function createApp(deps: ApiDeps): Express {
     api: config.api,
     logger,
     store: deps.store,
+    deliveries: new DeliveryLog(
+      deps.redis,
+      config.redis.prefix,
+      config.recordings.retentionDays * 86_400_000,
+    ),
+    tenants: deps.tenants,
     producer: deps.producer,
     profiles: deps.profiles,
+    encoding: config.encoding,
     webhookReceiver: deps.webhookReceiver,
     work,
     links: linkBase(config.api.publicUrl),
@@ -157,6 +166,7 @@ export function createApp(deps: ApiDeps): Express {
   };
   app.use("/v1", noStore, bearerAuth(deps.tenants, limits));
   app.use(recordingRoutes(ctx));
+  app.use(deliveryRoutes(ctx));
   app.use(profileRoutes(ctx));
 
   app.use(notFound);

@@ -1,4 +1,5 @@
 // /openapi.json, generated from the same zod schemas the handlers validate with (schemas.ts).
+import { CALLBACK_EVENTS } from "@recfleet/config";
 import { z } from "zod";
 import { DASHBOARD_PATH } from "./dashboard.ts";
 import { PROBLEM_BASE, PROBLEM_TYPES, type ProblemType } from "./http/problem.ts";
@@ -95,7 +96,33 @@ export function openApiDocument(): JsonObject {
       description: `Start and stop LiveKit room recordings. Errors are RFC 9457 problems whose types are listed at ${PROBLEM_BASE}<type> (see docs/api.md).`,
     },
     security: [{ bearerAuth: [] }],
-    tags: [{ name: "recordings" }, { name: "profiles" }, { name: "webhooks" }, { name: "operations" }],
+    tags: [
+      { name: "recordings" },
+      { name: "callbacks" },
+      { name: "profiles" },
+      { name: "webhooks" },
+      { name: "operations" },
+    ],
+    webhooks: Object.fromEntries(
+      CALLBACK_EVENTS.map((event) => [
+        event,
+        {
+          post: {
+            operationId: `callback-${event}`,
+            tags: ["callbacks"],
+            summary: `${event}, POSTed to the tenant's callback endpoint (Standard Webhooks)`,
+            description:
+              "Signed per Standard Webhooks: webhook-id (one per event, kept across retries), webhook-timestamp and webhook-signature (v1, HMAC-SHA256 with the tenant's secret). Answer 2xx; network errors, timeouts (10 s), 408, 429 and 5xx are retried with exponential backoff (Retry-After honoured) for CALLBACKS_RETRY_WINDOW_MS; other answers, redirects included, are given up.",
+            security: [],
+            requestBody: {
+              required: true,
+              content: { "application/json": { schema: ref("CallbackPayload") } },
+            },
+            responses: { "2XX": { description: "Received." } },
+          },
+        },
+      ]),
+    ),
     paths: {
       "/v1/recordings": {
         post: {
@@ -197,6 +224,47 @@ export function openApiDocument(): JsonObject {
             "409": problem(["recording-not-in-progress", "stop-already-requested"]),
             "413": problem(["payload-too-large"]),
             "415": problem(["unsupported-media-type"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/recordings/{id}/deliveries": {
+        get: {
+          operationId: "listDeliveries",
+          tags: ["callbacks"],
+          summary: "The recording's callback deliveries: one per event, with its attempts",
+          parameters: [recordingId],
+          responses: {
+            "200": json(
+              "DeliveryList",
+              "Every event of the recording sent (or being sent) to its tenant's endpoint.",
+            ),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/recordings/{id}/deliveries/{deliveryId}/retry": {
+        post: {
+          operationId: "retryDelivery",
+          tags: ["callbacks"],
+          summary: "Send an event again (same webhook-id), with a fresh retry window",
+          parameters: [
+            recordingId,
+            {
+              name: "deliveryId",
+              in: "path",
+              required: true,
+              description: "The delivery's id: the webhook-id of its event.",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "202": json("Delivery", "Accepted: the delivery is pending again and its job queued."),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            "409": problem(["delivery-in-progress", "no-callback"]),
             ...unavailable,
           },
         },

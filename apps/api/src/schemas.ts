@@ -1,7 +1,9 @@
 // The request and response shapes of the API, in one place: handlers validate with these
 // schemas and /openapi.json is generated from them (openapi.ts), so the two cannot drift apart.
-import { LAYOUTS, TENANT_NAME } from "@recfleet/config";
+import { encodingOverridesSchema, LAYOUTS, TENANT_NAME } from "@recfleet/config";
 import {
+  callbackPayloadSchema,
+  deliverySchema,
   EGRESS_STATUS_NAMES,
   RECORDING_KINDS,
   recordingIdSchema,
@@ -89,6 +91,21 @@ export const createRecordingRequestSchema = z
       .enum(LAYOUTS, { error: `must be one of ${LAYOUTS.join(", ")}` })
       .optional()
       .meta({ description: "Room composite layout; the configured default (DEFAULT_LAYOUT) when absent." }),
+    encoding: encodingOverridesSchema.optional().meta({
+      description:
+        "Encoding settings on top of the profile (width, height, framerate, videoBitrate and audioBitrate in kbps, keyFrameInterval in seconds), by egress' rules and within the service's bounds (GET /v1/profiles, overrideBounds). An audio recording takes audioBitrate only.",
+    }),
+    customBaseUrl: z
+      .string({ error: "must be a string" })
+      .max(2048, { error: "must be at most 2048 characters" })
+      .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+        error: "must be an http(s) URL",
+      })
+      .optional()
+      .meta({
+        description:
+          "A custom recording template egress opens instead of its own; it must lie under one of the service's template URLs (GET /v1/profiles, customBaseUrls).",
+      }),
     notify: z
       .strictObject({
         email: emailSchema,
@@ -198,13 +215,28 @@ export const profileSchema = z.object({
   cpuVsDefault: z.string().nullable().meta({ description: "Egress CPU relative to the default preset." }),
 });
 
-export const profileListSchema = z.object({ default: z.string(), items: z.array(profileSchema) });
-
 export const fieldErrorSchema = z.object({
   location: z.enum(["body", "query", "path", "header"]),
   field: z.string().meta({ description: "Dotted path of the field, or the header / parameter name." }),
   pointer: z.string().optional().meta({ description: "RFC 6901 JSON pointer into the body." }),
   message: z.string(),
+});
+
+export const profileListSchema = z.object({
+  default: z.string(),
+  items: z.array(profileSchema),
+  overrideBounds: z
+    .object({
+      maxWidth: z.number().int(),
+      maxHeight: z.number().int(),
+      maxFramerate: z.number().int(),
+      maxVideoBitrate: z.number().int(),
+      maxAudioBitrate: z.number().int(),
+    })
+    .meta({ description: "The largest encoding overrides a recording may ask for." }),
+  customBaseUrls: z
+    .array(z.string())
+    .meta({ description: "Template base URLs a recording's customBaseUrl may lie under; empty: none." }),
 });
 
 export const problemSchema = z
@@ -259,6 +291,19 @@ export const webhookEventSchema = z
   })
   .meta({ description: "A LiveKit webhook event (protobuf JSON, camelCase, int64 as strings)." });
 
+export const deliveryResponseSchema = deliverySchema
+  .extend({
+    links: z.object({
+      retry: z
+        .string()
+        .nullable()
+        .meta({ description: "POST here to send it again; null while it is pending." }),
+    }),
+  })
+  .meta({ description: "The delivery of one event to the tenant's callback endpoint, with its attempts." });
+
+export const deliveryListSchema = z.object({ items: z.array(deliveryResponseSchema) });
+
 export const webhookAckSchema = z.object({
   outcome: z.enum(["applied", "ignored"]),
   detail: z.string(),
@@ -283,6 +328,9 @@ export const RESPONSE_COMPONENTS = {
   Health: healthSchema,
   Readiness: readinessSchema,
   WebhookAck: webhookAckSchema,
+  Delivery: deliveryResponseSchema,
+  DeliveryList: deliveryListSchema,
+  CallbackPayload: callbackPayloadSchema,
 } as const;
 
 function pointerOf(path: readonly PropertyKey[]): string {

@@ -2,7 +2,14 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ApiConfig, loadProfileCatalog, loadTenants, type RedisConfig } from "@recfleet/config";
+import {
+  type ApiConfig,
+  type EncodingConfig,
+  loadConfig,
+  loadProfileCatalog,
+  loadTenants,
+  type RedisConfig,
+} from "@recfleet/config";
 import {
   createRedisConnection,
   JobProducer,
@@ -26,6 +33,9 @@ export const LIVEKIT_KEY = "APItestkey";
 export const TEST_PUBLIC_URL = "https://recordings.test";
 export const LIVEKIT_SECRET = "livekit-test-secret-0123456789abcdef";
 
+/** The ENCODING_* defaults, as the schema gives them. */
+const DEFAULT_ENCODING: EncodingConfig = loadConfig(["encoding"], {}).encoding;
+
 export interface TestApiOptions {
   redisUrl: string;
   /** Key prefix; a fresh one by default. */
@@ -42,6 +52,8 @@ export interface TestApiOptions {
   authFailureLimit?: number;
   /** RECORDINGS_EXPIRE_DAYS. */
   expireDays?: number;
+  /** ENCODING_*; the defaults otherwise. */
+  encoding?: Partial<EncodingConfig>;
   bodyLimit?: number;
   timeouts?: Partial<ApiTimeouts>;
 }
@@ -109,6 +121,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
       api,
       redis: redisConfig(options.redisUrl),
       recordings: { retentionDays: 30, expireDays: options.expireDays ?? 0 },
+      encoding: { ...DEFAULT_ENCODING, ...options.encoding },
     },
     logger,
     tenants,

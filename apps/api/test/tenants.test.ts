@@ -1,4 +1,10 @@
-import { type Recording, RecordingStore } from "@recfleet/recordings";
+import {
+  type Delivery,
+  DeliveryLog,
+  type Recording,
+  RecordingStore,
+  webhookIdOf,
+} from "@recfleet/recordings";
 import { startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY, problemOf, ROTATED_KEY, startTestApi, type TestApi } from "./support.ts";
@@ -19,7 +25,15 @@ beforeAll(async () => {
     apiKeys: [API_KEY, ROTATED_KEY, `acme=${ACME}`, `globex=${GLOBEX}`],
     tenantsFile: {
       tenants: {
-        acme: { keys: [ACME_NEXT], recipientDomains: ["acme.example"] },
+        acme: {
+          keys: [ACME_NEXT],
+          recipientDomains: ["acme.example"],
+          callback: {
+            url: "https://hooks.acme.example/recfleet",
+            secret: `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+            events: ["recording.ready", "recording.failed"],
+          },
+        },
         ops: { keys: [ADMIN], scopes: ["admin"] },
         reader: { keys: [READER], scopes: ["recordings:read"] },
         limited: { keys: [LIMITED], limits: { concurrentRecordings: 2 } },
@@ -239,5 +253,93 @@ describe("recordings made before tenants", () => {
     const listed = await store.list({ tenant: "default", status: "queued", limit: 10 });
     expect(listed.items.map((item) => [item.id, item.tenant])).toEqual([[made.recording.id, "default"]]);
     expect(await store.backfillTenantIndexes()).toBe(0);
+  });
+});
+
+describe("callback deliveries", () => {
+  const delivery = (recordingId: string, patch: Partial<Delivery> = {}): Delivery => ({
+    id: webhookIdOf(recordingId, "recording.ready"),
+    event: "recording.ready",
+    occurredAt: "2026-12-01T10:00:00.000Z",
+    state: "failed",
+    attempts: [
+      {
+        at: "2026-12-01T10:00:01.000Z",
+        outcome: "rejected",
+        statusCode: 410,
+        error: "answered 410",
+        durationMs: 12,
+      },
+    ],
+    attemptCount: 1,
+    failingSince: null,
+    nextAttemptAt: null,
+    resends: 0,
+    ...patch,
+  });
+  const log = () => new DeliveryLog(api.redis, api.prefix, 60_000);
+
+  it("are listed to the recording's tenant only, and a resend queues one job per resend", async () => {
+    const mine = await started(ACME, "deliveries-acme");
+    await log().put(
+      mine.id,
+      delivery(mine.id, { state: "pending", nextAttemptAt: "2026-12-01T10:05:00.000Z" }),
+    );
+
+    const listed = await api.call(`/v1/recordings/${mine.id}/deliveries`, { key: ACME });
+    expect(listed.status).toBe(200);
+    const items = ((await listed.json()) as { items: (Delivery & { links: { retry: string | null } })[] })
+      .items;
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({
+      id: webhookIdOf(mine.id, "recording.ready"),
+      state: "pending",
+      attemptCount: 1,
+    });
+    expect(items[0]?.links.retry).toBeNull();
+    for (const [path, method] of [
+      [`/v1/recordings/${mine.id}/deliveries`, "GET"],
+      [`/v1/recordings/${mine.id}/deliveries/${items[0]?.id}/retry`, "POST"],
+    ] as const) {
+      expect((await api.call(path, { key: GLOBEX, method })).status).toBe(404);
+    }
+    const retry = `/v1/recordings/${mine.id}/deliveries/${webhookIdOf(mine.id, "recording.ready")}/retry`;
+    const busy = await api.call(retry, { key: ACME, method: "POST" });
+    expect(busy.status).toBe(409);
+    expect((await problemOf(busy)).type).toBe("https://recfleet.dev/problems/delivery-in-progress");
+    expect((await api.call(retry, { key: READER, method: "POST" })).status).toBe(403);
+
+    await log().put(mine.id, delivery(mine.id));
+    const resent = await api.call(retry, { key: ACME, method: "POST" });
+    expect(resent.status).toBe(202);
+    expect(await resent.json()).toMatchObject({ state: "pending", resends: 1, attemptCount: 1 });
+    const job = await api.queues.notifications.getJob(`callback-recording.ready-${mine.id}-resend-1`);
+    expect(job?.data).toEqual({
+      recordingId: mine.id,
+      event: "recording.ready",
+      occurredAt: "2026-12-01T10:00:00.000Z",
+      resend: 1,
+    });
+    expect((await api.call(retry, { key: ACME, method: "POST" })).status).toBe(409);
+
+    const unknown = await api.call(`/v1/recordings/${mine.id}/deliveries/msg_nope/retry`, {
+      key: ACME,
+      method: "POST",
+    });
+    expect(unknown.status).toBe(404);
+  });
+
+  it("are not resent for a tenant without a callback for the event", async () => {
+    const theirs = await started(GLOBEX, "deliveries-globex");
+    await log().put(theirs.id, delivery(theirs.id));
+    const retry = await api.call(
+      `/v1/recordings/${theirs.id}/deliveries/${webhookIdOf(theirs.id, "recording.ready")}/retry`,
+      { key: GLOBEX, method: "POST" },
+    );
+    expect(retry.status).toBe(409);
+    expect((await problemOf(retry)).type).toBe("https://recfleet.dev/problems/no-callback");
+    expect(
+      await api.queues.notifications.getJob(`callback-recording.ready-${theirs.id}-resend-1`),
+    ).toBeUndefined();
   });
 });

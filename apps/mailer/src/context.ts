@@ -1,5 +1,6 @@
 import type { RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
+import type { CallbackContext } from "./callbacks/context.ts";
 import type { DownloadLinks } from "./links.ts";
 import type { MailerMetrics } from "./metrics.ts";
 import type { RenderOptions } from "./render/index.ts";
@@ -24,4 +25,5 @@ export interface MailerContext {
   /** Aborted when shutdown runs out of patience with in-flight sends. */
   shutdownSignal: AbortSignal;
   now: () => number;
+  callbacks: CallbackContext;
 }

@@ -1,7 +1,8 @@
-import { APP_SECTIONS } from "@recfleet/config";
-import { checkEvictionPolicy, createRedisConnection } from "@recfleet/queues";
-import { RecordingStore } from "@recfleet/recordings";
+import { APP_SECTIONS, loadTenants } from "@recfleet/config";
+import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
+import { DeliveryLog, RecordingStore, recordingKeys } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
+import { CallbackDispatcher } from "./callbacks/dispatcher.ts";
 import type { MailerContext } from "./context.ts";
 import { createDownloadLinks } from "./links.ts";
 import { createMailerMetrics } from "./metrics.ts";
@@ -23,6 +24,14 @@ await runApp({
     const { prefix } = config.redis;
     // Checked first: a bad template or public URL exits 78 before anything is opened.
     const links = createDownloadLinks(config.storage, config.mailer);
+    // Only callbacks are read here; the API checks the keys.
+    const tenants = loadTenants({ apiKeys: [], file: config.tenants.file, requireKeys: false });
+    const withCallback = tenants.tenants.filter((tenant) => tenant.callback !== null);
+    if (withCallback.length > 0 && config.callbacks.allowPrivateTargets) {
+      logger.warn(
+        "CALLBACKS_ALLOW_PRIVATE_TARGETS is on: tenant callbacks may reach loopback and private addresses",
+      );
+    }
 
     const client = createRedisConnection("client", config.redis, logger);
     lifecycle.add("redis (store)", () => client.quit());
@@ -48,6 +57,11 @@ await runApp({
       sendTimeoutMs: config.smtp.timeoutMs * 3,
       shutdownSignal: shutdown.signal,
       now: Date.now,
+      callbacks: {
+        tenants,
+        deliveries: new DeliveryLog(client, prefix, config.recordings.retentionDays * 24 * 60 * 60 * 1000),
+        config: config.callbacks,
+      },
     };
 
     const checkTimeoutMs = Math.min(config.smtp.timeoutMs, 5000);
@@ -60,9 +74,30 @@ await runApp({
         redis: () => client.ping(),
         smtp: smtpReadiness(transport, checkTimeoutMs),
       },
-      status: () => ({ linkMode: links.mode, pendingEmails: transport.pending() }),
+      status: () => ({
+        linkMode: links.mode,
+        pendingEmails: transport.pending(),
+        tenantsWithCallbacks: withCallback.length,
+      }),
     });
     lifecycle.add("health endpoint", () => health.close());
+
+    const producerConnection = createRedisConnection("producer", config.redis, logger);
+    lifecycle.add("redis (producer)", () => producerConnection.quit());
+    const producer = new JobProducer(producerConnection, prefix);
+    lifecycle.add("job producer", () => producer.close());
+    const streamConnection = createRedisConnection("worker", config.redis, logger);
+    // A blocked read would hold QUIT back: the dispatcher has stopped reading by then.
+    lifecycle.add("redis (event stream)", () => streamConnection.disconnect());
+    const dispatcher = new CallbackDispatcher({
+      connection: streamConnection,
+      stream: recordingKeys(prefix).events,
+      producer,
+      tenants,
+      logger,
+    });
+    await dispatcher.start();
+    lifecycle.add("callback dispatcher", () => dispatcher.stop());
 
     const worker = createMailerWorker(context, {
       connection: workerConnection,

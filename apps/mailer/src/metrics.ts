@@ -11,6 +11,10 @@ export interface MailerMetrics {
   skipped: Counter<"kind" | "reason">;
   /** Time from handing a message to the pool to the server's answer, by kind and outcome. */
   sendDuration: Histogram<"kind" | "outcome">;
+  /** Callback attempts, by event and outcome (delivered, retryable, rejected, refused). */
+  callbackAttempts: Counter<"event" | "outcome">;
+  /** Callbacks given up on, by event and reason (rejected, refused, retry_window). */
+  callbacksGivenUp: Counter<"event" | "reason">;
 }
 
 export function createMailerMetrics(registry: Registry): MailerMetrics {
@@ -44,6 +48,18 @@ export function createMailerMetrics(registry: Registry): MailerMetrics {
       help: "Latency of one SMTP send through the pool, by kind and outcome (sent, permanent, transient).",
       labelNames: ["kind", "outcome"],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    callbackAttempts: new Counter({
+      name: "recfleet_mailer_callback_attempts_total",
+      help: "Callback attempts, by event and outcome (delivered, retryable, rejected, refused).",
+      labelNames: ["event", "outcome"],
+      registers: [registry],
+    }),
+    callbacksGivenUp: new Counter({
+      name: "recfleet_mailer_callbacks_given_up_total",
+      help: "Callbacks given up on, by event and reason (rejected: a 4xx or redirect; refused: SSRF checks; retry_window).",
+      labelNames: ["event", "reason"],
       registers: [registry],
     }),
   };

@@ -2,6 +2,7 @@ import { createConsumer } from "@recfleet/queues";
 import { type Logger, withTimeout } from "@recfleet/runtime";
 import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { handleCallback } from "./callbacks/handler.ts";
 import type { MailerContext } from "./context.ts";
 import { handleFailed } from "./handlers/failed.ts";
 import { handleSaved } from "./handlers/saved.ts";
@@ -13,13 +14,14 @@ export interface MailerWorkerOptions {
   logger: Logger;
 }
 
-/** The notifications-queue worker: recording-saved and recording-failed emails. */
+/** The notifications-queue worker: recording-saved and recording-failed emails, tenant callbacks. */
 export function createMailerWorker(context: MailerContext, options: MailerWorkerOptions): Worker {
   const worker = createConsumer(
     "notifications",
     {
       "recording-saved": (data, job, token) => handleSaved(context, data, job, token),
       "recording-failed": (data, job, token) => handleFailed(context, data, job, token),
+      callback: (data, job, token) => handleCallback(context, data, job, token),
     },
     {
       connection: options.connection,

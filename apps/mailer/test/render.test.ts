@@ -22,6 +22,8 @@ const recording: Recording = {
   kind: "video",
   profile: "low-cpu",
   layout: "speaker",
+  encoding: null,
+  customBaseUrl: null,
   notify: { email: "owner@example.com" },
   metadata: null,
   status: "saved",

@@ -1,9 +1,9 @@
 // Shared by the mailer's integration tests: the SMTP catcher as a separate process, a recording
 // driven to saved or failed in a real store, and the mailer's worker running in this process.
 import { fileURLToPath } from "node:url";
-import type { SmtpConfig, StorageConfig } from "@recfleet/config";
+import type { CallbacksConfig, SmtpConfig, StorageConfig, TenantRegistry } from "@recfleet/config";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
-import { type FailureCode, type Recording, RecordingStore } from "@recfleet/recordings";
+import { DeliveryLog, type FailureCode, type Recording, RecordingStore } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
 import { type RunningProcess, scaled, spawnTs, uniquePrefix } from "@recfleet/testing";
 import type { Job, Worker } from "bullmq";
@@ -124,6 +124,7 @@ export function storageConfigFor(overrides: Partial<StorageConfig> = {}): Storag
 }
 
 export interface SeedOptions {
+  tenant?: string;
   room?: string;
   notify?: Recording["notify"];
   /** Default saved. */
@@ -146,6 +147,7 @@ export async function seedRecording(
   let clock = startedAt - 10_000;
   const store = new RecordingStore({ redis, prefix, retentionDays: 30, now: () => new Date(clock) });
   const created = await store.create({
+    ...(options.tenant ? { tenant: options.tenant } : {}),
     room: options.room ?? "Weekly sync",
     kind: "video",
     profile: "low-cpu",
@@ -208,7 +210,12 @@ export interface MailerOptions {
   retry?: Partial<RetryPolicy>;
   /** Default: the store's real clock. */
   now?: () => number;
+  /** Default: no tenant has a callback. */
+  tenants?: TenantRegistry;
+  callbacks?: Partial<CallbacksConfig>;
 }
+
+export const NO_TENANTS: TenantRegistry = { tenants: [], get: () => undefined };
 
 /** The mailer's worker in this process, wired like main.ts but with test-sized timings. */
 export async function startMailer(options: MailerOptions): Promise<MailerUnderTest> {
@@ -243,6 +250,17 @@ export async function startMailer(options: MailerOptions): Promise<MailerUnderTe
     sendTimeoutMs: 10_000,
     shutdownSignal: shutdown.signal,
     now: options.now ?? Date.now,
+    callbacks: {
+      tenants: options.tenants ?? NO_TENANTS,
+      deliveries: new DeliveryLog(redis, prefix, 3_600_000),
+      config: {
+        allowPrivateTargets: true,
+        timeoutMs: 2000,
+        retryDelayMs: 50,
+        retryWindowMs: 60_000,
+        ...options.callbacks,
+      },
+    },
   };
   const worker = createMailerWorker(context, {
     connection: workerConnection,

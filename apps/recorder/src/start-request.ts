@@ -1,5 +1,5 @@
 import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol";
-import { landedKey, type ProfileCatalog, type StorageConfig } from "@recfleet/config";
+import { landedKey, type ProfileCatalog, type StorageConfig, withOverrides } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
 import { contentTypeOf, type Recording, type RecordingOutput } from "@recfleet/recordings";
 import type { RoomCompositeOptions } from "livekit-server-sdk";
@@ -26,7 +26,7 @@ export function egressS3Endpoint(storage: StorageConfig): string {
 function encodingOf(recording: Recording, profiles: ProfileCatalog) {
   const profile = profiles.get(recording.profile);
   if (!profile) throw new Error(`recording ${recording.id} names unknown profile "${recording.profile}"`);
-  return egressEncodingFor(profile, recording.kind);
+  return egressEncodingFor(withOverrides(profile, recording.encoding), recording.kind);
 }
 
 /**
@@ -85,6 +85,7 @@ export function buildStartRequest(
     };
   }
   const options: RoomCompositeOptions = { layout: recording.layout, audioOnly: encoding.audioOnly };
+  if (recording.customBaseUrl !== null) options.customBaseUrl = recording.customBaseUrl;
   if (encoding.encodingOptions !== undefined) options.encodingOptions = encoding.encodingOptions;
   return { roomName: recording.room, output: { file }, options, filepath };
 }

@@ -1,4 +1,9 @@
-import { EgressInfo, EncodedFileType, RoomCompositeEgressRequest } from "@livekit/protocol";
+import {
+  EgressInfo,
+  EncodedFileType,
+  type EncodingOptions,
+  RoomCompositeEgressRequest,
+} from "@livekit/protocol";
 import { loadConfig, loadProfileCatalog } from "@recfleet/config";
 import type { Recording } from "@recfleet/recordings";
 import { describe, expect, it } from "vitest";
@@ -17,6 +22,8 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   kind,
   profile,
   layout: "grid",
+  encoding: null,
+  customBaseUrl: null,
   notify: null,
   metadata: null,
   status: "starting",
@@ -60,6 +67,61 @@ describe("buildStartRequest", () => {
     expect(request.filepath.endsWith(".ogg")).toBe(true);
     expect(request.output.file.fileType).toBe(EncodedFileType.OGG);
     expect(request.options.audioOnly).toBe(true);
+  });
+
+  it("applies a recording's encoding overrides on top of its profile, and its custom template", () => {
+    const overridden = buildStartRequest(
+      {
+        ...recording("video", "low-cpu"),
+        encoding: { width: 1920, height: 1080, videoBitrate: 2500, keyFrameInterval: 2 },
+        customBaseUrl: "https://templates.example/recording/?brand=acme",
+      },
+      profiles,
+      storage,
+    );
+    // low-cpu is 1280×720 at 15 fps, 600 kbps, 64 kbps audio: only what was asked changes.
+    expect((overridden.options.encodingOptions as EncodingOptions).toJson()).toEqual({
+      width: 1920,
+      height: 1080,
+      depth: 24,
+      framerate: 15,
+      audioCodec: "AAC",
+      audioBitrate: 64,
+      audioFrequency: 48000,
+      videoCodec: "H264_MAIN",
+      videoBitrate: 2500,
+      keyFrameInterval: 2,
+    });
+    expect(overridden.options.customBaseUrl).toBe("https://templates.example/recording/?brand=acme");
+
+    // A preset profile becomes explicit options from what its preset stands for.
+    const fromPreset = buildStartRequest(
+      { ...recording("video", "default"), encoding: { framerate: 15 } },
+      profiles,
+      storage,
+    );
+    expect((fromPreset.options.encodingOptions as EncodingOptions).toJson()).toMatchObject({
+      width: 1280,
+      height: 720,
+      framerate: 15,
+      videoBitrate: 3000,
+      audioBitrate: 128,
+      audioFrequency: 44100,
+    });
+    // Audio keeps only the audio bitrate.
+    const audio = buildStartRequest(
+      { ...recording("audio", "balanced"), encoding: { audioBitrate: 48 } },
+      profiles,
+      storage,
+    );
+    expect((audio.options.encodingOptions as EncodingOptions).toJson()).toEqual({
+      audioCodec: "OPUS",
+      audioBitrate: 48,
+      audioFrequency: 48000,
+    });
+    expect(
+      buildStartRequest(recording("video", "low-cpu"), profiles, storage).options.customBaseUrl,
+    ).toBeUndefined();
   });
 
   it("sends no upload block when egress has its own storage settings", () => {

@@ -145,6 +145,9 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     RECORDER_RECONCILE_INTERVAL_MS: "5000",
     RECORDER_FILE_CHECK_AFTER_MS: "5000",
     LISTENER_RESYNC_INTERVAL_MS: "30000",
+    // A tenant's callback receiver in the sandbox runs on this machine, on loopback.
+    CALLBACKS_ALLOW_PRIVATE_TARGETS: "true",
+    CALLBACKS_RETRY_DELAY_MS: "1000",
   };
   // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
   // the command line shows in `ps` to every user of the machine.

@@ -3,25 +3,38 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProfileCatalog } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
-import { scaled } from "@recfleet/testing";
+import { type Receiver, scaled, secretOf, startReceiver } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
 
 let fleet: TestFleet;
+/** The brief tenant's callback endpoint: it refuses each event once, then takes it. */
+let receiver: Receiver;
+const BRIEF_SECRET = secretOf(11);
 const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
 /** A tenant whose recordings' files are kept 0.0002 days (17 s) once saved. */
 const BRIEF_KEY = "e2e-brief-tenant-key-0123456789";
 
 beforeAll(async () => {
   const tenantsFile = join(mkdtempSync(join(tmpdir(), "recfleet-e2e-tenants-")), "tenants.json");
+  receiver = await startReceiver(BRIEF_SECRET, (_id, earlier) => ({ status: earlier === 0 ? 503 : 204 }));
   writeFileSync(
     tenantsFile,
-    JSON.stringify({ tenants: { brief: { keys: [BRIEF_KEY], expireDays: 0.0002 } } }),
+    JSON.stringify({
+      tenants: {
+        brief: {
+          keys: [BRIEF_KEY],
+          expireDays: 0.0002,
+          callback: { url: receiver.url, secret: BRIEF_SECRET },
+        },
+      },
+    }),
   );
   fleet = await startTestFleet({ env: { TENANTS_FILE: tenantsFile } });
 }, scaled(120_000));
 afterAll(async () => {
   await fleet?.stop();
+  await receiver?.close();
 });
 
 /** Opens each room with someone publishing (a meeting under way), then asks to record it. */
@@ -288,6 +301,28 @@ describe("the whole fleet, through the public API only", () => {
       });
       // Another tenant never sees it.
       expect((await fleet.api("GET", `/v1/recordings/${id}`)).status).toBe(404);
+
+      // Its tenant was told each step at its callback endpoint, signed, once each.
+      const events = ["recording.started", "recording.stopped", "recording.ready", "recording.expired"];
+      await receiver.waitFor(
+        (calls) => events.every((type) => calls.some((c) => c.answered === 204 && c.payload?.type === type)),
+        "the recording's four events",
+        30_000,
+      );
+      const mine = receiver.accepted().filter((c) => c.payload?.data.id === id);
+      // Each retried after a second (±20 %): two close events may arrive in either order.
+      expect(mine.map((c) => c.payload?.type).sort()).toEqual([...events].sort());
+      const ready = mine.find((c) => c.payload?.type === "recording.ready")?.payload?.data;
+      expect(ready?.expiresAt).toBe(notified.expiresAt);
+      const deliveries = await fetch(`${fleet.info.apiUrl}/v1/recordings/${id}/deliveries`, {
+        headers: { authorization: `Bearer ${BRIEF_KEY}` },
+      });
+      const { items } = (await deliveries.json()) as {
+        items: { event: string; state: string; attemptCount: number }[];
+      };
+      expect(items.map((item) => [item.event, item.state, item.attemptCount])).toEqual(
+        events.map((event) => [event, "delivered", 2]),
+      );
     },
     scaled(180_000),
   );

@@ -6,10 +6,10 @@ import type { Section } from "./schema.ts";
  * give each of them.
  */
 export const APP_SECTIONS = {
-  api: ["redis", "livekit", "api", "profiles", "recordings", "tenants"],
+  api: ["redis", "livekit", "api", "profiles", "encoding", "recordings", "tenants"],
   recorder: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
   "storage-listener": ["redis", "storage", "listener", "recordings", "health"],
-  mailer: ["redis", "storage", "smtp", "mailer", "recordings", "health"],
+  mailer: ["redis", "storage", "smtp", "mailer", "callbacks", "recordings", "tenants", "health"],
 } as const satisfies Record<string, readonly Section[]>;
 
 export type AppName = keyof typeof APP_SECTIONS;

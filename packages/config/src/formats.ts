@@ -64,6 +64,11 @@ export function registerFormats(): void {
       validate: (value: unknown) =>
         assertIntIn(value, 1, 604_800, "a number of seconds from 1 to 604800 (7 days)"),
     },
+    "callback-timeout-ms": {
+      coerce: strictInt,
+      // A receiver slower than this holds a delivery worker: Standard Webhooks senders use ~15 s.
+      validate: (value: unknown) => assertIntIn(value, 1, 10_000, "a number of milliseconds from 1 to 10000"),
+    },
     "redis-url": {
       validate: (value: unknown) => {
         const expected = "a redis:// or rediss:// URL such as redis://127.0.0.1:6379";
@@ -179,6 +184,47 @@ export function registerFormats(): void {
           throw new Error(`every key must be at least ${MIN_KEY_LENGTH} characters long`);
         }
       },
+    },
+    "base-url-list": {
+      coerce: (value: unknown) =>
+        typeof value === "string"
+          ? value
+              .split(",")
+              .map((item) => item.trim())
+              .filter((item) => item !== "")
+          : value,
+      validate: (value: unknown) => {
+        if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
+          throw new Error("must be a comma-separated list of http(s) URLs");
+        }
+        for (const item of value as string[]) {
+          const url = URL.canParse(item) ? new URL(item) : undefined;
+          if (
+            !url ||
+            (url.protocol !== "http:" && url.protocol !== "https:") ||
+            url.username !== "" ||
+            url.password !== "" ||
+            url.search !== "" ||
+            url.hash !== ""
+          ) {
+            throw new Error(
+              `must be http(s) URLs without credentials, query or fragment, such as https://templates.example/recording/; "${item.slice(0, 100)}" is not`,
+            );
+          }
+        }
+      },
+    },
+    "encoding-dimension": {
+      coerce: strictInt,
+      // Egress' own rule for EncodingOptions width and height.
+      validate: (value: unknown) => {
+        assertIntIn(value, 16, 7680, "an even number of pixels from 16 to 7680");
+        if ((value as number) % 2 !== 0) throw new Error("must be an even number of pixels from 16 to 7680");
+      },
+    },
+    "encoding-framerate": {
+      coerce: strictInt,
+      validate: (value: unknown) => assertIntIn(value, 1, 60, "a frame rate from 1 to 60"),
     },
     email: {
       validate: (value: unknown) => {

@@ -11,6 +11,8 @@ export const LAYOUTS = [
   "grid-light",
   "grid-dark",
   "single-speaker",
+  "single-speaker-light",
+  "single-speaker-dark",
 ] as const;
 
 export interface RedisConfig {
@@ -91,6 +93,18 @@ export interface ProfilesConfig {
   defaultName: string;
   defaultLayout: (typeof LAYOUTS)[number];
 }
+/** What API consumers may ask of egress per recording, on top of a profile. */
+export interface EncodingConfig {
+  maxWidth: number;
+  maxHeight: number;
+  maxFramerate: number;
+  /** kbps */
+  maxVideoBitrate: number;
+  /** kbps */
+  maxAudioBitrate: number;
+  /** Custom template base URLs a recording may name (customBaseUrl starts with one); empty: none. */
+  customBaseUrls: string[];
+}
 export interface RecordingsConfig {
   retentionDays: number;
   expireDays: number;
@@ -101,6 +115,12 @@ export interface MailerConfig {
   downloadUrlTemplate: string;
   locale: string;
   timeZone: string;
+  retryWindowMs: number;
+}
+export interface CallbacksConfig {
+  allowPrivateTargets: boolean;
+  timeoutMs: number;
+  retryDelayMs: number;
   retryWindowMs: number;
 }
 export interface ListenerConfig {
@@ -123,9 +143,11 @@ export interface FleetConfig {
   api: ApiConfig;
   recorder: RecorderConfig;
   profiles: ProfilesConfig;
+  encoding: EncodingConfig;
   recordings: RecordingsConfig;
   tenants: TenantsConfig;
   mailer: MailerConfig;
+  callbacks: CallbacksConfig;
   listener: ListenerConfig;
   health: HealthConfig;
   log: LogConfig;
@@ -510,6 +532,44 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "DEFAULT_LAYOUT",
     },
   },
+  encoding: {
+    maxWidth: {
+      doc: "Largest width (pixels) a recording's encoding override may ask for.",
+      format: "encoding-dimension",
+      default: 1920,
+      env: "ENCODING_MAX_WIDTH",
+    },
+    maxHeight: {
+      doc: "Largest height (pixels) a recording's encoding override may ask for (1920 allows portrait 1080×1920).",
+      format: "encoding-dimension",
+      default: 1920,
+      env: "ENCODING_MAX_HEIGHT",
+    },
+    maxFramerate: {
+      doc: "Highest frame rate a recording's encoding override may ask for (1 to 60).",
+      format: "encoding-framerate",
+      default: 30,
+      env: "ENCODING_MAX_FRAMERATE",
+    },
+    maxVideoBitrate: {
+      doc: "Highest video bitrate (kbps) a recording's encoding override may ask for.",
+      format: "positive-int",
+      default: 6000,
+      env: "ENCODING_MAX_VIDEO_BITRATE",
+    },
+    maxAudioBitrate: {
+      doc: "Highest audio bitrate (kbps) a recording's encoding override may ask for.",
+      format: "positive-int",
+      default: 256,
+      env: "ENCODING_MAX_AUDIO_BITRATE",
+    },
+    customBaseUrls: {
+      doc: "Comma-separated http(s) base URLs of custom recording templates; a recording's customBaseUrl must start with one of them (same origin, path under it). Empty: recordings use egress' own template only.",
+      format: "base-url-list",
+      default: [],
+      env: "ENCODING_CUSTOM_BASE_URLS",
+    },
+  },
   recordings: {
     retentionDays: {
       doc: "Days a finished recording's record stays in Redis.",
@@ -526,7 +586,7 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
   },
   tenants: {
     file: {
-      doc: "JSON or YAML file describing tenants (API consumers): their keys, scopes, allowed recipient domains and limits; empty: every tenant comes from API_KEYS with the default scopes and no limits. Checked at start; see docs/api.md.",
+      doc: "JSON or YAML file describing tenants (API consumers): their keys, scopes, allowed recipient domains, limits, expiry and callback endpoint; empty: every tenant comes from API_KEYS with the default scopes and no limits. Checked at start; see docs/api.md.",
       format: "optional-string",
       default: "",
       env: "TENANTS_FILE",
@@ -568,6 +628,32 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "positive-int",
       default: 14400000,
       env: "MAILER_RETRY_WINDOW_MS",
+    },
+  },
+  callbacks: {
+    allowPrivateTargets: {
+      doc: "Whether tenant callbacks may reach loopback, private, link-local and other non-public addresses (metadata services included). Off in production: a tenant's callback URL must not reach the fleet's own network. The sandbox turns it on for its local receiver.",
+      format: "strict-boolean",
+      default: false,
+      env: "CALLBACKS_ALLOW_PRIVATE_TARGETS",
+    },
+    timeoutMs: {
+      doc: "Longest one callback attempt may take, connecting, sending and reading the answer, in milliseconds (1 to 10000).",
+      format: "callback-timeout-ms",
+      default: 10000,
+      env: "CALLBACKS_TIMEOUT_MS",
+    },
+    retryDelayMs: {
+      doc: "Wait before the first retry of a failed callback, in milliseconds; each later wait doubles (±20 %), up to one hour, or longer when the receiver's Retry-After asks for it.",
+      format: "positive-int",
+      default: 5000,
+      env: "CALLBACKS_RETRY_DELAY_MS",
+    },
+    retryWindowMs: {
+      doc: "How long a callback is retried after its first failed attempt before it is given up, in milliseconds (default 26 hours).",
+      format: "positive-int",
+      default: 93600000,
+      env: "CALLBACKS_RETRY_WINDOW_MS",
     },
   },
   listener: {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { DEFAULT_TENANT, MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
+import { MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
 import { ConfigError, type ConfigProblem } from "./load.ts";
 
 /**
@@ -22,6 +22,26 @@ export interface TenantLimits {
   concurrentRecordings: number | null;
 }
 
+/** What a tenant's callback endpoint is told about its recordings (docs/api.md, Callbacks). */
+export const CALLBACK_EVENTS = [
+  "recording.started",
+  "recording.stopped",
+  "recording.ready",
+  "recording.failed",
+  "recording.cancelled",
+  "recording.deleted",
+  "recording.expired",
+] as const;
+export type CallbackEvent = (typeof CALLBACK_EVENTS)[number];
+
+export interface TenantCallback {
+  /** Where events are POSTed; checked again against SSRF on every attempt. */
+  url: string;
+  /** Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes. */
+  secret: string;
+  events: readonly CallbackEvent[];
+}
+
 export interface Tenant {
   name: string;
   /** Plain keys; the API keeps only their hashes. */
@@ -32,6 +52,8 @@ export interface Tenant {
   limits: TenantLimits;
   /** Days its recordings' files are kept once saved; null: RECORDINGS_EXPIRE_DAYS. */
   expireDays: number | null;
+  /** Where its recordings' events are sent; null: nowhere. */
+  callback: TenantCallback | null;
 }
 
 export interface TenantRegistry {
@@ -49,6 +71,47 @@ const limit = z
 
 // A DNS name as a mailbox domain may carry it (RFC 1035 labels, 253 characters at most).
 const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const CALLBACK_URL =
+  "must be an http:// or https:// URL of at most 2048 characters, without credentials or fragment";
+
+const callbackUrl = z.string({ error: CALLBACK_URL }).refine(
+  (value) => {
+    if (value.length > 2048 || !URL.canParse(value)) return false;
+    const url = new URL(value);
+    return (
+      (url.protocol === "http:" || url.protocol === "https:") &&
+      url.username === "" &&
+      url.password === "" &&
+      url.hash === "" &&
+      !value.includes("#")
+    );
+  },
+  { error: CALLBACK_URL },
+);
+
+const SECRET = "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)";
+
+const callbackSecret = z.string({ error: SECRET }).refine(
+  (value) => {
+    const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
+    if (!match?.[1] || match[1].length % 4 !== 0) return false;
+    const bytes = Buffer.from(match[1], "base64").length;
+    return bytes >= 24 && bytes <= 64;
+  },
+  { error: SECRET },
+);
+
+const callbackEntry = z.strictObject({
+  url: callbackUrl,
+  secret: callbackSecret,
+  events: z
+    .array(z.enum(CALLBACK_EVENTS, { error: `must be one of ${CALLBACK_EVENTS.join(", ")}` }), {
+      error: "must be a list of events",
+    })
+    .min(1, { error: "must name at least one event (leave it out for all)" })
+    .optional(),
+});
 
 const tenantEntry = z.strictObject({
   keys: z
@@ -87,6 +150,7 @@ const tenantEntry = z.strictObject({
       concurrentRecordings: limit.optional(),
     })
     .optional(),
+  callback: callbackEntry.optional(),
 });
 
 const fileShape = z.strictObject({
@@ -121,7 +185,12 @@ function readTenantsFile(path: string): { entries: Record<string, unknown>; prob
  * Builds the tenants from API_KEYS entries and the tenants file. Throws ConfigError listing every
  * problem, each naming the tenant and the field; never a key.
  */
-export function loadTenants(options: { apiKeys: readonly string[]; file: string }): TenantRegistry {
+export function loadTenants(options: {
+  apiKeys: readonly string[];
+  file: string;
+  /** False for apps that only read the file's other settings (the mailer's callbacks): no key check. */
+  requireKeys?: boolean;
+}): TenantRegistry {
   const problems: ConfigProblem[] = [];
   const tenants = new Map<string, Tenant>();
   const entryProblem = (name: string, field: string, message: string) =>
@@ -150,6 +219,9 @@ export function loadTenants(options: { apiKeys: readonly string[]; file: string 
         recipientDomains: parsed.data.recipientDomains ?? null,
         limits: { ...NO_LIMITS, ...parsed.data.limits },
         expireDays: parsed.data.expireDays ?? null,
+        callback: parsed.data.callback
+          ? { ...parsed.data.callback, events: parsed.data.callback.events ?? CALLBACK_EVENTS }
+          : null,
       });
     }
   }
@@ -167,13 +239,14 @@ export function loadTenants(options: { apiKeys: readonly string[]; file: string 
         recipientDomains: null,
         limits: NO_LIMITS,
         expireDays: null,
+        callback: null,
       });
     }
   }
 
   const owners = new Map<string, string>();
   for (const tenant of tenants.values()) {
-    if (tenant.keys.length === 0) {
+    if (tenant.keys.length === 0 && options.requireKeys !== false) {
       entryProblem(
         tenant.name,
         "keys",

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadTenants, parseApiKeyEntry } from "../src/index.ts";
+import { CALLBACK_EVENTS, loadTenants, parseApiKeyEntry } from "../src/index.ts";
 import { problemsOf } from "./problems.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "recfleet-tenants-"));
@@ -53,6 +53,7 @@ describe("loadTenants", () => {
       recipientDomains: ["acme.example"],
       limits: { recordingsPerHour: 10, emailsPerHour: null, concurrentRecordings: 2 },
       expireDays: 7,
+      callback: null,
     });
     expect(registry.get("ops")?.scopes).toEqual(["admin"]);
     expect(registry.get("default")).toMatchObject({ keys: [KEY("plain")], recipientDomains: null });
@@ -95,6 +96,68 @@ describe("loadTenants", () => {
       ]),
     );
     expect(lines.join("\n")).not.toContain(secret);
+  });
+
+  it("reads a callback endpoint, all events unless some are named, and checks it without echoing the secret", () => {
+    const secret = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
+    const path = file(
+      [
+        "tenants:",
+        "  acme:",
+        `    keys: [${KEY("acme")}]`,
+        `    callback: { url: "https://hooks.acme.example/recfleet", secret: "${secret}" }`,
+        "  globex:",
+        `    keys: [${KEY("globex")}]`,
+        `    callback: { url: "https://hooks.globex.example/", secret: "${secret}", events: [recording.ready] }`,
+      ].join("\n"),
+    );
+    const registry = loadTenants({ apiKeys: [], file: path });
+    expect(registry.get("acme")?.callback).toEqual({
+      url: "https://hooks.acme.example/recfleet",
+      secret,
+      events: [...CALLBACK_EVENTS],
+    });
+    expect(registry.get("globex")?.callback?.events).toEqual(["recording.ready"]);
+
+    const short = `whsec_${Buffer.alloc(8, 1).toString("base64")}`;
+    const bad = file(
+      [
+        "tenants:",
+        "  a:",
+        `    keys: [${KEY("a")}]`,
+        `    callback: { url: "ftp://hooks.example/", secret: "${short}" }`,
+        "  b:",
+        `    keys: [${KEY("b")}]`,
+        `    callback: { url: "https://user:pw@hooks.example/#x", secret: "not-a-secret", events: [recording.paused] }`,
+        "  c:",
+        `    keys: [${KEY("c")}]`,
+        `    callback: { secret: "${secret}", retries: 3 }`,
+      ].join("\n"),
+    );
+    const lines = problemsOf(() => loadTenants({ apiKeys: [], file: bad }));
+    const URL_RULE =
+      "must be an http:// or https:// URL of at most 2048 characters, without credentials or fragment";
+    const SECRET_RULE = "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)";
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `config: TENANTS_FILE: tenant "a": callback.url ${URL_RULE}`,
+        `config: TENANTS_FILE: tenant "a": callback.secret ${SECRET_RULE}`,
+        `config: TENANTS_FILE: tenant "b": callback.url ${URL_RULE}`,
+        `config: TENANTS_FILE: tenant "b": callback.secret ${SECRET_RULE}`,
+        expect.stringMatching(
+          /^config: TENANTS_FILE: tenant "b": callback.events.0 must be one of recording.started/,
+        ),
+        `config: TENANTS_FILE: tenant "c": callback.url ${URL_RULE}`,
+        expect.stringMatching(/^config: TENANTS_FILE: tenant "c": callback Unrecognized key: "retries"/),
+      ]),
+    );
+    expect(lines.join("\n")).not.toContain(short);
+    expect(lines.join("\n")).not.toContain("not-a-secret");
+  });
+
+  it("reads only the file's settings for the mailer: no key needed", () => {
+    const path = file(["tenants:", "  quiet: {}"].join("\n"));
+    expect(loadTenants({ apiKeys: [], file: path, requireKeys: false }).get("quiet")?.callback).toBeNull();
   });
 
   it("refuses a key shared by two tenants", () => {

@@ -213,6 +213,27 @@ describe("request validation", () => {
     expect(emulator.egresses()).toEqual([]);
   });
 
+  it("refuses a custom template that is not an http(s) URL, and takes one that is", async () => {
+    const invalid = "request has missing or invalid field: template base url";
+    for (const customBaseUrl of ["file:///etc/passwd", "not a url"]) {
+      expectServerError(
+        await failure(client.startRoomCompositeEgress("room", { file: file("x.mp4") }, { customBaseUrl })),
+        400,
+        "invalid_argument",
+        invalid,
+      );
+    }
+    expect(emulator.egresses()).toEqual([]);
+    const info = await client.startRoomCompositeEgress(
+      "room",
+      { file: file("custom.mp4") },
+      { customBaseUrl: "https://templates.example/recording/", layout: "single-speaker-light" },
+    );
+    expect(info.request.case === "roomComposite" && info.request.value.customBaseUrl).toBe(
+      "https://templates.example/recording/",
+    );
+  });
+
   it("refuses a request without a room name, without an output or with two file outputs", async () => {
     const invalid = (field: string) => `request has missing or invalid field: ${field}`;
     expectServerError(

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { callbackJob } from "./jobs/callbacks.ts";
 import { deleteJob } from "./jobs/delete.ts";
 import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
@@ -14,6 +15,7 @@ export const JOBS = {
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,
+  [callbackJob.name]: callbackJob,
 } as const;
 
 export type Jobs = typeof JOBS;

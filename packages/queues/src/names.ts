@@ -5,7 +5,7 @@
 export const QUEUE = {
   /** start/stop of recordings and the reconciler; processed by apps/recorder. */
   control: "control",
-  /** emails about recordings; processed by apps/mailer. */
+  /** emails and callbacks about recordings; processed by apps/mailer. */
   notifications: "notifications",
 } as const;
 

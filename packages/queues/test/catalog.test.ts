@@ -97,6 +97,7 @@ describe("createConsumer", () => {
           resolve();
         },
         "recording-failed": async () => {},
+        callback: async () => {},
       },
       { connection: workerConnection, prefix, logger },
     );

@@ -1,3 +1,14 @@
+export {
+  ATTEMPT_OUTCOMES,
+  type CallbackPayload,
+  callbackPayloadSchema,
+  DELIVERY_STATES,
+  type Delivery,
+  type DeliveryAttempt,
+  DeliveryLog,
+  deliverySchema,
+  MAX_KEPT_ATTEMPTS,
+} from "./deliveries.ts";
 export { renderStatesDoc, stateDiagram } from "./docs.ts";
 export {
   applyEgressReport,
@@ -9,6 +20,7 @@ export {
   egressReportOf,
   type ReportOutcome,
 } from "./egress-report.ts";
+export { EventStreamReader, eventsOf, type RecordingEvent, webhookIdOf } from "./events.ts";
 export { newRecordingId, recordingIdSchema } from "./id.ts";
 export { type RecordingKeys, recordingKeys } from "./keys.ts";
 export {

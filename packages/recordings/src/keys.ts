@@ -24,6 +24,10 @@ export function recordingKeys(prefix: string) {
     expiry: `${base}:expiry`,
     /** sorted set of ids whose deletion was asked for and is not done: what the reconciler finishes */
     deleting: `${base}:deleting`,
+    /** stream of {id, tenant, event, at}: status changes to announce, written with the change */
+    events: `${base}:events`,
+    /** hash: callback event → its delivery (attempts, outcome), for GET …/deliveries */
+    deliveries: (id: string) => `${base}:deliveries:${id}`,
     /** string: set once every recording made before tenants is in its tenant's indexes */
     tenantIndexBackfilled: `${base}:migrated:tenant-index`,
     /** string: {bodyHash, recordingId} of an Idempotency-Key */

@@ -1,4 +1,4 @@
-import { DEFAULT_TENANT } from "@recfleet/config";
+import { DEFAULT_TENANT, type EncodingOverrides, encodingOverridesSchema } from "@recfleet/config";
 import { z } from "zod";
 import { STATUSES } from "./states.ts";
 
@@ -60,6 +60,10 @@ export const recordingSchema = z.object({
   kind: z.enum(RECORDING_KINDS),
   profile: z.string(),
   layout: z.string(),
+  /** Encoding settings asked for on top of the profile; null: the profile as it is. */
+  encoding: encodingOverridesSchema.nullable().default(null),
+  /** A custom recording template (from ENCODING_CUSTOM_BASE_URLS); null: egress' own. */
+  customBaseUrl: z.string().nullable().default(null),
   notify: z.object({ email: z.string(), locale: z.string().optional() }).nullable(),
   metadata: z.record(z.string(), z.unknown()).nullable(),
   /** How long to wait for the room to exist in LiveKit; absent: the recorder's default. */
@@ -96,6 +100,8 @@ export interface NewRecording {
   kind: RecordingKind;
   profile: string;
   layout: string;
+  encoding?: EncodingOverrides | null;
+  customBaseUrl?: string | null;
   notify: Recording["notify"];
   metadata: Recording["metadata"];
   roomWaitSeconds?: number;

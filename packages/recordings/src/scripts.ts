@@ -38,9 +38,10 @@ return {'created', ARGV[1]}
 
 const UPDATE = `
 -- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or ''), tenantFrom, tenantTo,
---       expiry, deleting
+--       expiry, deleting, events
 -- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId,
---       expiry ('add' with ARGV[9] the time in ms, 'remove', or ''), deleting ('add', 'remove' or '')
+--       expiry ('add' with ARGV[9] the time in ms, 'remove', or ''), deleting ('add', 'remove' or ''),
+--       tenant, at, then the events this change announces
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return {'missing'} end
 if version ~= ARGV[1] then return {'conflict'} end
@@ -71,6 +72,9 @@ local expireMs = tonumber(ARGV[6])
 if expireMs > 0 then
   redis.call('PEXPIRE', KEYS[1], expireMs)
   if ARGV[7] ~= '' then redis.call('PEXPIRE', KEYS[5], expireMs) end
+end
+for i = 13, #ARGV do
+  redis.call('XADD', KEYS[10], '*', 'id', ARGV[5], 'tenant', ARGV[11], 'event', ARGV[i], 'at', ARGV[12])
 end
 return {'ok'}
 `;

@@ -1,5 +1,6 @@
 import { DEFAULT_TENANT } from "@recfleet/config";
 import type { Redis } from "ioredis";
+import { eventsOf } from "./events.ts";
 import { newRecordingId } from "./id.ts";
 import { type RecordingKeys, recordingKeys } from "./keys.ts";
 import {
@@ -126,6 +127,8 @@ export class RecordingStore {
       file: null,
       error: null,
       stopRequested: false,
+      encoding: input.encoding ?? null,
+      customBaseUrl: input.customBaseUrl ?? null,
       expireDays: input.expireDays ?? null,
       expiresAt: null,
       deleteRequested: null,
@@ -461,6 +464,7 @@ export class RecordingStore {
           this.keys.byTenantStatus(next.tenant, next.status),
           this.keys.expiry,
           this.keys.deleting,
+          this.keys.events,
         ],
         [
           current.version,
@@ -477,6 +481,9 @@ export class RecordingStore {
             : next.deleteRequested !== null && current.recording.deleteRequested === null
               ? "add"
               : "",
+          next.tenant,
+          next.updatedAt,
+          ...(from === next.status ? [] : eventsOf(from, next.status)),
         ],
       );
       if (outcome === "ok") return { ok: true, recording: next };

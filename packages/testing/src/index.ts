@@ -4,3 +4,10 @@ export { appLifecycleSuite } from "./app-lifecycle-suite.ts";
 export { type RunningProcess, type SpawnOptions, spawnProcess, spawnTs } from "./processes.ts";
 export { type StartRedisOptions, startRedis, type TestRedis, uniquePrefix } from "./redis.ts";
 export { eventually, scaled, timeScale } from "./time.ts";
+export {
+  type Answer,
+  type ReceivedCall,
+  type Receiver,
+  secretOf,
+  startReceiver,
+} from "./webhook-receiver.ts";

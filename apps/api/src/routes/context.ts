@@ -1,6 +1,6 @@
-import type { ApiConfig, ProfileCatalog } from "@recfleet/config";
+import type { ApiConfig, EncodingConfig, ProfileCatalog, TenantRegistry } from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
-import type { RecordingStore } from "@recfleet/recordings";
+import type { DeliveryLog, RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { WebhookReceiver } from "livekit-server-sdk";
 import type { RedisWork } from "../http/dependency.ts";
@@ -11,8 +11,13 @@ export interface RouteContext {
   api: ApiConfig;
   logger: Logger;
   store: RecordingStore;
+  /** The callbacks' delivery log the mailer writes. */
+  deliveries: DeliveryLog;
+  tenants: TenantRegistry;
   producer: JobProducer;
   profiles: ProfileCatalog;
+  /** ENCODING_*: the bounds of per-recording overrides and the template allow-list. */
+  encoding: EncodingConfig;
   webhookReceiver: WebhookReceiver;
   work: RedisWork;
   /** API_PUBLIC_URL without a trailing slash: the base of every link. */

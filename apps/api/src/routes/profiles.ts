@@ -23,9 +23,9 @@ export function presentProfile(profile: EncodingProfile, isDefault: boolean) {
   };
 }
 
-/** GET /v1/profiles: the encoding profiles a recording may name. */
+/** GET /v1/profiles: the encoding profiles a recording may name, and what it may override. */
 export function profileRoutes(ctx: RouteContext): Router {
-  const { profiles } = ctx;
+  const { profiles, encoding } = ctx;
   const router = Router();
   router
     .route("/v1/profiles")
@@ -35,6 +35,14 @@ export function profileRoutes(ctx: RouteContext): Router {
         items: profiles
           .list()
           .map((profile) => presentProfile(profile, profile.name === profiles.defaultName)),
+        overrideBounds: {
+          maxWidth: encoding.maxWidth,
+          maxHeight: encoding.maxHeight,
+          maxFramerate: encoding.maxFramerate,
+          maxVideoBitrate: encoding.maxVideoBitrate,
+          maxAudioBitrate: encoding.maxAudioBitrate,
+        },
+        customBaseUrls: encoding.customBaseUrls,
       });
     })
     .all(methodNotAllowed(["GET"]));

@@ -23,12 +23,10 @@ import {
   stopRecordingRequestSchema,
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
+import { encodingProblems } from "./encoding.ts";
+import { loadVisible, notFound } from "./visible.ts";
 
 const API_REASON = "through the API";
-
-function notFound(id: string): ProblemError {
-  return new ProblemError("not-found", { detail: `There is no recording with id ${id}.` });
-}
 
 function notInProgress(recording: Recording): ProblemError {
   return new ProblemError("recording-not-in-progress", {
@@ -65,7 +63,7 @@ function assertRecipientAllowed(tenant: Tenant, email: string): void {
 
 /** POST/GET /v1/recordings, GET/DELETE /v1/recordings/:id, POST /v1/recordings/:id/stop. */
 export function recordingRoutes(ctx: RouteContext): Router {
-  const { api, logger, store, producer, profiles, work, links, limits, expireDays } = ctx;
+  const { api, logger, store, producer, profiles, encoding, work, links, limits, expireDays } = ctx;
   const router = Router();
 
   const respond = (res: Response, status: number, recording: Recording) => {
@@ -73,16 +71,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
     res.status(status).location(body.links.self).json(body);
   };
 
-  /**
-   * Finds a recording by a path id. A malformed id, an unknown one and another tenant's are all
-   * the same 404: a tenant cannot even learn that another's recording exists.
-   */
-  const load = async (res: Response, id: string): Promise<Recording> => {
-    if (!recordingIdSchema.safeParse(id).success) throw notFound(id);
-    const recording = await work(store.get(id), "reading the recording");
-    if (!recording || !canSee(callerOf(res), recording)) throw notFound(id);
-    return recording;
-  };
+  const load = (res: Response, id: string) => loadVisible(ctx, res, id);
 
   /**
    * Undoes a create whose start job could not be queued, so that no recording exists that
@@ -170,6 +159,13 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const { tenant } = callerOf(res);
         const key = idempotencyKeyOf(req);
         const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
+        const encodingErrors = encodingProblems(body, encoding);
+        if (encodingErrors.length > 0) {
+          throw new ProblemError("validation-error", {
+            detail: encodingErrors.map((error) => `${error.field}: ${error.message}`).join("; "),
+            errors: encodingErrors,
+          });
+        }
         if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
         const profile = body.profile ?? profiles.defaultName;
         if (!profiles.get(profile)) {
@@ -194,6 +190,8 @@ export function recordingRoutes(ctx: RouteContext): Router {
           kind: body.kind,
           profile,
           layout: body.layout ?? profiles.defaultLayout,
+          encoding: body.encoding && Object.keys(body.encoding).length > 0 ? body.encoding : null,
+          customBaseUrl: body.customBaseUrl ?? null,
           notify: body.notify ?? null,
           metadata: body.metadata ?? null,
           ...(body.roomWaitSeconds !== undefined ? { roomWaitSeconds: body.roomWaitSeconds } : {}),

@@ -14,6 +14,8 @@ export const exampleRecording: Recording = {
   kind: "video",
   profile: "low-cpu",
   layout: "speaker",
+  encoding: null,
+  customBaseUrl: null,
   notify: { email: "owner@example.com" },
   metadata: null,
   status: "saved",

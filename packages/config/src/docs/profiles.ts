@@ -1,8 +1,17 @@
 import { egressEncodingFor, IGNORED_FOR_AUDIO } from "../profiles/egress.ts";
 import { BUILTIN_PROFILES, effectiveSettings, RECOMMENDED_PROFILE } from "../profiles/model.ts";
 import { estimateSizeMB } from "../profiles/size.ts";
+import { schema } from "../schema.ts";
 
 const THIRTY_MINUTES = 30 * 60;
+
+const OVERRIDE_BOUNDS = (
+  ["maxWidth", "maxHeight", "maxFramerate", "maxVideoBitrate", "maxAudioBitrate"] as const
+).map((key) => {
+  const leaf = schema.encoding[key] as { env: string; default: number };
+  const field = `${key.charAt(3).toLowerCase()}${key.slice(4)}`;
+  return [field, leaf.env, String(leaf.default)] as const;
+});
 
 /** docs/encoding-profiles.md, made from the built-in profiles. */
 export function renderProfilesDoc(): string {
@@ -87,6 +96,24 @@ export function renderProfilesDoc(): string {
     'with a line naming the profile and the field, e.g. `config: PROFILES_FILE: profile "lecture": width',
     "must be even and at least 16`. The rules: width and height even and ≥ 16; framerate 1–60;",
     "bitrates positive whole kbps; keyframe interval more than 0 and at most 20 s; depth 8, 16 or 24.",
+    "",
+    "## Per-recording overrides",
+    "",
+    "A recording may change some settings of its profile: `encoding` in `POST /v1/recordings` takes",
+    "any of `width`, `height`, `framerate`, `videoBitrate`, `audioBitrate` and `keyFrameInterval`.",
+    "They are checked by the same rules as profiles (above) and against the operator's bounds:",
+    "",
+    "| setting | bound | default |",
+    "|---|---|---|",
+    ...OVERRIDE_BOUNDS.map(([field, env, fallback]) => `| \`${field}\` | \`${env}\` | ${fallback} |`),
+    "",
+    "A value above its bound is answered `400 validation-error` naming the field; `GET /v1/profiles`",
+    "publishes the bounds as `overrideBounds`. The overrides are stored on the recording and",
+    "applied on top of its profile when the recorder builds the Start request: everything else",
+    "comes from the profile. A preset profile with overrides is sent as explicit options, starting",
+    "from the numbers its preset stands for (H.264 main, 24-bit, egress' own key-frame interval",
+    "unless one is given). An audio recording takes `audioBitrate` only (sent with Opus); any other",
+    "override of an audio recording is refused rather than silently ignored.",
     "",
   ].join("\n");
 }

@@ -10,37 +10,21 @@ import {
   type PresetName,
   VIDEO_CODECS,
 } from "./model.ts";
+import { ENCODING_FIELDS } from "./overrides.ts";
 
 const PROFILE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-// Egress' own rules for EncodingOptions, so that a bad profile fails at start, not at record time.
-const dimension = z
-  .number({ error: "must be a number" })
-  .int({ error: "must be a whole number" })
-  .refine((value) => value >= 16 && value % 2 === 0, { error: "must be even and at least 16" });
-const kbps = z
-  .number({ error: "must be a number" })
-  .int({ error: "must be a whole number" })
-  .positive({ error: "must be positive" });
-
 const advancedInput = z.strictObject({
   description: z.string().max(200).optional(),
-  width: dimension,
-  height: dimension,
-  framerate: z
-    .number()
-    .int({ error: "must be a whole number" })
-    .min(1, { error: "must be from 1 to 60" })
-    .max(60, { error: "must be from 1 to 60" }),
-  videoBitrate: kbps,
-  audioBitrate: kbps,
+  width: ENCODING_FIELDS.width,
+  height: ENCODING_FIELDS.height,
+  framerate: ENCODING_FIELDS.framerate,
+  videoBitrate: ENCODING_FIELDS.videoBitrate,
+  audioBitrate: ENCODING_FIELDS.audioBitrate,
   audioFrequency: z
     .union([z.literal(44100), z.literal(48000)], { error: "must be 44100 or 48000" })
     .default(48000),
-  keyFrameInterval: z
-    .number({ error: "must be a number" })
-    .gt(0, { error: "must be more than 0 and at most 20 seconds" })
-    .max(20, { error: "must be more than 0 and at most 20 seconds" }),
+  keyFrameInterval: ENCODING_FIELDS.keyFrameInterval,
   videoCodec: z
     .enum(VIDEO_CODECS, { error: `must be one of ${VIDEO_CODECS.join(", ")}` })
     .default("H264_MAIN"),

@@ -1,3 +1,4 @@
 export * from "./catalog.ts";
 export * from "./model.ts";
+export * from "./overrides.ts";
 export * from "./size.ts";

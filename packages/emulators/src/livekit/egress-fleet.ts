@@ -202,6 +202,7 @@ export class EgressFleet {
       throw new DelayedTwirpError(new TwirpError("unavailable", "no response from servers"), refusalDelayMs);
     }
     const plan = planEncoding(request);
+    checkTemplateUrl(request.customBaseUrl);
     const output = selectFileOutput(request);
     const format = resolveFileFormat(output.fileType, plan);
 
@@ -766,4 +767,14 @@ function manifestJson(
 
 function cannotStop(status: EgressStatus): TwirpError {
   return new TwirpError("failed_precondition", `egress with status ${statusName(status)} cannot be stopped`);
+}
+
+/**
+ * The template page egress' Chrome opens: its own, or the request's customBaseUrl, which must be
+ * an http(s) URL (livekit/egress pkg/config/pipeline.go, "template base url").
+ */
+function checkTemplateUrl(customBaseUrl: string): void {
+  if (customBaseUrl === "") return;
+  const protocol = URL.canParse(customBaseUrl) ? new URL(customBaseUrl).protocol : "";
+  if (protocol !== "http:" && protocol !== "https:") throw invalidInput("template base url");
 }
