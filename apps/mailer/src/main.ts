@@ -27,6 +27,13 @@ await runApp({
     // Only callbacks are read here; the API checks the keys.
     const tenants = loadTenants({ apiKeys: [], file: config.tenants.file, requireKeys: false });
     const withCallback = tenants.tenants.filter((tenant) => tenant.callback !== null);
+    // Events of a tenant the mailer does not know are dropped: say at start which ones it serves.
+    logger.info(
+      { tenantsWithCallbacks: withCallback.map((tenant) => tenant.name) },
+      config.tenants.file === ""
+        ? "no TENANTS_FILE: tenant callbacks are off"
+        : `callbacks on for ${withCallback.length} tenant(s)`,
+    );
     if (withCallback.length > 0 && config.callbacks.allowPrivateTargets) {
       logger.warn(
         "CALLBACKS_ALLOW_PRIVATE_TARGETS is on: tenant callbacks may reach loopback and private addresses",

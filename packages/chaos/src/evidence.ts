@@ -162,7 +162,7 @@ export async function finalRecordings(
   const result: Record<string, RecordingEnd | null> = {};
   await runPool(ids, 8, async (id) => {
     for (let attempt = 0; ; attempt += 1) {
-      const answer = await fleet.api.request<
+      const answer = await fleet.observer.request<
         RecordingEnd & { error: { code: string } | null; notify: { email: string } | null }
       >("GET", `/v1/recordings/${id}`);
       if (answer.status === 200 && answer.body) {

@@ -7,6 +7,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { ApiClient } from "./api-client.ts";
 import type { Profile } from "./profile.ts";
+import { type SsrfTargets, startSsrfTargets } from "./ssrf.ts";
 
 /** The sandbox's REDIS_PREFIX, and the domain of its SMTP_FROM (the Message-IDs' right side). */
 export const REDIS_PREFIX = "recfleet";
@@ -26,6 +27,8 @@ export interface ProcessExit {
 export interface ChaosFleet {
   readonly test: TestFleet;
   readonly api: ApiClient;
+  /** An admin key's client: what the checks read recordings with, whichever tenant owns them. */
+  readonly observer: ApiClient;
   /** Reads recordings straight from Redis (the observer; never the apps' own connections). */
   readonly store: RecordingStore;
   readonly queues: Record<QueueName, Queue>;
@@ -33,6 +36,8 @@ export interface ChaosFleet {
   /** Processes that exited without being asked to (the supervisor reports the first one). */
   readonly unexpectedExits: ProcessExit[];
   readonly logsDir: string;
+  /** Tenants whose callbacks aim at loopback, metadata and private addresses, and the canary. */
+  readonly ssrf: SsrfTargets;
   livekit<T>(path: string, body?: unknown): Promise<T>;
   s3<T>(method: string, path: string, body?: unknown): Promise<T>;
   smtp<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -114,9 +119,11 @@ function parseLines(text: string): Record<string, unknown>[] {
 }
 
 export async function startChaosFleet(profile: Profile): Promise<ChaosFleet> {
+  const ssrf = await startSsrfTargets();
   const test = await startTestFleet({
     replicas: { recorder: profile.recorderReplicas },
-    env: profile.fleetEnv,
+    // Production's rule, not the sandbox's: callbacks may not reach private addresses.
+    env: { ...profile.fleetEnv, TENANTS_FILE: ssrf.tenantsFile, CALLBACKS_ALLOW_PRIVATE_TARGETS: "false" },
   });
   const unexpectedExits: ProcessExit[] = [];
   void test.supervisor.failed.then((exit) => unexpectedExits.push(exit));
@@ -140,11 +147,13 @@ export async function startChaosFleet(profile: Profile): Promise<ChaosFleet> {
   const fleet: ChaosFleet = {
     test,
     api: new ApiClient(info.apiUrl, info.apiKey),
+    observer: new ApiClient(info.apiUrl, ssrf.observerKey),
     store: new RecordingStore({ redis, prefix: REDIS_PREFIX, retentionDays: 30 }),
     queues,
     recorders,
     unexpectedExits,
     logsDir: info.logs,
+    ssrf,
     livekit: (path, body) => test.livekitAdmin(path, body),
     s3: (method, path, body) => adminCall(`${s3Url}/_admin${path}`, method, body),
     smtp: (method, path, body) => adminCall(`${info.mailUrl}_admin${path}`, method, body),
@@ -208,6 +217,7 @@ export async function startChaosFleet(profile: Profile): Promise<ChaosFleet> {
       queueRedis.disconnect();
       redis.disconnect();
       await test.stop();
+      await ssrf.close();
       if (!options?.keepState) rmSync(dirname(info.logs), { recursive: true, force: true });
     },
   };

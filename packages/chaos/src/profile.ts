@@ -90,6 +90,8 @@ export interface LiveKitAmnesiaSettings {
 export interface ApiFuzzSettings {
   requests: number;
   concurrency: number;
+  /** Hostile TENANTS_FILE contents loaded as the API and the mailer load them. */
+  tenantFiles: number;
 }
 
 export interface Profile {
@@ -164,7 +166,7 @@ export function ciProfile(seed: number = newSeed()): Profile {
     roomsClose: { whileRecording: 4, whileWaiting: 3, holdMs: [300, 1500] },
     slowRefusal: { recordings: 6, capacity: 3, refusalDelayMs: 20_000, holdMs: [300, 800] },
     livekitAmnesia: { waiting: 3, recording: 6, holdMs: [500, 1500] },
-    apiFuzz: { requests: 800, concurrency: 4 },
+    apiFuzz: { requests: 800, concurrency: 4, tenantFiles: 200 },
     settleMs: 120_000,
     drainMs: 60_000,
   };
@@ -231,7 +233,7 @@ export function longProfile(minutes: number = LONG_NOMINAL_MINUTES, seed: number
       waiting: scaled(10, ci.livekitAmnesia.waiting),
       recording: scaled(30, ci.livekitAmnesia.recording),
     },
-    apiFuzz: { requests: scaled(2000, 2000), concurrency: 6 },
+    apiFuzz: { requests: scaled(2000, 2000), concurrency: 6, tenantFiles: 1000 },
     settleMs: 240_000,
     drainMs: 120_000,
   };

@@ -1,9 +1,13 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import { loadConfig } from "@recfleet/config";
+import type { Recording } from "@recfleet/recordings";
 import { scaled } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acceptedRecordingProblems, tenantFileProblems } from "../src/fuzz/acceptance.ts";
 import { FUZZ_CATEGORIES, type FuzzTarget, generateRequests } from "../src/fuzz/generator.ts";
 import { sendRaw } from "../src/fuzz/raw-http.ts";
+import { hostileTenantFiles, PLANTED_KEY } from "../src/fuzz/tenant-files.ts";
 import { Random } from "../src/random.ts";
 
 const target: FuzzTarget = {
@@ -26,6 +30,47 @@ describe("the seeded random stream", () => {
       const n = a.int(3, 7);
       expect(n >= 3 && n <= 7).toBe(true);
     }
+  });
+});
+
+describe("what the fuzz scenario checks", () => {
+  const bounds = loadConfig(["encoding"], {}).encoding;
+  const recording = (patch: Partial<Recording>) =>
+    ({
+      id: "r",
+      kind: "video",
+      layout: "speaker",
+      encoding: null,
+      customBaseUrl: null,
+      ...patch,
+    }) as Recording;
+
+  it("finds an accepted recording outside the documented rules and bounds", () => {
+    expect(
+      acceptedRecordingProblems(recording({ encoding: { width: 1280, audioBitrate: 64 } }), bounds),
+    ).toEqual([]);
+    expect(acceptedRecordingProblems(recording({ encoding: { width: 3840 } }), bounds)).toEqual([
+      "recording r: encoding.width must be at most 1920 pixels on this service",
+    ]);
+    expect(acceptedRecordingProblems(recording({ encoding: { width: 1281 } }), bounds)).toHaveLength(1);
+    expect(
+      acceptedRecordingProblems(recording({ kind: "audio", encoding: { framerate: 15 } }), bounds),
+    ).toEqual(["recording r: audio with encoding.framerate"]);
+    expect(
+      acceptedRecordingProblems(recording({ customBaseUrl: "https://evil.example/" }), bounds),
+    ).toHaveLength(1);
+    expect(acceptedRecordingProblems(recording({ layout: "tiles" }), bounds)).toEqual([
+      "recording r: layout tiles",
+    ]);
+  });
+
+  it("draws the same hostile tenant files from a seed, and loads each without a crash or an echoed key", () => {
+    const files = hostileTenantFiles(new Random(5), 60);
+    expect(hostileTenantFiles(new Random(5), 60)).toEqual(files);
+    expect(files.some((file) => file.text.includes(PLANTED_KEY))).toBe(true);
+    const result = tenantFileProblems(files);
+    expect(result.problems).toEqual([]);
+    expect(result.refused).toBeGreaterThan(50);
   });
 });
 

@@ -79,6 +79,8 @@ export function nonPublicKind(address: string): string | undefined {
   return LISTS.find((entry) => entry.family === type && entry.list.check(address, type))?.kind;
 }
 
+const withArticle = (kind: string) => `${/^(unspecified|IETF)/.test(kind) ? "an" : "a"} ${kind}`;
+
 /** The checks that need no DNS: scheme, credentials, and an IP literal's range. */
 export function checkTargetUrl(raw: string, allowPrivate: boolean): URL {
   let url: URL;
@@ -96,7 +98,7 @@ export function checkTargetUrl(raw: string, allowPrivate: boolean): URL {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (!allowPrivate && isIP(host) !== 0) {
     const kind = nonPublicKind(host);
-    if (kind) throw new TargetRefusedError(`${host} is a ${kind} address`);
+    if (kind) throw new TargetRefusedError(`${host} is ${withArticle(kind)} address`);
   }
   return url;
 }
@@ -126,7 +128,7 @@ export function guardedLookup(allowPrivate: boolean, resolve: Resolver = system)
           const kind = nonPublicKind(address);
           if (kind)
             return callback(
-              new TargetRefusedError(`${hostname} resolves to ${address}, a ${kind} address`),
+              new TargetRefusedError(`${hostname} resolves to ${address}, ${withArticle(kind)} address`),
               "",
               0,
             );

@@ -190,7 +190,31 @@ const FIELD_VALUES: Record<string, unknown[]> = {
     null,
   ],
   metadata: [[], "x", 1, true, { big: "x".repeat(5000) }, { a: [1, 2, { b: null }] }],
+  encoding: [1, "fast", [], null, { width: "1280" }, { depth: 8 }, { videoCodec: "H264_HIGH" }],
+  customBaseUrl: ["", 1, null, "javascript:alert(1)", "file:///etc/passwd", "https://evil.example/"],
 };
+
+// Encoding override values at and around every documented rule and bound (ENCODING_MAX_* at
+// their defaults in the chaos fleet), and template URLs a hostile consumer would try.
+const ENCODING_VALUES: Record<string, unknown[]> = {
+  width: [1280, 1920, 1922, 3840, 16, 14, 15, 1281, 0, -1280, 1280.5, 1e9, "1280", null],
+  height: [720, 1080, 1920, 1922, 2160, 16, 8, 721, 0, -720, 720.5, "720", null],
+  framerate: [15, 30, 31, 60, 61, 0, -1, 29.97, 1e6, "30", null],
+  videoBitrate: [600, 6000, 6001, 1e9, 0, -1, 1.5, "600", null],
+  audioBitrate: [64, 256, 257, 1e6, 0, -64, 64.5, "64", null],
+  keyFrameInterval: [4, 0.5, 20, 20.01, 0, -4, 1e9, "4", null],
+};
+const TEMPLATE_URLS = [
+  "https://templates.example/recording/",
+  "http://127.0.0.1:6379/",
+  "http://169.254.169.254/latest/meta-data/",
+  "file:///etc/passwd",
+  "javascript:alert(document.domain)",
+  "data:text/html,<script>alert(1)</script>",
+  "https://user:pw@templates.example/",
+  `https://templates.example/${"a".repeat(2100)}`,
+  "//templates.example/recording",
+];
 
 /** `guess`: a well-formed Bearer key that is wrong, which the API counts as a failed authentication. */
 type Maker = (random: Random, target: FuzzTarget) => { label: string; parts: Parts; guess?: boolean };
@@ -890,6 +914,28 @@ const MAKERS: { category: string; weight: number; make: Maker }[] = [
       return {
         label: `raw bytes ${JSON.stringify(bytes.toString("latin1").slice(0, 40))}`,
         parts: { target: "", raw: bytes, incomplete: garbage || incomplete },
+      };
+    },
+  },
+  {
+    category: "encoding",
+    weight: 8,
+    make: (random) => {
+      const body: Record<string, unknown> = { ...validBody(random) };
+      const encoding: Record<string, unknown> = {};
+      for (let i = random.int(1, 4); i > 0; i -= 1) {
+        const field = random.pick(Object.keys(ENCODING_VALUES));
+        encoding[field] = random.pick(ENCODING_VALUES[field] ?? []);
+      }
+      if (random.chance(0.1)) encoding[hostileString(random)] = hostileValue(random);
+      body.encoding = encoding;
+      if (random.chance(0.3)) body.customBaseUrl = random.pick(TEMPLATE_URLS);
+      if (random.chance(0.2))
+        body.layout = random.pick(["single-speaker-light", "single-speaker-dark", "single-speaker-x"]);
+      const text = JSON.stringify(body);
+      return {
+        label: `POST /v1/recordings encoding ${JSON.stringify(encoding).slice(0, 80)}`,
+        parts: { method: "POST", target: "/v1/recordings", headers: [JSON_TYPE], body: text },
       };
     },
   },

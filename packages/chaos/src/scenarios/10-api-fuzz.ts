@@ -1,9 +1,12 @@
-import { schema } from "@recfleet/config";
+import { loadConfig, schema } from "@recfleet/config";
 import { isFinal, isInProgress } from "@recfleet/recordings";
-import { createRecording, runLifecycle, runPool, stopRecording } from "../driver.ts";
+import { ApiClient } from "../api-client.ts";
+import { createRecording, runLifecycle, runPool, sleep, stopRecording } from "../driver.ts";
 import type { ChaosFleet } from "../fleet.ts";
+import { acceptedRecordingProblems, tenantFileProblems } from "../fuzz/acceptance.ts";
 import { type FuzzTarget, nextRequest } from "../fuzz/generator.ts";
 import { type RawAnswer, sendRaw } from "../fuzz/raw-http.ts";
+import { hostileTenantFiles } from "../fuzz/tenant-files.ts";
 import type { Expectation } from "../invariants.ts";
 import type { Profile } from "../profile.ts";
 import { driverProblems, type Scenario, ScenarioRun } from "../scenario.ts";
@@ -177,6 +180,79 @@ export const apiFuzz: Scenario = {
       }
       await watch.waitFor(id, (r) => isFinal(r.status), profile.settleMs, "final").catch(() => undefined);
     });
+    // Nothing the docs refuse was accepted: overrides within the rules and bounds, no template.
+    const bounds = loadConfig(["encoding"], profile.fleetEnv).encoding;
+    const acceptance: string[] = [];
+    let withEncoding = 0;
+    for (const id of created) {
+      const recording = await fleet.store.get(id);
+      if (!recording) continue;
+      if (recording.encoding !== null) withEncoding += 1;
+      acceptance.push(...acceptedRecordingProblems(recording, bounds));
+    }
+    run.addCheck(
+      "nothing accepted that the docs refuse (encoding overrides, layouts, templates)",
+      acceptance,
+      `${created.size} created, ${withEncoding} with encoding overrides, all within the rules`,
+    );
+
+    // Hostile tenant files, loaded as the API and the mailer load them at start.
+    const files = tenantFileProblems(
+      hostileTenantFiles(run.random.fork("tenant-files"), settings.tenantFiles),
+    );
+    run.addCheck(
+      "hostile tenant files are refused naming TENANTS_FILE, never crash, never echo a secret",
+      files.problems,
+      `${settings.tenantFiles} files: ${files.refused} refusals, ${files.accepted} accepted within the rules, slowest ${files.slowestMs} ms`,
+    );
+    run.metrics.tenantFiles = settings.tenantFiles;
+
+    // Tenants whose callbacks aim at the fleet's own machine, metadata and private ranges: each
+    // event's delivery is refused, and nothing connects to the canary on loopback.
+    const ssrfIds: string[] = [];
+    const ssrfProblems: string[] = [];
+    await runPool(fleet.ssrf.tenants, 4, async (tenant, index) => {
+      const client = new ApiClient(info.apiUrl, tenant.key);
+      const { id } = await createRecording(
+        client,
+        { ...normalSpec, room: `chaos-ssrf-${index}-${profile.seed}` },
+        profile.settleMs,
+      );
+      ssrfIds.push(id);
+      await stopRecording(client, id, profile.settleMs);
+      await watch.waitFor(id, (r) => isFinal(r.status), profile.settleMs, "final").catch(() => undefined);
+      const deadline = Date.now() + profile.settleMs;
+      for (;;) {
+        const answer = await client.request<{
+          items: { event: string; state: string; attempts: { outcome: string; error: string | null }[] }[];
+        }>("GET", `/v1/recordings/${id}/deliveries`);
+        const items = answer.body?.items ?? [];
+        if (items.length > 0 && items.every((item) => item.state !== "pending")) {
+          for (const item of items) {
+            const attempts = item.attempts.map((attempt) => attempt.outcome);
+            if (item.state !== "failed" || attempts.some((outcome) => outcome !== "refused")) {
+              ssrfProblems.push(`${tenant.url} ${item.event}: ${item.state}, attempts ${attempts.join(",")}`);
+            }
+          }
+          break;
+        }
+        if (Date.now() > deadline) {
+          ssrfProblems.push(
+            `${tenant.url}: deliveries ${JSON.stringify(items).slice(0, 200)} after ${profile.settleMs} ms`,
+          );
+          break;
+        }
+        await sleep(250);
+      }
+    });
+    if (fleet.ssrf.connections() > 0)
+      ssrfProblems.push(`the canary on loopback got ${fleet.ssrf.connections()} connections`);
+    run.addCheck(
+      "callbacks to loopback, metadata and private addresses are refused without connecting",
+      ssrfProblems,
+      `${fleet.ssrf.tenants.length} hostile callback URLs refused; the canary got no connection`,
+    );
+
     // And the service still records normally.
     const normal = await runLifecycle(normalSpec, {
       api,
@@ -216,7 +292,22 @@ export const apiFuzz: Scenario = {
       ...(normal.id
         ? [{ id: normal.id, room: normalSpec.room, accept: [{ status: "notified" as const }] }]
         : []),
+      ...ssrfIds.map(
+        (id): Expectation => ({
+          id,
+          room: "(a tenant with a hostile callback URL)",
+          accept: [{ status: "notified" }, { status: "cancelled" }],
+        }),
+      ),
     ];
-    return run.finish(expectations);
+    const ssrfRecordings = new Set(ssrfIds);
+    return run.finish(expectations, (job) =>
+      job.name === "callback" &&
+      job.recordingId !== null &&
+      ssrfRecordings.has(job.recordingId) &&
+      job.failedReason?.startsWith("callback refused:")
+        ? "a callback to a hostile target, refused by the SSRF checks as it must be"
+        : undefined,
+    );
   },
 };
