@@ -103,7 +103,7 @@ await runApp({
       tenants,
       logger,
     });
-    await dispatcher.start();
+    dispatcher.start();
     lifecycle.add("callback dispatcher", () => dispatcher.stop());
 
     const worker = createMailerWorker(context, {

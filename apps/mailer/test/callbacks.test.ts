@@ -216,6 +216,8 @@ describe("tenant callbacks", () => {
     expect((ready_?.data.download as { url: string } | null)?.url).toContain(`${full}.mp4`);
     expect(ready_?.data.expiresAt).toEqual(expect.any(String));
     expect(byType(failed, "recording.failed")?.data.error).toMatchObject({ code: "egress_failed" });
+    // A link only where the docs promise one: recording.ready.
+    expect(byType(full, "recording.started")?.data.download).toBeNull();
     expect(byType(full, "recording.deleted")?.data.status).toBe("deleted");
     expect(byType(quick, "recording.expired")?.data.download).toBeNull();
 

@@ -42,8 +42,8 @@ export class CallbackDispatcher {
     );
   }
 
-  async start(): Promise<void> {
-    await this.reader.ensureGroup();
+  /** Starts reading in the background; Redis being away only delays it. */
+  start(): void {
     this.running = this.loop();
   }
 
@@ -62,8 +62,13 @@ export class CallbackDispatcher {
     const claimIdleMs = this.options.claimIdleMs ?? 60_000;
     let lastClaim = 0;
     let failures = 0;
+    let groupReady = false;
     while (!this.stopped) {
       try {
+        if (!groupReady) {
+          await this.reader.ensureGroup();
+          groupReady = true;
+        }
         if (Date.now() - lastClaim >= claimIdleMs / 2) {
           lastClaim = Date.now();
           await this.dispatch(await this.reader.claimAbandoned(claimIdleMs, BATCH));
@@ -71,6 +76,8 @@ export class CallbackDispatcher {
         await this.dispatch(await this.reader.readNew(BATCH, this.options.blockMs ?? 2000));
         failures = 0;
       } catch (error) {
+        // A Redis that lost its data (restarted without persistence) lost the group too.
+        if ((error as Error).message.startsWith("NOGROUP")) groupReady = false;
         failures += 1;
         if (failures === 1 || failures % 30 === 0) {
           logger.warn(

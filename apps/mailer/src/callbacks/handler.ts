@@ -116,7 +116,12 @@ export async function handleCallback(
   }
 
   const body = JSON.stringify(
-    callbackPayload(event, delivery.occurredAt, recording, await downloadOf(context, recording, at)),
+    callbackPayload(
+      event,
+      delivery.occurredAt,
+      recording,
+      event === "recording.ready" ? await downloadOf(context, recording, at) : null,
+    ),
   );
   const headers = {
     "content-type": "application/json",
