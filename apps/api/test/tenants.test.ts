@@ -15,6 +15,7 @@ const GLOBEX = "globex-key-0123456789abcd";
 const ADMIN = "ops-admin-key-0123456789ab";
 const READER = "reader-key-0123456789abcd";
 const LIMITED = "limited-key-0123456789abc";
+const HOURLY = "hourly-key-0123456789abcd";
 
 let redis: TestRedis;
 let api: TestApi;
@@ -37,6 +38,7 @@ beforeAll(async () => {
         ops: { keys: [ADMIN], scopes: ["admin"] },
         reader: { keys: [READER], scopes: ["recordings:read"] },
         limited: { keys: [LIMITED], limits: { concurrentRecordings: 2 } },
+        hourly: { keys: [HOURLY], limits: { recordingsPerHour: 1 } },
       },
     },
   });
@@ -253,6 +255,20 @@ describe("recordings made before tenants", () => {
     const listed = await store.list({ tenant: "default", status: "queued", limit: 10 });
     expect(listed.items.map((item) => [item.id, item.tenant])).toEqual([[made.recording.id, "default"]]);
     expect(await store.backfillTenantIndexes()).toBe(0);
+  });
+});
+
+describe("hourly limits", () => {
+  it("replay a request retried with its Idempotency-Key even once the hour's limit is reached", async () => {
+    const headers = { "idempotency-key": "hourly-retry-1" };
+    const first = await start(HOURLY, { room: "hourly-replay" }, headers);
+    expect(first.response.status).toBe(202);
+    const retried = await start(HOURLY, { room: "hourly-replay" }, headers);
+    expect(retried.response.status).toBe(202);
+    expect(retried.body.id).toBe(first.body.id);
+    // A new request is over the limit.
+    const another = await start(HOURLY, { room: "hourly-another" }, { "idempotency-key": "hourly-retry-2" });
+    expect(another.response.status).toBe(429);
   });
 });
 

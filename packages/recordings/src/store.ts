@@ -275,6 +275,11 @@ export class RecordingStore {
     return this.change(id, (current) => this.note(current, reason, {}));
   }
 
+  /** Whether an Idempotency-Key was claimed (and not yet expired or released). */
+  async hasIdempotency(scope: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.idempotency(scope))) === 1;
+  }
+
   /** Forgets an Idempotency-Key (after rolling back the recording it created), so a retry can use it. */
   async releaseIdempotency(scope: string): Promise<void> {
     await this.redis.del(this.keys.idempotency(scope));

@@ -198,10 +198,15 @@ export function recordingRoutes(ctx: RouteContext): Router {
         };
         // Scoped by tenant, not by key: a retry after a key rotation still finds its recording.
         const claim = key ? idempotencyClaim(tenant.name, key, req.body) : undefined;
-        const giveBack = await limits.takeTenantUnits(
-          tenant,
-          body.notify ? ["recordingsPerHour", "emailsPerHour"] : ["recordingsPerHour"],
-        );
+        // A retry of a request already made is answered from its first answer: it takes no unit
+        // (else a client retrying at its limit would get 429 for a recording that exists).
+        const retry = claim ? await work(store.hasIdempotency(claim.scope), "reading the key") : false;
+        const giveBack = retry
+          ? async () => undefined
+          : await limits.takeTenantUnits(
+              tenant,
+              body.notify ? ["recordingsPerHour", "emailsPerHour"] : ["recordingsPerHour"],
+            );
         const concurrencyLimit = tenant.limits.concurrentRecordings ?? undefined;
         let result: Awaited<ReturnType<typeof store.create>>;
         try {
