@@ -32,6 +32,48 @@ export const roomSchema = z
   })
   .meta({ description: `LiveKit room name: 1 to ${MAX_ROOM_BYTES} bytes of printable UTF-8.` });
 
+const identitySchema = z
+  .string({ error: "must be a string" })
+  .min(1, { error: "must not be empty" })
+  .max(256, { error: "must be at most 256 characters" })
+  .regex(/^[^\p{Cc}]*$/u, { error: "must be printable text (no control characters)" })
+  .refine((identity) => identity.isWellFormed(), { error: "must be valid UTF-8 text" });
+const trackIdSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be a track sid such as TR_AMkBvTKs9eMz" });
+
+export const sourceSchema = z
+  .discriminatedUnion(
+    "type",
+    [
+      z
+        .strictObject({ type: z.literal("room") })
+        .meta({ description: "The room, composited (the default)." }),
+      z
+        .strictObject({
+          type: z.literal("participant"),
+          identity: identitySchema,
+          screenShare: z.boolean({ error: "must be true or false" }).default(false),
+        })
+        .meta({
+          description:
+            "One participant: its camera (or its screen share, with screenShare) and its microphone. Egress waits up to 30 s for it to be in the room.",
+        }),
+      z
+        .strictObject({
+          type: z.literal("tracks"),
+          audioTrackId: trackIdSchema.optional(),
+          videoTrackId: trackIdSchema.optional(),
+        })
+        .refine((tracks) => tracks.audioTrackId !== undefined || tracks.videoTrackId !== undefined, {
+          error: "must name audioTrackId, videoTrackId or both",
+        })
+        .meta({ description: "Chosen tracks (track composite): an audio track, a video track or both." }),
+    ],
+    { error: "must be room, participant or tracks (an object with that type)" },
+  )
+  .meta({ description: "What to record; the room when absent." });
+
 /** How deep metadata may nest; deeper input is refused before anything recurses over it. */
 const MAX_METADATA_DEPTH = 32;
 
@@ -81,6 +123,7 @@ export const createRecordingRequestSchema = z
       .enum(RECORDING_KINDS, { error: `must be one of ${RECORDING_KINDS.join(", ")}` })
       .default("video")
       .meta({ description: "video (MP4) or audio (OGG)." }),
+    source: sourceSchema.optional(),
     profile: z
       .string({ error: "must be a string" })
       .min(1, { error: "must not be empty" })

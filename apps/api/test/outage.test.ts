@@ -110,7 +110,7 @@ describe("when the start job cannot be queued", () => {
         type: "https://recfleet.dev/problems/service-unavailable",
         detail: "The start job could not be queued, so the recording was not created; retry shortly.",
       });
-      expect(await broken.store.getActive("rollback-room", "video")).toBeUndefined();
+      expect(await broken.store.inProgressIn("rollback-room")).toEqual([]);
       const listed = await broken.call("/v1/recordings?room=rollback-room");
       expect(((await listed.json()) as { items: unknown[] }).items).toEqual([]);
       expect(broken.logs.some((line) => line.includes("recording rolled back"))).toBe(true);

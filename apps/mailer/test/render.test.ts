@@ -22,6 +22,7 @@ const recording: Recording = {
   kind: "video",
   profile: "low-cpu",
   layout: "speaker",
+  source: { type: "room" },
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },
@@ -121,6 +122,17 @@ describe("the recording-ready email", () => {
     expect(email.text).toContain("Download the recording:\nhttps://meet.example/r/1?a=1&b=2\n");
     expect(email.text).toContain("Duration: 45 seconds");
     expect(email.text).toContain("This link works until Thursday, January 22, 2026 at 11:00 AM UTC.");
+  });
+
+  it("says who a participant recording recorded, in both parts, cleaned like a room name", () => {
+    const email = renderSavedEmail(
+      { ...recording, source: { type: "participant", identity: "alice\u202e<b>", screenShare: false } },
+      link,
+      options,
+    );
+    expect(email.text).toContain("Participant: alice<b>");
+    expect(email.html).toContain("alice&lt;b&gt;");
+    expect(renderSavedEmail(recording, link, options).text).not.toContain("Participant");
   });
 
   it("names the room in the subject exactly as given, and only as text in the HTML", () => {

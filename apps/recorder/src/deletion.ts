@@ -22,6 +22,34 @@ function objectsOf(context: RecorderContext, recording: Recording): { bucket: st
 }
 
 /**
+ * `late-file`: an object landed for a recording whose files are gone by design (deleted,
+ * expired). Removes it when it is one of the recording's own objects, and says so on the timeline.
+ */
+export async function removeLateFile(
+  context: RecorderContext,
+  recordingId: string,
+  key: string,
+): Promise<string> {
+  const recording = await context.store.get(recordingId);
+  if (!recording) return "missing";
+  if (recording.status !== "deleted" && recording.status !== "expired")
+    return `kept: recording is ${recording.status}`;
+  const object = objectsOf(context, recording).find((candidate) => candidate.key === key);
+  if (!object) return "kept: not one of the recording's objects";
+  await withTimeout(
+    context.minio.removeObject(object.bucket, object.key),
+    context.storage.requestTimeoutMs,
+    `removing ${object.bucket}/${object.key}`,
+  );
+  await context.store.annotate(
+    recording.id,
+    `${object.key} landed in storage after the recording was ${recording.status}: removed`,
+  );
+  context.logger.info({ recordingId, key: object.key, status: recording.status }, "late file removed");
+  return "removed";
+}
+
+/**
  * Removes a recording's objects. S3's DeleteObject answers success for a key that is not there,
  * so this is safe to repeat; any other error (storage away) throws and the caller retries.
  */

@@ -23,9 +23,22 @@ async function measured<T>(context: RecorderContext, method: Method, call: () =>
 
 export function startEgress(context: RecorderContext, recording: Recording): Promise<EgressInfo> {
   const request = buildStartRequest(recording, context.profiles, context.storage);
-  return measured(context, "start", () =>
-    context.egress.startRoomCompositeEgress(request.roomName, request.output, request.options),
-  );
+  const { egress } = context;
+  return measured(context, "start", () => {
+    switch (request.method) {
+      case "roomComposite":
+        return egress.startRoomCompositeEgress(request.roomName, request.output, request.options);
+      case "participant":
+        return egress.startParticipantEgress(
+          request.roomName,
+          request.identity,
+          request.output,
+          request.options,
+        );
+      case "trackComposite":
+        return egress.startTrackCompositeEgress(request.roomName, request.output, request.options);
+    }
+  });
 }
 
 export function stopEgress(context: RecorderContext, egressId: string): Promise<EgressInfo> {

@@ -2,15 +2,24 @@ import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol"
 import { landedKey, type ProfileCatalog, type StorageConfig, withOverrides } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
 import { contentTypeOf, type Recording, type RecordingOutput } from "@recfleet/recordings";
-import type { RoomCompositeOptions } from "livekit-server-sdk";
+import type {
+  ParticipantEgressOptions,
+  RoomCompositeOptions,
+  TrackCompositeOptions,
+} from "livekit-server-sdk";
 
-export interface StartRequest {
+interface StartRequestBase {
   roomName: string;
   output: { file: EncodedFileOutput };
-  options: RoomCompositeOptions;
   /** The filepath egress is asked for: <prefix>/<recordingId>.<mp4|ogg>. */
   filepath: string;
 }
+
+/** The Egress Start call a recording needs, by its source. */
+export type StartRequest =
+  | (StartRequestBase & { method: "roomComposite"; options: RoomCompositeOptions })
+  | (StartRequestBase & { method: "participant"; identity: string; options: ParticipantEgressOptions })
+  | (StartRequestBase & { method: "trackComposite"; options: TrackCompositeOptions });
 
 /** The object key a recording's file gets; the storage listener matches the same pattern. */
 export function recordingFilepath(prefix: string, recordingId: string, extension: "mp4" | "ogg"): string {
@@ -62,7 +71,7 @@ export function outputOf(
   return recording.output ?? plannedOutput(recording, profiles, storage);
 }
 
-/** Builds the room composite request of a recording from its profile and the storage settings. */
+/** Builds the Start request of a recording from its source, its profile and the storage settings. */
 export function buildStartRequest(
   recording: Recording,
   profiles: ProfileCatalog,
@@ -84,17 +93,46 @@ export function buildStartRequest(
       }),
     };
   }
-  const options: RoomCompositeOptions = { layout: recording.layout, audioOnly: encoding.audioOnly };
-  if (recording.customBaseUrl !== null) options.customBaseUrl = recording.customBaseUrl;
-  if (encoding.encodingOptions !== undefined) options.encodingOptions = encoding.encodingOptions;
-  return { roomName: recording.room, output: { file }, options, filepath };
+  const base = { roomName: recording.room, output: { file }, filepath };
+  const encodingOptions =
+    encoding.encodingOptions !== undefined ? { encodingOptions: encoding.encodingOptions } : {};
+  const { source } = recording;
+  switch (source.type) {
+    case "room": {
+      const options: RoomCompositeOptions = {
+        layout: recording.layout,
+        audioOnly: encoding.audioOnly,
+        ...encodingOptions,
+      };
+      if (recording.customBaseUrl !== null) options.customBaseUrl = recording.customBaseUrl;
+      return { ...base, method: "roomComposite", options };
+    }
+    case "participant":
+      return {
+        ...base,
+        method: "participant",
+        identity: source.identity,
+        options: { screenShare: source.screenShare, ...encodingOptions },
+      };
+    case "tracks":
+      return {
+        ...base,
+        method: "trackComposite",
+        options: {
+          ...(source.audioTrackId !== null ? { audioTrackId: source.audioTrackId } : {}),
+          ...(source.videoTrackId !== null ? { videoTrackId: source.videoTrackId } : {}),
+          ...encodingOptions,
+        },
+      };
+  }
 }
 
 /** The file path an egress writes to, read back from the request it echoes in EgressInfo. */
 export function filepathOf(info: EgressInfo): string | undefined {
-  if (info.request.case !== "roomComposite") return undefined;
-  const request = info.request.value;
-  const fromList = request.fileOutputs[0]?.filepath;
+  const { request } = info;
+  if (request.case === "participant") return request.value.fileOutputs[0]?.filepath || undefined;
+  if (request.case !== "roomComposite" && request.case !== "trackComposite") return undefined;
+  const fromList = request.value.fileOutputs[0]?.filepath;
   if (fromList) return fromList;
-  return request.output.case === "file" ? request.output.value.filepath : undefined;
+  return request.value.output.case === "file" ? request.value.output.value.filepath : undefined;
 }

@@ -3,6 +3,7 @@ import { type Logger, withTimeout } from "@recfleet/runtime";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "./context.ts";
+import { removeLateFile } from "./deletion.ts";
 import { handleDelete } from "./handlers/delete.ts";
 import { handleReconcile } from "./handlers/reconcile.ts";
 import { handleStart } from "./handlers/start.ts";
@@ -52,6 +53,8 @@ export function createRecorderWorker(context: RecorderContext, options: Recorder
       stop: (data, job) => instrumented(context, "stop", job, () => handleStop(context, data)),
       delete: (data, job, token) =>
         instrumented(context, "delete", job, () => handleDelete(context, data, job, token)),
+      "late-file": (data, job) =>
+        instrumented(context, "late-file", job, () => removeLateFile(context, data.recordingId, data.key)),
       reconcile: (_data, job) =>
         instrumented(context, "reconcile", job, () =>
           handleReconcile(context, options.lockConnection, options.prefix),

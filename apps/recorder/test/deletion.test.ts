@@ -1,5 +1,5 @@
 import type { Recording } from "@recfleet/recordings";
-import { startRedis, type TestRedis } from "@recfleet/testing";
+import { eventually, startRedis, type TestRedis } from "@recfleet/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { handleReconcile } from "../src/handlers/reconcile.ts";
 import {
@@ -125,6 +125,37 @@ describe("deletion", () => {
     expect((await harness.store.get(recording.id))?.status).toBe("deleted");
     expect(await exists(harness, recording.file?.key ?? "")).toBe(false);
     expect(await harness.store.idsPendingDeletion()).toEqual([]);
+  });
+});
+
+describe("a file that lands after its recording is gone", () => {
+  it("is removed when it is one of the recording's objects, and kept otherwise", async () => {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+    const recording = await savedWithFile(harness);
+    const key = recording.file?.key ?? "";
+    await harness.store.requestDelete(recording.id, BY, "deletion requested by test");
+    await harness.producer.enqueue("delete", { recordingId: recording.id });
+    await statusOf(harness.store, recording.id, "deleted");
+    // A retried upload puts it back, and a stranger's object sits beside it.
+    await harness.context.minio.putObject(BUCKET, key, Buffer.from("late upload"));
+    await harness.context.minio.putObject(BUCKET, "recordings/not-its-own.mp4", Buffer.from("other"));
+    await harness.producer.enqueue("late-file", {
+      recordingId: recording.id,
+      key: "recordings/not-its-own.mp4",
+    });
+    await harness.producer.enqueue("late-file", { recordingId: recording.id, key });
+    await eventually(async () => ((await exists(harness, key)) ? undefined : true), {
+      what: "the late file removed",
+    });
+    const after = await eventually(async () => {
+      const current = await harness.store.get(recording.id);
+      return current?.timeline.at(-1)?.reason.includes("landed in storage after") ? current : undefined;
+    });
+    expect(after.timeline.at(-1)?.reason).toBe(
+      `${key} landed in storage after the recording was deleted: removed`,
+    );
+    expect(after.status).toBe("deleted");
+    expect(await exists(harness, "recordings/not-its-own.mp4")).toBe(true);
   });
 });
 

@@ -22,6 +22,7 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   kind,
   profile,
   layout: "grid",
+  source: { type: "room" },
   encoding: null,
   customBaseUrl: null,
   notify: null,
@@ -66,7 +67,7 @@ describe("buildStartRequest", () => {
     const request = buildStartRequest(recording("audio", "balanced"), profiles, storage);
     expect(request.filepath.endsWith(".ogg")).toBe(true);
     expect(request.output.file.fileType).toBe(EncodedFileType.OGG);
-    expect(request.options.audioOnly).toBe(true);
+    expect(request.method === "roomComposite" && request.options.audioOnly).toBe(true);
   });
 
   it("applies a recording's encoding overrides on top of its profile, and its custom template", () => {
@@ -92,7 +93,9 @@ describe("buildStartRequest", () => {
       videoBitrate: 2500,
       keyFrameInterval: 2,
     });
-    expect(overridden.options.customBaseUrl).toBe("https://templates.example/recording/?brand=acme");
+    expect(overridden.method === "roomComposite" && overridden.options.customBaseUrl).toBe(
+      "https://templates.example/recording/?brand=acme",
+    );
 
     // A preset profile becomes explicit options from what its preset stands for.
     const fromPreset = buildStartRequest(
@@ -120,8 +123,54 @@ describe("buildStartRequest", () => {
       audioFrequency: 48000,
     });
     expect(
-      buildStartRequest(recording("video", "low-cpu"), profiles, storage).options.customBaseUrl,
+      (
+        buildStartRequest(recording("video", "low-cpu"), profiles, storage).options as {
+          customBaseUrl?: string;
+        }
+      ).customBaseUrl,
     ).toBeUndefined();
+  });
+
+  it("asks for a participant egress or a track composite by the recording's source, with its profile", () => {
+    const participant = buildStartRequest(
+      {
+        ...recording("video", "low-cpu"),
+        source: { type: "participant", identity: "alice", screenShare: true },
+      },
+      profiles,
+      storage,
+    );
+    expect(participant.method).toBe("participant");
+    expect(participant.method === "participant" && participant.identity).toBe("alice");
+    expect(participant.options).toMatchObject({ screenShare: true });
+    expect((participant.options.encodingOptions as EncodingOptions).toJson()).toMatchObject({
+      framerate: 15,
+    });
+    expect(participant.output.file.fileType).toBe(EncodedFileType.MP4);
+    const tracks = buildStartRequest(
+      {
+        ...recording("audio", "low-cpu"),
+        source: { type: "tracks", audioTrackId: "TR_a", videoTrackId: null },
+      },
+      profiles,
+      storage,
+    );
+    expect(tracks.method).toBe("trackComposite");
+    expect(tracks.options).toMatchObject({ audioTrackId: "TR_a" });
+    expect(tracks.options).not.toHaveProperty("videoTrackId");
+    expect(tracks.output.file.fileType).toBe(EncodedFileType.OGG);
+  });
+
+  it("reads the file path back from a participant or track composite egress too", () => {
+    const file = { filepath: "recordings/x.mp4" };
+    for (const request of [
+      { case: "participant" as const, value: { fileOutputs: [file] } },
+      { case: "trackComposite" as const, value: { fileOutputs: [file] } },
+    ]) {
+      expect(filepathOf(new EgressInfo({ request } as ConstructorParameters<typeof EgressInfo>[0]))).toBe(
+        "recordings/x.mp4",
+      );
+    }
   });
 
   it("sends no upload block when egress has its own storage settings", () => {

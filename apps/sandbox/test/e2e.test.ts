@@ -121,6 +121,59 @@ describe("the whole fleet, through the public API only", () => {
   );
 
   it(
+    "records two participants of one room apart, each to its own file, through a participant egress",
+    async () => {
+      const room = "e2e-participants";
+      await fleet.openRoom(room, { identity: "alice" });
+      await fleet.openRoom(room, { identity: "bob" });
+      const started = await Promise.all(
+        ["alice", "bob"].map((identity) =>
+          fleet.api<RecordingView & { source: unknown }>("POST", "/v1/recordings", {
+            room,
+            source: { type: "participant", identity, screenShare: identity === "bob" },
+            profile: "minimum-cpu",
+            notify: { email: `${identity}@example.com` },
+          }),
+        ),
+      );
+      for (const answer of started) expect(answer.status).toBe(202);
+      const recordings = started.map((answer) => answer.body);
+      for (const recording of recordings) await fleet.waitFor(recording.id, "active");
+      await stopAll(recordings);
+      for (const recording of recordings) {
+        const notified = await fleet.waitFor(recording.id, "notified");
+        expect(notified.file?.key).toBe(`recordings/${recording.id}.mp4`);
+        const mail = (await fleet.mails()).find(
+          (entry) => entry.messageId === `<saved.${recording.id}@sandbox.localhost>`,
+        );
+        const link = linkIn(await fleet.mailText(mail?.id ?? ""));
+        expect((await fetch(link)).status).toBe(200);
+      }
+      const { requests } = await fleet.livekitAdmin<{
+        requests: { method: string; status: number; body: Record<string, unknown> }[];
+      }>("/requests");
+      const starts = requests.filter(
+        (request) => request.method === "StartParticipantEgress" && request.body.roomName === room,
+      );
+      expect(
+        starts
+          .map((request) => [request.body.identity, Boolean(request.body.screenShare), request.status])
+          .sort(),
+      ).toEqual([
+        ["alice", false, 200],
+        ["bob", true, 200],
+      ]);
+      // The profile's options went with each.
+      const minimum = profiles.get("minimum-cpu");
+      if (!minimum) throw new Error("no minimum-cpu profile");
+      const expected = egressEncodingFor(minimum, "video").encodingOptions;
+      for (const start of starts)
+        expect(start.body.advanced).toEqual((expected as { toJson(): unknown }).toJson());
+    },
+    scaled(120_000),
+  );
+
+  it(
     "completes every recording when the egress fleet takes one at a time",
     async () => {
       await fleet.livekitAdmin("/faults", { capacity: 1 });

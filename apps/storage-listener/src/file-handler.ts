@@ -92,6 +92,16 @@ export async function handleObject(
     });
     status = result.ok || result.reason === "illegal" ? result.recording.status : status;
   }
+  if (status === "deleted" || status === "expired") {
+    // Its files are gone by design: this one came late (a retried upload). The recorder removes it.
+    await deps.producer.enqueue("late-file", { recordingId: recording.id, key: parsed.key });
+    metrics.ignored.inc({ reason: `recording ${status}` });
+    logger.warn(
+      { recordingId: recording.id, status, key: parsed.key, source },
+      "a file landed for a recording already gone: removing it",
+    );
+    return "removing";
+  }
   if (status !== "saved") {
     if (status !== "notified") {
       metrics.ignored.inc({ reason: `recording ${status}` });

@@ -237,6 +237,30 @@ describe("storage listener", () => {
     await fleet.close();
   });
 
+  it("asks the recorder to remove a file that lands after its recording was deleted", async () => {
+    const fleet = await startFleet(1);
+    const recording = await recordingIn(fleet, "stopped");
+    await putFile(fleet, keyOf(recording), 4096);
+    await waitForSaved(fleet, [recording.id]);
+    await fleet.store.requestDelete(recording.id, { tenant: "default", keyId: "k" }, "test: delete");
+    await fleet.store.transition(recording.id, "deleted", { reason: "test: files removed" });
+    // A retried upload brings it back.
+    await putFile(fleet, keyOf(recording), 4096);
+    const control = new Queue(QUEUE.control, { connection: { url: redis.url }, prefix: fleet.prefix });
+    const deadline = Date.now() + scaled(10_000);
+    let jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    while (jobs.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    }
+    expect(jobs.map((job) => [job.name, job.data])).toEqual([
+      ["late-file", { recordingId: recording.id, key: keyOf(recording) }],
+    ]);
+    expect((await fleet.store.get(recording.id))?.status).toBe("deleted");
+    await control.close();
+    await fleet.close();
+  });
+
   it("finds files under the egress fleet's own storage prefix, and only there", async () => {
     const fleet = await startFleet(1, { STORAGE_EGRESS_PREFIX: "egress-eu" });
     const recording = await recordingIn(fleet, "stopped", { egressPrefix: "egress-eu" });

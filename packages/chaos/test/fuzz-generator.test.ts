@@ -39,6 +39,7 @@ describe("what the fuzz scenario checks", () => {
     ({
       id: "r",
       kind: "video",
+      source: { type: "room" },
       layout: "speaker",
       encoding: null,
       customBaseUrl: null,

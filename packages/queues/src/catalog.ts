@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { callbackJob } from "./jobs/callbacks.ts";
 import { deleteJob } from "./jobs/delete.ts";
+import { lateFileJob } from "./jobs/late-file.ts";
 import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
 import { startJob } from "./jobs/start.ts";
@@ -12,6 +13,7 @@ export const JOBS = {
   [startJob.name]: startJob,
   [stopJob.name]: stopJob,
   [deleteJob.name]: deleteJob,
+  [lateFileJob.name]: lateFileJob,
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,

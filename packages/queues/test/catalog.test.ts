@@ -140,6 +140,9 @@ describe("createConsumer", () => {
         delete: async () => {
           handled += 1;
         },
+        "late-file": async () => {
+          handled += 1;
+        },
       },
       { connection: workerConnection, prefix, logger },
     );

@@ -2,7 +2,7 @@ import { CALLBACK_EVENTS, type CallbackEvent } from "@recfleet/config";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { recordingKeys } from "./keys.ts";
-import { FAILURE_CODES, RECORDING_KINDS } from "./model.ts";
+import { FAILURE_CODES, RECORDING_KINDS, recordingSourceSchema } from "./model.ts";
 import { STATUSES } from "./states.ts";
 
 /** How one attempt ended. */
@@ -111,6 +111,7 @@ export const callbackPayloadSchema = z
       tenant: z.string(),
       room: z.string(),
       kind: z.enum(RECORDING_KINDS),
+      source: recordingSourceSchema,
       profile: z.string(),
       layout: z.string(),
       status: z.enum(STATUSES).meta({ description: "Its status when this attempt was made." }),

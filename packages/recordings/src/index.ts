@@ -24,6 +24,7 @@ export { EventStreamReader, eventsOf, type RecordingEvent, webhookIdOf } from ".
 export { newRecordingId, recordingIdSchema } from "./id.ts";
 export { type RecordingKeys, recordingKeys } from "./keys.ts";
 export {
+  activeSlotOf,
   FAILURE_CODES,
   type FailureCode,
   type NewRecording,
@@ -31,8 +32,11 @@ export {
   type Recording,
   type RecordingKind,
   type RecordingOutput,
+  type RecordingSource,
+  ROOM_SOURCE,
   recordingOutputSchema,
   recordingSchema,
+  recordingSourceSchema,
   type StoredFile,
   storedFileSchema,
   type TimelineEntry,

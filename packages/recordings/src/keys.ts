@@ -1,4 +1,3 @@
-import type { RecordingKind } from "./model.ts";
 import type { RecordingStatus } from "./states.ts";
 
 /** Redis keys of the recording store, all under `<REDIS_PREFIX>:rec:`. */
@@ -8,8 +7,8 @@ export function recordingKeys(prefix: string) {
   return {
     /** hash: v (version), status, doc (JSON) */
     recording: (id: string) => `${base}:id:${id}`,
-    /** string: id of the recording holding this room and kind */
-    active: (room: string, kind: RecordingKind) => `${base}:active:${kind}:${room}`,
+    /** string: id of the recording holding this slot of the room (activeSlotOf: its kind, participant or tracks) */
+    active: (room: string, slot: string) => `${base}:active:${slot}:${room}`,
     /** string: recording id of an egress */
     egress: (egressId: string) => `${base}:egress:${egressId}`,
     /** sorted sets of ids (score 0, ordered by id, which is time-ordered) */

@@ -18,6 +18,40 @@ export type FailureCode = (typeof FAILURE_CODES)[number];
 export const RECORDING_KINDS = ["video", "audio"] as const;
 export type RecordingKind = (typeof RECORDING_KINDS)[number];
 
+/**
+ * What a recording records: the room (a room composite, egress' web template), one participant
+ * (egress' participant egress: camera or screen share, and microphone), or chosen tracks (track
+ * composite). docs/design/recording-spec.md has the sources still to come.
+ */
+export const recordingSourceSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("room") }),
+  z.object({ type: z.literal("participant"), identity: z.string(), screenShare: z.boolean() }),
+  z.object({
+    type: z.literal("tracks"),
+    audioTrackId: z.string().nullable(),
+    videoTrackId: z.string().nullable(),
+  }),
+]);
+export type RecordingSource = z.infer<typeof recordingSourceSchema>;
+export const ROOM_SOURCE: RecordingSource = { type: "room" };
+
+/**
+ * What one recording holds while in progress, so that two requests cannot record the same thing
+ * twice: a room composite holds its room and kind, a participant recording its participant, a
+ * track composite its tracks. Parts are URI-encoded: no identity can look like another slot.
+ */
+export function activeSlotOf(recording: { kind: RecordingKind; source: RecordingSource }): string {
+  const { source } = recording;
+  switch (source.type) {
+    case "room":
+      return recording.kind;
+    case "participant":
+      return `participant:${encodeURIComponent(source.identity)}`;
+    case "tracks":
+      return `tracks:${encodeURIComponent(source.audioTrackId ?? "")}:${encodeURIComponent(source.videoTrackId ?? "")}`;
+  }
+}
+
 export const timelineEntrySchema = z.object({
   status: z.enum(STATUSES),
   at: z.iso.datetime(),
@@ -58,6 +92,8 @@ export const recordingSchema = z.object({
   tenant: z.string().default(DEFAULT_TENANT),
   room: z.string(),
   kind: z.enum(RECORDING_KINDS),
+  /** Older documents: the room. */
+  source: recordingSourceSchema.default(ROOM_SOURCE),
   profile: z.string(),
   layout: z.string(),
   /** Encoding settings asked for on top of the profile; null: the profile as it is. */
@@ -98,6 +134,8 @@ export interface NewRecording {
   tenant?: string;
   room: string;
   kind: RecordingKind;
+  /** Absent: the room. */
+  source?: RecordingSource;
   profile: string;
   layout: string;
   encoding?: EncodingOverrides | null;

@@ -4,10 +4,12 @@ import { eventsOf } from "./events.ts";
 import { newRecordingId } from "./id.ts";
 import { type RecordingKeys, recordingKeys } from "./keys.ts";
 import {
+  activeSlotOf,
   type FailureCode,
   type NewRecording,
   type Recording,
   type RecordingOutput,
+  ROOM_SOURCE,
   recordingSchema,
   type StoredFile,
 } from "./model.ts";
@@ -121,6 +123,7 @@ export class RecordingStore {
       id: newRecordingId(),
       ...input,
       tenant,
+      source: input.source ?? ROOM_SOURCE,
       status: "queued",
       egressId: null,
       output: null,
@@ -144,7 +147,7 @@ export class RecordingStore {
     const [outcome, value] = await this.scripts.create(
       [
         this.keys.recording(recording.id),
-        this.keys.active(input.room, input.kind),
+        this.keys.active(input.room, activeSlotOf(recording)),
         idempotency ? this.keys.idempotency(idempotency.scope) : "",
         this.keys.byRoom(input.room),
         this.keys.byStatus("queued"),
@@ -189,11 +192,13 @@ export class RecordingStore {
     return id ? this.get(id) : undefined;
   }
 
-  /** The recording holding this room and kind, if one is in progress. */
-  async getActive(room: string, kind: Recording["kind"]): Promise<Recording | undefined> {
-    const id = await this.redis.get(this.keys.active(room, kind));
-    const recording = id ? await this.get(id) : undefined;
-    return recording && isInProgress(recording.status) ? recording : undefined;
+  /** The recordings of a room in progress (of every kind and source), among its newest `limit`. */
+  async inProgressIn(room: string, limit = 100): Promise<Recording[]> {
+    const ids = await this.redis.zrange(this.keys.byRoom(room), "+", "-", "BYLEX", "REV", "LIMIT", 0, limit);
+    const recordings = await Promise.all(ids.map((id) => this.get(id)));
+    return recordings.filter(
+      (recording): recording is Recording => !!recording && isInProgress(recording.status),
+    );
   }
 
   /**
@@ -292,7 +297,7 @@ export class RecordingStore {
     await this.scripts.remove(
       [
         this.keys.recording(id),
-        this.keys.active(recording.room, recording.kind),
+        this.keys.active(recording.room, activeSlotOf(recording)),
         this.keys.byRoom(recording.room),
         this.keys.byStatus(recording.status),
         this.keys.all,
@@ -463,7 +468,7 @@ export class RecordingStore {
           this.keys.recording(id),
           this.keys.byStatus(from),
           this.keys.byStatus(next.status),
-          this.keys.active(next.room, next.kind),
+          this.keys.active(next.room, activeSlotOf(next)),
           next.egressId ? this.keys.egress(next.egressId) : "",
           this.keys.byTenantStatus(next.tenant, from),
           this.keys.byTenantStatus(next.tenant, next.status),

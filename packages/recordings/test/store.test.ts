@@ -50,7 +50,7 @@ describe("RecordingStore.create", () => {
       { status: "queued", at: recording.createdAt, reason: "recording requested" },
     ]);
     expect(await store.get(recording.id)).toEqual(recording);
-    expect((await store.getActive("room-1", "video"))?.id).toBe(recording.id);
+    expect((await store.inProgressIn("room-1")).map((r) => r.id)).toEqual([recording.id]);
   });
 
   it("allows one recording per room and kind at a time", async () => {
@@ -64,8 +64,31 @@ describe("RecordingStore.create", () => {
     await store.transition(video.id, "starting", { reason: "picked up" });
     await store.transition(video.id, "active", { reason: "egress active", egressId: "EG_1" });
     await store.transition(video.id, "stopped", { reason: "egress ended" });
-    expect(await store.getActive("room-1", "video")).toBeUndefined();
+    expect((await store.inProgressIn("room-1")).map((r) => r.kind)).toEqual(["audio"]);
     await created(store, "room-1", "video");
+  });
+
+  it("records several participants and track sets of one room at once, each only once", async () => {
+    const { store } = newStore();
+    const composite = await created(store, "room-p", "video");
+    const participant = (identity: string) =>
+      store.create({
+        ...input("room-p", "video"),
+        source: { type: "participant", identity, screenShare: false },
+      });
+    const alice = await participant("alice");
+    const bob = await participant("bob");
+    expect([alice.outcome, bob.outcome]).toEqual(["created", "created"]);
+    expect(await participant("alice")).toMatchObject({ outcome: "conflict" });
+    // An identity that looks like another slot is still its own.
+    expect((await participant("alice:x")).outcome).toBe("created");
+    const tracks = { type: "tracks", audioTrackId: "TR_a", videoTrackId: null } as const;
+    expect((await store.create({ ...input("room-p", "video"), source: tracks })).outcome).toBe("created");
+    expect(await store.create({ ...input("room-p", "video"), source: tracks })).toMatchObject({
+      outcome: "conflict",
+    });
+    expect((await store.inProgressIn("room-p")).length).toBe(5);
+    expect((await store.get(composite.id))?.source).toEqual({ type: "room" });
   });
 
   it("creates exactly one recording when 50 requests race for one room", async () => {
@@ -259,7 +282,7 @@ describe("RecordingStore.list", () => {
     const recording = await created(store, "room-r");
     await store.remove(recording.id);
     expect(await store.get(recording.id)).toBeUndefined();
-    expect(await store.getActive("room-r", "video")).toBeUndefined();
+    expect(await store.inProgressIn("room-r")).toEqual([]);
     expect((await store.list({ limit: 10 })).items).toEqual([]);
   });
 });

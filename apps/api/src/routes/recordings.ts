@@ -5,7 +5,8 @@ import {
   isInProgress,
   type NewRecording,
   type Recording,
-  recordingIdSchema,
+  type RecordingSource,
+  ROOM_SOURCE,
 } from "@recfleet/recordings";
 import { type Response, Router } from "express";
 import { callerOf, canSee, hasScope, requireScope } from "../http/auth.ts";
@@ -16,6 +17,7 @@ import { idempotencyClaim, idempotencyKeyOf } from "../http/idempotency.ts";
 import { presentRecording, recordingUrl } from "../http/links.ts";
 import { ProblemError } from "../http/problem.ts";
 import {
+  type CreateRecordingRequest,
   createRecordingRequestSchema,
   DEFAULT_PAGE_SIZE,
   listRecordingsQuerySchema,
@@ -23,10 +25,33 @@ import {
   stopRecordingRequestSchema,
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
-import { encodingProblems } from "./encoding.ts";
+import { createRequestProblems } from "./create-checks.ts";
 import { loadVisible, notFound } from "./visible.ts";
 
 const API_REASON = "through the API";
+
+/** The request's source as the recording stores it. */
+function sourceOf(source: CreateRecordingRequest["source"]): RecordingSource {
+  if (!source || source.type === "room") return ROOM_SOURCE;
+  if (source.type === "participant") {
+    return { type: "participant", identity: source.identity, screenShare: source.screenShare };
+  }
+  return {
+    type: "tracks",
+    audioTrackId: source.audioTrackId ?? null,
+    videoTrackId: source.videoTrackId ?? null,
+  };
+}
+
+/** What a conflicting recording holds, in words. */
+function heldBy(input: NewRecording): string {
+  const { source } = input;
+  if (!source || source.type === "room") return `Room "${input.room}" has a ${input.kind} recording`;
+  if (source.type === "participant") {
+    return `Participant "${source.identity}" of room "${input.room}" has a recording`;
+  }
+  return `These tracks of room "${input.room}" have a recording`;
+}
 
 function notInProgress(recording: Recording): ProblemError {
   return new ProblemError("recording-not-in-progress", {
@@ -159,11 +184,11 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const { tenant } = callerOf(res);
         const key = idempotencyKeyOf(req);
         const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
-        const encodingErrors = encodingProblems(body, encoding);
-        if (encodingErrors.length > 0) {
+        const requestErrors = createRequestProblems(body, encoding);
+        if (requestErrors.length > 0) {
           throw new ProblemError("validation-error", {
-            detail: encodingErrors.map((error) => `${error.field}: ${error.message}`).join("; "),
-            errors: encodingErrors,
+            detail: requestErrors.map((error) => `${error.field}: ${error.message}`).join("; "),
+            errors: requestErrors,
           });
         }
         if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
@@ -188,6 +213,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
           ...(days !== undefined ? { expireDays: days } : {}),
           room: body.room,
           kind: body.kind,
+          source: sourceOf(body.source),
           profile,
           layout: body.layout ?? profiles.defaultLayout,
           encoding: body.encoding && Object.keys(body.encoding).length > 0 ? body.encoding : null,
@@ -228,11 +254,11 @@ export function recordingRoutes(ctx: RouteContext): Router {
             if (!canSee(callerOf(res), existing)) {
               // LiveKit rooms are shared by every tenant; which recording holds this one is not theirs to know.
               throw new ProblemError("recording-in-progress", {
-                detail: `Room "${input.room}" already has a ${input.kind} recording in progress, made by another API consumer.`,
+                detail: `${heldBy(input)} already in progress, made by another API consumer.`,
               });
             }
             throw new ProblemError("recording-in-progress", {
-              detail: `Room "${input.room}" already has a ${input.kind} recording in progress: ${existing.id} (${existing.status}).`,
+              detail: `${heldBy(input)} already in progress: ${existing.id} (${existing.status}).`,
               extensions: {
                 existing: {
                   id: existing.id,

@@ -1,10 +1,9 @@
-import { RECORDING_KINDS, type Recording } from "@recfleet/recordings";
+import type { Recording } from "@recfleet/recordings";
 import type { RouteContext } from "./context.ts";
 
-/** The recordings of a room that are in progress, one per kind at most. */
-async function inProgress(ctx: RouteContext, room: string): Promise<Recording[]> {
-  const found = await Promise.all(RECORDING_KINDS.map((kind) => ctx.store.getActive(room, kind)));
-  return found.filter((recording): recording is Recording => recording !== undefined);
+/** The recordings of a room that are in progress: its composites, participants and tracks. */
+function inProgress(ctx: RouteContext, room: string): Promise<Recording[]> {
+  return ctx.store.inProgressIn(room);
 }
 
 /**

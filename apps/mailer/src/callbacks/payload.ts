@@ -17,6 +17,7 @@ export function callbackPayload(
       tenant: recording.tenant,
       room: recording.room,
       kind: recording.kind,
+      source: recording.source,
       profile: recording.profile,
       layout: recording.layout,
       status: recording.status,

@@ -14,6 +14,7 @@ export const exampleRecording: Recording = {
   kind: "video",
   profile: "low-cpu",
   layout: "speaker",
+  source: { type: "room" },
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },

@@ -55,6 +55,14 @@ function durationOf(recording: Recording): number | undefined {
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
+/** Who a participant recording recorded (the identity, cleaned like a room name). */
+function participantFact(recording: Recording, wording: Wording): Fact[] {
+  const { source } = recording;
+  return source.type === "participant"
+    ? [{ label: wording.labels.participant, value: displayedRoom(source.identity) }]
+    : [];
+}
+
 /** The "recording is ready" email: where, when, how long, how big, the link and until when it works. */
 export function renderSavedEmail(
   recording: Recording,
@@ -68,6 +76,7 @@ export function renderSavedEmail(
   const duration = durationOf(recording);
   const facts: Fact[] = [
     { label: wording.labels.room, value: room },
+    ...participantFact(recording, wording),
     { label: wording.labels.recordedAt, value: date(recording.startedAt ?? recording.createdAt) },
     ...(duration !== undefined
       ? [{ label: wording.labels.duration, value: formatDuration(duration, intlLocale) }]
@@ -117,6 +126,7 @@ export function renderFailedEmail(
   const explanation = words.reasons[reason];
   const facts: Fact[] = [
     { label: wording.labels.room, value: room },
+    ...participantFact(recording, wording),
     {
       label: wording.labels.requestedAt,
       value: formatDateTime(new Date(recording.createdAt), intlLocale, options.timeZone),

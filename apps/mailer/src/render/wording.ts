@@ -16,6 +16,8 @@ export interface Wording {
   colon: string;
   labels: {
     room: string;
+    /** For a recording of one participant: who. */
+    participant: string;
     recordedAt: string;
     requestedAt: string;
     duration: string;

@@ -25,6 +25,19 @@ export function acceptedRecordingProblems(recording: Recording, bounds: Encoding
   const what = `recording ${recording.id}`;
   if (!(LAYOUTS as readonly string[]).includes(recording.layout))
     problems.push(`${what}: layout ${recording.layout}`);
+  const { source } = recording;
+  if (source.type !== "room" && recording.customBaseUrl !== null) {
+    problems.push(`${what}: a custom template for a ${source.type} source`);
+  }
+  if (source.type === "participant" && (recording.kind !== "video" || source.identity === "")) {
+    problems.push(`${what}: participant source with kind ${recording.kind} or no identity`);
+  }
+  if (source.type === "tracks") {
+    if (source.audioTrackId === null && source.videoTrackId === null)
+      problems.push(`${what}: tracks source naming none`);
+    if (recording.kind === "audio" && source.videoTrackId !== null)
+      problems.push(`${what}: audio with a video track`);
+  }
   if (recording.customBaseUrl !== null && bounds.customBaseUrls.length === 0) {
     problems.push(
       `${what}: customBaseUrl ${recording.customBaseUrl.slice(0, 80)} accepted with no template allowed`,

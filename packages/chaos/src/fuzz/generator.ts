@@ -192,6 +192,20 @@ const FIELD_VALUES: Record<string, unknown[]> = {
   metadata: [[], "x", 1, true, { big: "x".repeat(5000) }, { a: [1, 2, { b: null }] }],
   encoding: [1, "fast", [], null, { width: "1280" }, { depth: 8 }, { videoCodec: "H264_HIGH" }],
   customBaseUrl: ["", 1, null, "javascript:alert(1)", "file:///etc/passwd", "https://evil.example/"],
+  source: [
+    "participant",
+    { type: "participant" },
+    { type: "participant", identity: "" },
+    { type: "participant", identity: "a\u0000b" },
+    { type: "participant", identity: "x".repeat(300) },
+    { type: "participant", identity: "fuzz-guest", screenShare: "yes" },
+    { type: "tracks" },
+    { type: "tracks", audioTrackId: "TR a" },
+    { type: "tracks", audioTrackId: "TR_fuzz", videoTrackId: "TR_fuzz2" },
+    { type: "web", url: "http://169.254.169.254/" },
+    { type: "room", layout: "grid" },
+    { type: "__proto__" },
+  ],
 };
 
 // Encoding override values at and around every documented rule and bound (ENCODING_MAX_* at

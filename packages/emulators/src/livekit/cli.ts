@@ -37,6 +37,8 @@ Rooms
   --empty-timeout-ms <ms>        a room nobody joined closes after this long (default 300000, LiveKit's)
   --departure-timeout-ms <ms>    a room closes this long after its last participant left (default 20000)
   --ended-retention-ms <ms>      ended egresses are forgotten after this long (default 86400000, LiveKit's)
+  --source-wait-ms <ms>          a participant or track composite egress waits this long for its
+                                 participant or tracks, then fails "… not found" (default 30000, egress')
   --auto-room <true|false>       sandbox only: a Start for an unknown room opens it with one publishing
                                  participant instead of the real 404 (default false)
   --auto-room-delay-ms <ms>      with --auto-room: the room opens this long after the first Start, which
@@ -145,6 +147,7 @@ const OPTIONS = {
   "empty-timeout-ms": { type: "string" },
   "departure-timeout-ms": { type: "string" },
   "ended-retention-ms": { type: "string" },
+  "source-wait-ms": { type: "string" },
   "auto-room": { type: "string" },
   "auto-room-delay-ms": { type: "string" },
   "start-latency-ms": { type: "string" },
@@ -190,6 +193,7 @@ async function main(): Promise<void> {
       emptyTimeoutMs: wholeNumber("empty-timeout-ms", values["empty-timeout-ms"], { min: 1 }),
       departureTimeoutMs: wholeNumber("departure-timeout-ms", values["departure-timeout-ms"], { min: 1 }),
       endedRetentionMs: wholeNumber("ended-retention-ms", values["ended-retention-ms"], { min: 1 }),
+      sourceWaitMs: wholeNumber("source-wait-ms", values["source-wait-ms"], { min: 1 }),
       autoRoom: bool("auto-room", values["auto-room"]) ?? false,
       autoRoomDelayMs: wholeNumber("auto-room-delay-ms", values["auto-room-delay-ms"]),
       startLatencyMs: wholeNumber("start-latency-ms", values["start-latency-ms"]),

@@ -5,7 +5,9 @@ import {
   EgressStatus,
   FileInfo,
   type ListEgressRequest,
+  type ParticipantEgressRequest,
   type RoomCompositeEgressRequest,
+  type TrackCompositeEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import {
@@ -69,7 +71,12 @@ interface EgressRun {
   running: boolean;
   /** Its instance died: nothing about it changes any more. */
   crashed: boolean;
-  /** A room composite records only once its template sends the start signal (a track is there). */
+  /** What it records: the room (composite), one participant, or chosen tracks. */
+  source: StartSource;
+  /**
+   * A room composite records once its template sends the start signal (a track is there); a
+   * participant or track composite once its participant or tracks are there to subscribe to.
+   */
   awaitingStartSignal: boolean;
   /** LiveKit lost its record (purge or data loss): hidden until the egress reports again. */
   forgotten: boolean;
@@ -78,6 +85,12 @@ interface EgressRun {
   timers: Set<NodeJS.Timeout>;
   upload: UploadRecord | null;
 }
+
+/** A Start request, by the EgressInfo.request case it becomes. */
+export type StartSource =
+  | { case: "roomComposite"; value: RoomCompositeEgressRequest }
+  | { case: "participant"; value: ParticipantEgressRequest }
+  | { case: "trackComposite"; value: TrackCompositeEgressRequest };
 
 export interface FleetSettings {
   faults: () => EgressFaults;
@@ -94,6 +107,11 @@ export interface FleetSettings {
   autoRoomDelayMs: number;
   /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
   endedRetentionMs: number;
+  /**
+   * How long a participant or track composite egress waits for its participant or tracks before
+   * it fails "participant … not found" (egress' subscriptionTimeout, 30 s).
+   */
+  sourceWaitMs: number;
   payloadCapBytes: number;
   uploadTimeoutMs: number;
   /** Pause before the first upload retry; doubled each time, up to 5 s (the AWS SDK's bounds). */
@@ -188,10 +206,12 @@ export class EgressFleet {
   }
 
   /**
-   * StartRoomCompositeEgress after authorization: the room, admission, validation, then a new
-   * egress — in livekit-server's order, which decides what a bad request to a full fleet gets.
+   * A Start after authorization: the request's own checks, the room, admission, validation,
+   * then a new egress — in livekit-server's order, which decides what a bad request to a full
+   * fleet gets (livekit/livekit pkg/service/egress.go; livekit/egress pkg/config/pipeline.go).
    */
-  start(request: RoomCompositeEgressRequest): EgressInfo {
+  start(source: StartSource): EgressInfo {
+    const request = source.value;
     if (request.roomName === "") throw invalidInput("room_name");
     // livekit-server loads the room before it asks any egress instance.
     const room = this.settings.rooms.get(request.roomName) ?? this.openAutoRoom(request.roomName);
@@ -201,8 +221,21 @@ export class EgressFleet {
     if (capacity !== null && this.liveCount() >= capacity) {
       throw new DelayedTwirpError(new TwirpError("unavailable", "no response from servers"), refusalDelayMs);
     }
-    const plan = planEncoding(request);
-    checkTemplateUrl(request.customBaseUrl);
+    let enabled: { audio: boolean; video: boolean };
+    let sourceType = EgressSourceType.SDK;
+    if (source.case === "roomComposite") {
+      enabled = { audio: !source.value.videoOnly, video: !source.value.audioOnly };
+      sourceType = EgressSourceType.WEB;
+      checkTemplateUrl(source.value.customBaseUrl);
+    } else if (source.case === "participant") {
+      if (source.value.identity === "") throw invalidInput("identity");
+      enabled = { audio: true, video: true };
+    } else {
+      const { audioTrackId, videoTrackId } = source.value;
+      if (audioTrackId === "" && videoTrackId === "") throw invalidInput("audio_track_id or video_track_id");
+      enabled = { audio: audioTrackId !== "", video: videoTrackId !== "" };
+    }
+    const plan = planEncoding(enabled, request.options);
     const output = selectFileOutput(request);
     const format = resolveFileFormat(output.fileType, plan);
 
@@ -218,12 +251,12 @@ export class EgressFleet {
       egressId,
       roomId,
       roomName: request.roomName,
-      sourceType: EgressSourceType.WEB,
+      sourceType,
       status: EgressStatus.EGRESS_STARTING,
       // Egress stamps the request when it takes it, not when it begins recording.
       startedAt: nowNanos(),
       updatedAt: nowNanos(),
-      request: { case: "roomComposite", value: redactedRequest(request) },
+      request: redactedSource(source),
       fileResults: [file],
       result: { case: "file", value: file },
     });
@@ -243,6 +276,7 @@ export class EgressFleet {
       disableManifest: output.disableManifest,
       running: true,
       crashed: false,
+      source,
       awaitingStartSignal: true,
       forgotten: false,
       activeSinceMs: null,
@@ -259,8 +293,28 @@ export class EgressFleet {
     // The session limit counts from the start of the pipeline, start signal or not.
     const { maxDurationMs } = this.settings.faults();
     if (maxDurationMs !== null) this.after(run, maxDurationMs, () => this.limitReached(run));
+    if (source.case !== "roomComposite") {
+      this.after(run, this.settings.sourceWaitMs, () => this.sourceNotFound(run));
+    }
     this.checkStartSignal(run);
     return info.clone();
+  }
+
+  /**
+   * A participant left its room: a participant egress recording it ends as egress' SDK source
+   * does when its participant disconnects — normally, uploading what it has.
+   */
+  participantLeft(roomName: string, identity: string): void {
+    for (const run of this.runs.values()) {
+      if (run.source.case !== "participant" || run.source.value.identity !== identity) continue;
+      if (run.info.roomName !== roomName || !run.running || run.crashed) continue;
+      if (run.info.status !== EgressStatus.EGRESS_ACTIVE) continue;
+      this.clearTimers(run);
+      run.info.details = END_REASON_SOURCE_CLOSED;
+      this.setStatus(run, EgressStatus.EGRESS_ENDING);
+      this.emit(run, "egress_updated");
+      this.finish(run, EgressStatus.EGRESS_COMPLETE);
+    }
   }
 
   /** A track was published in a room: its egresses waiting for the start signal look again. */
@@ -454,10 +508,40 @@ export class EgressFleet {
   private checkStartSignal(run: EgressRun): void {
     if (!run.awaitingStartSignal || !run.running || run.crashed) return;
     if (run.info.status !== EgressStatus.EGRESS_STARTING) return;
-    const audioOnly = !run.plan.videoEnabled;
-    if (!this.settings.rooms.hasStartSignal(run.info.roomName, audioOnly)) return;
+    const { rooms } = this.settings;
+    const roomName = run.info.roomName;
+    const { source } = run;
+    const ready =
+      source.case === "roomComposite"
+        ? rooms.hasStartSignal(roomName, !run.plan.videoEnabled)
+        : source.case === "participant"
+          ? rooms.publishes(roomName, source.value.identity)
+          : [source.value.audioTrackId, source.value.videoTrackId].every(
+              (trackId) => trackId === "" || rooms.hasTrack(roomName, trackId),
+            );
+    if (!ready) return;
     run.awaitingStartSignal = false;
     this.after(run, this.settings.faults().activationDelayMs, () => this.activate(run));
+  }
+
+  /** The SDK source's wait ran out: egress fails with what it did not find (psrpc NotFound). */
+  private sourceNotFound(run: EgressRun): void {
+    if (!run.awaitingStartSignal || !run.running || run.crashed) return;
+    if (run.info.status !== EgressStatus.EGRESS_STARTING) return;
+    const { source } = run;
+    const { rooms } = this.settings;
+    let missing = "";
+    if (source.case === "participant") missing = `participant ${source.value.identity} not found`;
+    else if (source.case === "trackComposite") {
+      const absent = [source.value.audioTrackId, source.value.videoTrackId].find(
+        (trackId) => trackId !== "" && !rooms.hasTrack(run.info.roomName, trackId),
+      );
+      missing = `track ${absent ?? ""} not found`;
+    }
+    if (missing === "") return;
+    this.clearTimers(run);
+    run.info.details = END_REASON.failure;
+    this.end(run, EgressStatus.EGRESS_FAILED, missing, 404);
   }
 
   private liveCount(): number {
@@ -767,6 +851,18 @@ function manifestJson(
 
 function cannotStop(status: EgressStatus): TwirpError {
   return new TwirpError("failed_precondition", `egress with status ${statusName(status)} cannot be stopped`);
+}
+
+/** EgressInfo.request of a Start: the request with its storage credentials redacted. */
+function redactedSource(source: StartSource): EgressInfo["request"] {
+  switch (source.case) {
+    case "roomComposite":
+      return { case: "roomComposite", value: redactedRequest(source.value) };
+    case "participant":
+      return { case: "participant", value: redactedRequest(source.value) };
+    case "trackComposite":
+      return { case: "trackComposite", value: redactedRequest(source.value) };
+  }
 }
 
 /**

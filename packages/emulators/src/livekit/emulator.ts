@@ -49,6 +49,8 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
   departureTimeoutMs?: number;
   /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
   endedRetentionMs?: number;
+  /** A participant or track composite egress waits this long for its participant or tracks (egress: 30 s). */
+  sourceWaitMs?: number;
   /**
    * Sandbox only: a Start for a room that does not exist opens it, with one participant
    * publishing a camera and a microphone, instead of the real 404. Off by default.
@@ -144,6 +146,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     notify: (event, payload) => notifier.notify(event, payload),
     onTrackPublished: (roomName) => fleet.trackPublished(roomName),
     onRoomClosed: (roomName) => fleet.roomClosed(roomName),
+    onParticipantLeft: (roomName, identity) => fleet.participantLeft(roomName, identity),
     logger,
   });
   const fleet: EgressFleet = new EgressFleet({
@@ -152,6 +155,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     autoRoom: options.autoRoom ?? false,
     autoRoomDelayMs: positive("autoRoomDelayMs", options.autoRoomDelayMs, 0),
     endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
+    sourceWaitMs: positive("sourceWaitMs", options.sourceWaitMs, 30_000, 1),
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
     uploadRetryDelayMs: positive("uploadRetryDelayMs", options.uploadRetryDelayMs, 100),

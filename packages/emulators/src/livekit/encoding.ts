@@ -3,7 +3,6 @@ import {
   EncodedFileType,
   type EncodingOptions,
   EncodingOptionsPreset,
-  type RoomCompositeEgressRequest,
   VideoCodec,
 } from "@livekit/protocol";
 import { TwirpError } from "./twirp.ts";
@@ -24,6 +23,12 @@ export interface EncodingPlan {
   audioCodec: string;
   videoCodec: string;
 }
+
+/** The `options` oneof every composite request has: a preset, advanced options, or nothing. */
+export type EncodingChoice =
+  | { case: "preset"; value: EncodingOptionsPreset }
+  | { case: "advanced"; value: EncodingOptions }
+  | { case: undefined; value?: undefined };
 
 /** Egress' error for a bad field: psrpc InvalidArgument, answered by Twirp as invalid_argument. */
 export function invalidInput(field: string): TwirpError {
@@ -129,21 +134,24 @@ function applyAdvanced(plan: EncodingPlan, advanced: EncodingOptions): void {
  * The encoding part of egress' request validation (audio/video flags, preset or advanced options),
  * in egress' order; throws the invalid_argument egress would answer.
  */
-export function planEncoding(request: RoomCompositeEgressRequest): EncodingPlan {
+export function planEncoding(
+  enabled: { audio: boolean; video: boolean },
+  options: EncodingChoice,
+): EncodingPlan {
   const plan: EncodingPlan = {
-    audioEnabled: !request.videoOnly,
-    videoEnabled: !request.audioOnly,
+    audioEnabled: enabled.audio,
+    videoEnabled: enabled.video,
     ...DEFAULTS,
     audioCodec: "",
     videoCodec: "",
   };
   if (!plan.audioEnabled && !plan.videoEnabled) throw invalidInput("audio_only and video_only");
-  if (request.options.case === "preset") {
-    const preset = PRESETS[request.options.value];
+  if (options.case === "preset") {
+    const preset = PRESETS[options.value];
     // PASSTHROUGH and unknown numbers leave the defaults, as egress' switch does.
     if (preset) Object.assign(plan, preset);
-  } else if (request.options.case === "advanced") {
-    applyAdvanced(plan, request.options.value);
+  } else if (options.case === "advanced") {
+    applyAdvanced(plan, options.value);
   }
   return plan;
 }

@@ -1,16 +1,29 @@
-import type { EncodedFileOutput, RoomCompositeEgressRequest, S3Upload } from "@livekit/protocol";
+import type { EncodedFileOutput, S3Upload } from "@livekit/protocol";
 import { type FileFormat, invalidInput } from "./encoding.ts";
 import { TwirpError } from "./twirp.ts";
+
+/**
+ * The outputs of a composite request (room, participant, track composite): the lists, and the
+ * deprecated single `output` only the room and track composite requests have.
+ */
+export interface EncodedOutputs {
+  fileOutputs: EncodedFileOutput[];
+  streamOutputs: unknown[];
+  segmentOutputs: unknown[];
+  imageOutputs: unknown[];
+  output?: { case: string | undefined; value?: unknown };
+}
 
 /**
  * egress' choice of file output: `fileOutputs` when given (at most one), else the legacy `file`
  * field; other output kinds are not something this emulator records.
  */
-export function selectFileOutput(request: RoomCompositeEgressRequest): EncodedFileOutput {
+export function selectFileOutput(request: EncodedOutputs): EncodedFileOutput {
+  const legacy = request.output?.case;
   const others =
     request.streamOutputs.length + request.segmentOutputs.length + request.imageOutputs.length > 0 ||
-    request.output.case === "stream" ||
-    request.output.case === "segments";
+    legacy === "stream" ||
+    legacy === "segments";
   if (others) {
     throw new TwirpError(
       "unimplemented",
@@ -18,7 +31,9 @@ export function selectFileOutput(request: RoomCompositeEgressRequest): EncodedFi
     );
   }
   if (request.fileOutputs.length > 1) throw invalidInput("multiple file outputs");
-  const file = request.fileOutputs[0] ?? (request.output.case === "file" ? request.output.value : undefined);
+  const file =
+    request.fileOutputs[0] ??
+    (request.output?.case === "file" ? (request.output.value as EncodedFileOutput) : undefined);
   if (!file) throw invalidInput("output");
   const upload = file.output.case;
   if (upload !== undefined && upload !== "s3") {
@@ -88,9 +103,9 @@ function redactFile(file: EncodedFileOutput): void {
 }
 
 /** The request as EgressInfo carries it: a copy with storage credentials replaced (egress' RedactUpload). */
-export function redactedRequest(request: RoomCompositeEgressRequest): RoomCompositeEgressRequest {
+export function redactedRequest<T extends EncodedOutputs & { clone(): T }>(request: T): T {
   const copy = request.clone();
   if (copy.fileOutputs.length === 1 && copy.fileOutputs[0]) redactFile(copy.fileOutputs[0]);
-  if (copy.output.case === "file") redactFile(copy.output.value);
+  if (copy.output?.case === "file") redactFile(copy.output.value as EncodedFileOutput);
   return copy;
 }

@@ -31,6 +31,8 @@ export interface RoomSettings {
   onTrackPublished: (roomName: string) => void;
   /** Called when a room closes, after room_finished: its egresses end. */
   onRoomClosed: (roomName: string) => void;
+  /** Called when a participant left, after participant_left: a participant egress of it ends. */
+  onParticipantLeft: (roomName: string, identity: string) => void;
   logger: Logger;
 }
 
@@ -226,6 +228,21 @@ export class RoomRegistry {
     return false;
   }
 
+  /** Whether a participant is in the room publishing at least one track (an SDK source can start). */
+  publishes(roomName: string, identity: string): boolean {
+    return (this.rooms.get(roomName)?.participants.get(identity)?.tracks.length ?? 0) > 0;
+  }
+
+  /** Whether a track with this sid is published in the room. */
+  hasTrack(roomName: string, trackSid: string): boolean {
+    const state = this.rooms.get(roomName);
+    if (!state) return false;
+    for (const participant of state.participants.values()) {
+      if (participant.tracks.some((track) => track.sid === trackSid)) return true;
+    }
+    return false;
+  }
+
   /** Closes every room at once, without webhooks (the emulator is going away or being reset). */
   reset(): void {
     for (const state of this.rooms.values()) this.clearClose(state);
@@ -245,6 +262,7 @@ export class RoomRegistry {
     participant.state = ParticipantInfo_State.DISCONNECTED;
     this.settings.logger.info({ room: state.room.name, identity: participant.identity }, "participant left");
     this.emit(state, "participant_left", participant);
+    this.settings.onParticipantLeft(state.room.name, participant.identity);
     if (state.participants.size === 0) {
       this.scheduleClose(state, state.departureMs, "departure timeout");
     }

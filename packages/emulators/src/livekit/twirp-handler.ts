@@ -9,15 +9,17 @@ import {
   ListParticipantsResponse,
   ListRoomsRequest,
   ListRoomsResponse,
+  ParticipantEgressRequest,
   RemoveParticipantResponse,
   RoomCompositeEgressRequest,
   RoomParticipantIdentity,
   StopEgressRequest,
+  TrackCompositeEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError, readBody } from "../common/http.ts";
 import { type AuthResult, authenticate, hasGrant, hasRoomRecord } from "./auth.ts";
-import { DelayedTwirpError, type EgressFleet, WIRE_JSON } from "./egress-fleet.ts";
+import { DelayedTwirpError, type EgressFleet, type StartSource, WIRE_JSON } from "./egress-fleet.ts";
 import type { RecordedRequest, RequestLog } from "./request-log.ts";
 import type { RoomRegistry } from "./rooms.ts";
 import { badRoute, TwirpError, writePlainError, writeTwirpError } from "./twirp.ts";
@@ -26,22 +28,20 @@ const PREFIX = "/twirp/";
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const EMULATED: Record<string, readonly string[]> = {
-  "livekit.Egress": ["StartRoomCompositeEgress", "StopEgress", "ListEgress"],
+  "livekit.Egress": [
+    "StartRoomCompositeEgress",
+    "StartParticipantEgress",
+    "StartTrackCompositeEgress",
+    "StopEgress",
+    "ListEgress",
+  ],
   "livekit.RoomService": ["CreateRoom", "ListRooms", "DeleteRoom", "ListParticipants", "RemoveParticipant"],
 };
 
 // Methods that exist on a real server but are not emulated: answered `unimplemented` rather
 // than `bad_route`, so a caller can tell "wrong path" from "not here".
 const NOT_EMULATED: Record<string, readonly string[]> = {
-  "livekit.Egress": [
-    "StartEgress",
-    "StartWebEgress",
-    "StartParticipantEgress",
-    "StartTrackCompositeEgress",
-    "StartTrackEgress",
-    "UpdateLayout",
-    "UpdateStream",
-  ],
+  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress", "UpdateLayout", "UpdateStream"],
   "livekit.RoomService": [
     "GetParticipant",
     "MutePublishedTrack",
@@ -246,11 +246,18 @@ async function egressMethod(
   entry: Omit<RecordedRequest, "seq">,
   context: TwirpContext,
 ): Promise<Reply> {
-  if (methodName === "StartRoomCompositeEgress") {
-    const request = decoded(RoomCompositeEgressRequest);
+  const source: StartSource | undefined =
+    methodName === "StartRoomCompositeEgress"
+      ? { case: "roomComposite", value: decoded(RoomCompositeEgressRequest) }
+      : methodName === "StartParticipantEgress"
+        ? { case: "participant", value: decoded(ParticipantEgressRequest) }
+        : methodName === "StartTrackCompositeEgress"
+          ? { case: "trackComposite", value: decoded(TrackCompositeEgressRequest) }
+          : undefined;
+  if (source) {
     requireRecordGrant(auth);
     try {
-      const info = context.fleet.start(request);
+      const info = context.fleet.start(source);
       entry.egressId = info.egressId;
       // The egress already exists; only the answer is late, so a client that gives up early
       // leaves a recording running that it never heard of.

@@ -6,6 +6,7 @@ export const en: Wording = {
   colon: ": ",
   labels: {
     room: "Room",
+    participant: "Participant",
     recordedAt: "Recorded",
     requestedAt: "Requested",
     duration: "Duration",

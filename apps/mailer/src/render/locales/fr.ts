@@ -6,6 +6,7 @@ export const fr: Wording = {
   colon: "\u00a0: ",
   labels: {
     room: "Salle",
+    participant: "Participant",
     recordedAt: "Enregistré le",
     requestedAt: "Demandé le",
     duration: "Durée",

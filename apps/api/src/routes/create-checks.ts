@@ -22,11 +22,14 @@ export function isAllowedTemplate(candidate: string, allowed: readonly string[])
 
 /**
  * What the static request schema cannot know: the operator's bounds, which overrides a kind
- * uses, and the template allow-list. Every problem becomes one field error.
+ * uses, what a source can be recorded as, and the template allow-list. Every problem becomes one
+ * field error.
  */
-export function encodingProblems(
+export function createRequestProblems(
   request: {
     kind: RecordingKind;
+    source?: { type: string; videoTrackId?: string | undefined } | undefined;
+    layout?: string | undefined;
     encoding?: EncodingOverrides | undefined;
     customBaseUrl?: string | undefined;
   },
@@ -53,7 +56,21 @@ export function encodingProblems(
       }
     }
   }
-  if (request.customBaseUrl !== undefined) {
+  // What each source can be recorded as (egress: a participant brings audio and video; a
+  // composite of tracks carries the kinds of its tracks).
+  const source = request.source;
+  if (source && source.type !== "room") {
+    for (const field of ["layout", "customBaseUrl"] as const) {
+      if (request[field] !== undefined) errors.push(at(field, "applies to a room source only"));
+    }
+    if (request.kind === "audio" && source.type === "participant") {
+      errors.push(at("kind", "must be video for a participant (egress records its camera and microphone)"));
+    }
+    if (request.kind === "audio" && source.type === "tracks" && source.videoTrackId !== undefined) {
+      errors.push(at("source.videoTrackId", "has no place in an audio recording"));
+    }
+  }
+  if (request.customBaseUrl !== undefined && (!source || source.type === "room")) {
     if (config.customBaseUrls.length === 0) {
       errors.push(at("customBaseUrl", "custom templates are not enabled on this service"));
     } else if (!isAllowedTemplate(request.customBaseUrl, config.customBaseUrls)) {

@@ -1,0 +1,103 @@
+import type { Recording } from "@recfleet/recordings";
+import { startRedis, type TestRedis } from "@recfleet/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { problemOf, startTestApi, type TestApi } from "./support.ts";
+
+let redis: TestRedis;
+let api: TestApi;
+beforeAll(async () => {
+  redis = await startRedis();
+  api = await startTestApi({
+    redisUrl: redis.url,
+    encoding: { customBaseUrls: ["https://templates.example/"] },
+  });
+});
+afterAll(async () => {
+  await api?.close();
+  await redis?.stop();
+});
+
+const create = (json: Record<string, unknown>) => api.call("/v1/recordings", { method: "POST", json });
+
+async function refusal(json: Record<string, unknown>) {
+  const response = await create(json);
+  expect(response.status).toBe(400);
+  const errors = ((await problemOf(response)).errors ?? []) as { pointer: string; message: string }[];
+  return errors.map((error) => `${error.pointer} ${error.message}`);
+}
+
+describe("what a recording records", () => {
+  it("records participants and tracks of a room side by side with its composite, each once", async () => {
+    const composite = await create({ room: "sources-room" });
+    expect(composite.status).toBe(202);
+    expect(((await composite.json()) as Recording).source).toEqual({ type: "room" });
+    const alice = await create({ room: "sources-room", source: { type: "participant", identity: "alice" } });
+    expect(alice.status).toBe(202);
+    expect(((await alice.json()) as Recording).source).toEqual({
+      type: "participant",
+      identity: "alice",
+      screenShare: false,
+    });
+    const bob = await create({
+      room: "sources-room",
+      source: { type: "participant", identity: "bob", screenShare: true },
+    });
+    expect(bob.status).toBe(202);
+    const again = await create({ room: "sources-room", source: { type: "participant", identity: "alice" } });
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).detail).toMatch(
+      /^Participant "alice" of room "sources-room" has a recording already in progress/,
+    );
+    const tracks = await create({
+      room: "sources-room",
+      kind: "audio",
+      source: { type: "tracks", audioTrackId: "TR_AMkBvTKs9eMz" },
+    });
+    expect(tracks.status).toBe(202);
+    expect(((await tracks.json()) as Recording).source).toEqual({
+      type: "tracks",
+      audioTrackId: "TR_AMkBvTKs9eMz",
+      videoTrackId: null,
+    });
+    const listed = await api.call("/v1/recordings?room=sources-room");
+    expect(((await listed.json()) as { items: unknown[] }).items).toHaveLength(4);
+  });
+
+  it("refuses what a source cannot be recorded as", async () => {
+    expect(await refusal({ room: "r1", source: { type: "participant" } })).toEqual([
+      "/source/identity must be a string",
+    ]);
+    expect(await refusal({ room: "r1", source: { type: "screen" } })).toEqual([
+      "/source/type must be room, participant or tracks (an object with that type)",
+    ]);
+    expect(await refusal({ room: "r1", source: { type: "tracks" } })).toEqual([
+      "/source must name audioTrackId, videoTrackId or both",
+    ]);
+    expect(await refusal({ room: "r1", source: { type: "tracks", audioTrackId: "TR a" } })).toEqual([
+      "/source/audioTrackId must be a track sid such as TR_AMkBvTKs9eMz",
+    ]);
+    expect(
+      await refusal({
+        room: "r1",
+        kind: "audio",
+        layout: "grid",
+        customBaseUrl: "https://templates.example/x",
+        source: { type: "participant", identity: "carol" },
+      }),
+    ).toEqual([
+      "/layout applies to a room source only",
+      "/customBaseUrl applies to a room source only",
+      "/kind must be video for a participant (egress records its camera and microphone)",
+    ]);
+    expect(
+      await refusal({
+        room: "r1",
+        kind: "audio",
+        source: { type: "tracks", audioTrackId: "TR_a", videoTrackId: "TR_v" },
+      }),
+    ).toEqual(["/source/videoTrackId has no place in an audio recording"]);
+    expect(
+      await refusal({ room: "r1", source: { type: "participant", identity: "x", extra: 1 } }),
+    ).toHaveLength(1);
+  });
+});
