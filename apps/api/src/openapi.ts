@@ -188,6 +188,29 @@ export function openApiDocument(): JsonObject {
             ...unavailable,
           },
         },
+        patch: {
+          operationId: "updateRecording",
+          tags: ["recordings"],
+          summary: "Change the layout of a room composite while it records",
+          parameters: [recordingId],
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: ref("UpdateRecordingRequest") } },
+          },
+          responses: {
+            "202": json(
+              "Recording",
+              "Accepted: the layout is stored and an update-layout job sends it to egress (a recording not started yet starts with it).",
+            ),
+            "400": problem(["validation-error", "malformed-json"]),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            "409": problem(["recording-not-in-progress"]),
+            "413": problem(["payload-too-large"]),
+            "415": problem(["unsupported-media-type"]),
+            ...unavailable,
+          },
+        },
         delete: {
           operationId: "deleteRecording",
           tags: ["recordings"],

@@ -183,6 +183,14 @@ export const stopRecordingRequestSchema = z
   })
   .meta({ description: "Optional body of a stop request." });
 
+export const updateRecordingRequestSchema = z
+  .strictObject({
+    layout: z
+      .enum(LAYOUTS, { error: `must be one of ${LAYOUTS.join(", ")}` })
+      .meta({ description: "The room composite's new layout, applied while it records (UpdateLayout)." }),
+  })
+  .meta({ description: "A change to a recording in progress." });
+
 export const listRecordingsQuerySchema = z.strictObject({
   tenant: z.string().regex(TENANT_NAME, { error: "must be a tenant name" }).optional().meta({
     description: "Only this tenant's recordings; admin keys only (other keys always list their own).",
@@ -357,6 +365,7 @@ export const webhookAckSchema = z.object({
 export const REQUEST_COMPONENTS = {
   CreateRecordingRequest: createRecordingRequestSchema,
   StopRecordingRequest: stopRecordingRequestSchema,
+  UpdateRecordingRequest: updateRecordingRequestSchema,
   LivekitWebhookEvent: webhookEventSchema,
 } as const;
 

@@ -91,7 +91,7 @@ describe("routing", () => {
   it("answers a wrong method with a 405 problem and Allow", async () => {
     const cases: [string, string, string][] = [
       ["DELETE", "/v1/recordings", "GET, POST, HEAD"],
-      ["PUT", "/v1/recordings/0190f3e5-7b5e-7cc3-9a7e-1f2b3c4d5e6f", "GET, DELETE, HEAD"],
+      ["PUT", "/v1/recordings/0190f3e5-7b5e-7cc3-9a7e-1f2b3c4d5e6f", "GET, PATCH, DELETE, HEAD"],
       ["GET", "/v1/recordings/0190f3e5-7b5e-7cc3-9a7e-1f2b3c4d5e6f/stop", "POST"],
       ["GET", "/v1/webhooks/livekit", "POST"],
       ["POST", "/healthz", "GET, HEAD"],

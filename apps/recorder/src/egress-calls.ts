@@ -4,7 +4,7 @@ import type { RecorderContext } from "./context.ts";
 import { classifyEgressError } from "./egress-errors.ts";
 import { buildStartRequest, filepathOf, outputOf } from "./start-request.ts";
 
-type Method = "start" | "stop" | "list";
+type Method = "start" | "stop" | "list" | "update_layout";
 
 /** Runs one Egress API call, recording its latency and error code. */
 async function measured<T>(context: RecorderContext, method: Method, call: () => Promise<T>): Promise<T> {
@@ -43,6 +43,14 @@ export function startEgress(context: RecorderContext, recording: Recording): Pro
 
 export function stopEgress(context: RecorderContext, egressId: string): Promise<EgressInfo> {
   return measured(context, "stop", () => context.egress.stopEgress(egressId));
+}
+
+export function updateEgressLayout(
+  context: RecorderContext,
+  egressId: string,
+  layout: string,
+): Promise<EgressInfo> {
+  return measured(context, "update_layout", () => context.egress.updateLayout(egressId, layout));
 }
 
 export async function getEgress(context: RecorderContext, egressId: string): Promise<EgressInfo | undefined> {

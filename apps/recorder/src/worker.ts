@@ -8,6 +8,7 @@ import { handleDelete } from "./handlers/delete.ts";
 import { handleReconcile } from "./handlers/reconcile.ts";
 import { handleStart } from "./handlers/start.ts";
 import { handleStop } from "./handlers/stop.ts";
+import { handleUpdateLayout } from "./handlers/update-layout.ts";
 
 export interface RecorderWorkerOptions {
   connection: Redis;
@@ -53,6 +54,8 @@ export function createRecorderWorker(context: RecorderContext, options: Recorder
       stop: (data, job) => instrumented(context, "stop", job, () => handleStop(context, data)),
       delete: (data, job, token) =>
         instrumented(context, "delete", job, () => handleDelete(context, data, job, token)),
+      "update-layout": (data, job) =>
+        instrumented(context, "update-layout", job, () => handleUpdateLayout(context, data)),
       "late-file": (data, job) =>
         instrumented(context, "late-file", job, () => removeLateFile(context, data.recordingId, data.key)),
       reconcile: (_data, job) =>

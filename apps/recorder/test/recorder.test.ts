@@ -195,6 +195,32 @@ describe("start", () => {
 });
 
 describe("stop", () => {
+  it("sends a running room composite the layout its recording now asks for", async () => {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+    const recording = await createRecording(harness.store, { layout: "speaker" }, egress);
+    await harness.producer.enqueue("start", { recordingId: recording.id });
+    const active = await withEgress(harness.store, recording.id);
+    await harness.store.changeLayout(recording.id, "grid-dark", "test: layout changed");
+    const job = await harness.producer.enqueue("update-layout", {
+      recordingId: recording.id,
+      requestedAtMs: 1,
+    });
+    const result = await eventually(async () =>
+      (await job.isCompleted())
+        ? (await harness.producer.queue("control").getJob(String(job.id)))?.returnvalue
+        : undefined,
+    );
+    expect(result).toBe("updated");
+    const egresses = await egress.egresses();
+    const running = egresses.find((entry) => entry.info.egress_id === active.egressId) as
+      | { layout?: string }
+      | undefined;
+    expect(running?.layout).toBe("grid-dark");
+    expect((await harness.store.get(recording.id))?.timeline.at(-1)?.reason).toBe(
+      `layout grid-dark sent to egress ${active.egressId}`,
+    );
+  });
+
   it("cancels a recording that has not started", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     await harness.worker.pause();

@@ -174,9 +174,9 @@ describe("Twirp routing and decoding", () => {
       msg: 'no handler for path "/twirp/livekit.Egress/StartSomething"',
       meta: { twirp_invalid_route: "POST /twirp/livekit.Egress/StartSomething" },
     });
-    const layout = await rawCall("UpdateLayout", '{"egressId":"EG_x","layout":"grid"}');
-    expect(layout.status).toBe(501);
-    expect(JSON.parse(layout.text)).toMatchObject({ code: "unimplemented" });
+    const stream = await rawCall("UpdateStream", '{"egressId":"EG_x","addOutputUrls":["rtmp://x/app/key"]}');
+    expect(stream.status).toBe(501);
+    expect(JSON.parse(stream.text)).toMatchObject({ code: "unimplemented" });
     const get = await rawCall("ListEgress", "", {}, "GET");
     expect(JSON.parse(get.text)).toMatchObject({
       code: "bad_route",

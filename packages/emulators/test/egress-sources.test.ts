@@ -159,3 +159,29 @@ describe("track composite egress", () => {
     await client.stopEgress(audioOnly.egressId);
   });
 });
+
+describe("UpdateLayout", () => {
+  it("changes a running room composite's layout, keeps the request's in EgressInfo, and refuses others", async () => {
+    emulator.join("layout-1", { identity: "gina", publish: ["camera", "microphone"] });
+    const info = await client.startRoomCompositeEgress(
+      "layout-1",
+      { file: file("l/room.mp4") },
+      { layout: "speaker" },
+    );
+    await until(info.egressId, EgressStatus.EGRESS_ACTIVE);
+    const answer = await client.updateLayout(info.egressId, "grid-light");
+    expect(answer.request.case === "roomComposite" && answer.request.value.layout).toBe("speaker");
+    expect(emulator.egress(info.egressId)?.layout).toBe("grid-light");
+    await expect(client.updateLayout("EG_unknown", "grid")).rejects.toMatchObject({
+      status: 404,
+      message: "egress does not exist",
+    });
+    await client.stopEgress(info.egressId);
+    await until(info.egressId, EgressStatus.EGRESS_COMPLETE);
+    // Ended: its participant left the room.
+    await expect(client.updateLayout(info.egressId, "grid")).rejects.toMatchObject({
+      status: 404,
+      message: "participant does not exist",
+    });
+  });
+});

@@ -6,6 +6,7 @@ import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
 import { startJob } from "./jobs/start.ts";
 import { stopJob } from "./jobs/stop.ts";
+import { updateLayoutJob } from "./jobs/update-layout.ts";
 import type { QueueName } from "./names.ts";
 
 /** Every job of the fleet, by name: the single source of truth for producers and consumers. */
@@ -14,6 +15,7 @@ export const JOBS = {
   [stopJob.name]: stopJob,
   [deleteJob.name]: deleteJob,
   [lateFileJob.name]: lateFileJob,
+  [updateLayoutJob.name]: updateLayoutJob,
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,

@@ -143,6 +143,9 @@ describe("createConsumer", () => {
         "late-file": async () => {
           handled += 1;
         },
+        "update-layout": async () => {
+          handled += 1;
+        },
       },
       { connection: workerConnection, prefix, logger },
     );

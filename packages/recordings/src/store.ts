@@ -237,6 +237,19 @@ export class RecordingStore {
     });
   }
 
+  /**
+   * Changes the layout of a room composite that is still to start or recording; a no-op for
+   * another source, one that is stopping or over, or the layout it already has.
+   */
+  changeLayout(id: string, layout: string, reason: string): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (current.source.type !== "room" || current.layout === layout) return undefined;
+      if (!["queued", "starting", "active"].includes(current.status) || current.stopRequested)
+        return undefined;
+      return this.note(current, reason, { layout });
+    });
+  }
+
   /** Marks that a stop was asked for while the start is in flight; the start handler honours it. */
   requestStop(id: string, reason: string): Promise<TransitionResult> {
     return this.change(id, (current) => {

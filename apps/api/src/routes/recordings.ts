@@ -23,6 +23,7 @@ import {
   listRecordingsQuerySchema,
   parseOrThrow,
   stopRecordingRequestSchema,
+  updateRecordingRequestSchema,
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
 import { createRequestProblems } from "./create-checks.ts";
@@ -363,6 +364,49 @@ export function recordingRoutes(ctx: RouteContext): Router {
     .get(requireScope("recordings:read"), async (req, res) => {
       respond(res, 200, await load(res, req.params.id));
     })
+    .patch(
+      requireScope("recordings:write"),
+      ...jsonBody(api.bodyLimit, { required: true }),
+      async (req, res) => {
+        const body = parseOrThrow(updateRecordingRequestSchema, req.body, "body");
+        const recording = await load(res, req.params.id);
+        if (recording.source.type !== "room") {
+          throw new ProblemError("validation-error", {
+            detail: "layout: applies to a room source only",
+            errors: [
+              {
+                location: "body",
+                field: "layout",
+                pointer: "/layout",
+                message: "applies to a room source only",
+              },
+            ],
+          });
+        }
+        if (recording.layout === body.layout && isInProgress(recording.status))
+          return respond(res, 202, recording);
+        const changed = await work(
+          store.changeLayout(recording.id, body.layout, `layout changed to ${body.layout} ${API_REASON}`),
+          "changing the layout",
+        );
+        if (!changed.ok) {
+          if (changed.reason === "not_found") throw notFound(recording.id);
+          const { id, status, stopRequested } = changed.recording;
+          throw new ProblemError("recording-not-in-progress", {
+            detail: `Recording ${id} is ${stopRequested ? "stopping" : status}: its layout can no longer change.`,
+            extensions: { recording: { id, status } },
+          });
+        }
+        await work(
+          producer.enqueue("update-layout", {
+            recordingId: recording.id,
+            requestedAtMs: Date.parse(changed.recording.updatedAt),
+          }),
+          "queueing the layout change",
+        );
+        return respond(res, 202, changed.recording);
+      },
+    )
     .delete(requireScope("recordings:write"), async (req, res) => {
       const caller = callerOf(res);
       let recording = await load(res, req.params.id);
@@ -393,7 +437,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
       );
       return respond(res, 202, recording);
     })
-    .all(methodNotAllowed(["GET", "DELETE"]));
+    .all(methodNotAllowed(["GET", "PATCH", "DELETE"]));
 
   router
     .route("/v1/recordings/:id/stop")

@@ -80,6 +80,8 @@ interface EgressRun {
   awaitingStartSignal: boolean;
   /** LiveKit lost its record (purge or data loss): hidden until the egress reports again. */
   forgotten: boolean;
+  /** The layout the template shows (UpdateLayout changes it; EgressInfo keeps the request's). */
+  layout: string | null;
   activeSinceMs: number | null;
   plannedFault: "fail" | "crash" | null;
   timers: Set<NodeJS.Timeout>;
@@ -134,6 +136,8 @@ export interface FailOptions {
 /** An egress in the admin listing: the EgressInfo as ListEgress returns it, plus what is hidden. */
 export interface EgressSnapshot {
   info: Record<string, unknown>;
+  /** The layout its template shows now: the request's, or the last UpdateLayout's. */
+  layout: string | null;
   running: boolean;
   crashed: boolean;
   bitrateKbps: number;
@@ -277,6 +281,7 @@ export class EgressFleet {
       running: true,
       crashed: false,
       source,
+      layout: source.case === "roomComposite" ? source.value.layout : null,
       awaitingStartSignal: true,
       forgotten: false,
       activeSinceMs: null,
@@ -369,6 +374,28 @@ export class EgressFleet {
   }
 
   /**
+   * UpdateLayout as livekit-server does it (pkg/service/egress.go): it reads the egress from its
+   * records (404 once forgotten), then sets the layout as metadata of the egress' own participant
+   * in the room, which the template watches. That participant is there only while the egress'
+   * web source runs: otherwise RoomService answers "participant does not exist". The answer is
+   * the stored EgressInfo, whose request keeps the layout it started with.
+   */
+  updateLayout(egressId: string, layout: string): EgressInfo {
+    const run = this.known(egressId);
+    if (!run) throw new TwirpError("not_found", "egress does not exist");
+    const { status } = run.info;
+    const inRoom =
+      run.running &&
+      !run.crashed &&
+      run.source.case === "roomComposite" &&
+      (status === EgressStatus.EGRESS_STARTING || status === EgressStatus.EGRESS_ACTIVE);
+    if (!inRoom) throw new TwirpError("not_found", "participant does not exist");
+    run.layout = layout;
+    this.settings.logger.info({ egressId, layout }, "egress layout updated");
+    return run.info.clone();
+  }
+
+  /**
    * StopEgress as livekit-server answers it: it asks the egress' own instance first (psrpc,
    * addressed by egress id), which answers while its handler process lives, whatever LiveKit's
    * records say; only when no instance answers does it read those records (404 once forgotten).
@@ -439,6 +466,7 @@ export class EgressFleet {
   snapshot(run: EgressRun): EgressSnapshot {
     return {
       info: run.info.toJson(WIRE_JSON) as Record<string, unknown>,
+      layout: run.layout,
       running: run.running,
       crashed: run.crashed,
       bitrateKbps: totalBitrateKbps(run.plan),

@@ -15,6 +15,7 @@ import {
   RoomParticipantIdentity,
   StopEgressRequest,
   TrackCompositeEgressRequest,
+  UpdateLayoutRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError, readBody } from "../common/http.ts";
@@ -34,6 +35,7 @@ const EMULATED: Record<string, readonly string[]> = {
     "StartTrackCompositeEgress",
     "StopEgress",
     "ListEgress",
+    "UpdateLayout",
   ],
   "livekit.RoomService": ["CreateRoom", "ListRooms", "DeleteRoom", "ListParticipants", "RemoveParticipant"],
 };
@@ -41,7 +43,7 @@ const EMULATED: Record<string, readonly string[]> = {
 // Methods that exist on a real server but are not emulated: answered `unimplemented` rather
 // than `bad_route`, so a caller can tell "wrong path" from "not here".
 const NOT_EMULATED: Record<string, readonly string[]> = {
-  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress", "UpdateLayout", "UpdateStream"],
+  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress", "UpdateStream"],
   "livekit.RoomService": [
     "GetParticipant",
     "MutePublishedTrack",
@@ -268,6 +270,12 @@ async function egressMethod(
       if (error instanceof DelayedTwirpError && error.afterMs > 0) await context.sleep(error.afterMs);
       throw error;
     }
+  }
+  if (methodName === "UpdateLayout") {
+    const request = decoded(UpdateLayoutRequest);
+    requireRecordGrant(auth);
+    entry.egressId = request.egressId || null;
+    return { message: context.fleet.updateLayout(request.egressId, request.layout) };
   }
   if (methodName === "StopEgress") {
     const request = decoded(StopEgressRequest);
