@@ -1,6 +1,6 @@
 // infra/compose/docker-compose.yml, read the way docker compose reads it with .env.example as .env.
 import { existsSync } from "node:fs";
-import { loadProfileCatalog, type ProfilesConfig } from "@recfleet/config";
+import { loadProfileCatalog, loadTenants, type ProfilesConfig } from "@recfleet/config";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { readRepoFile, repoPath } from "../scripts/repo.ts";
@@ -235,6 +235,19 @@ describe("compose: third-party services", () => {
     );
     expect(serviceEnvironment(services.mailer ?? {}).STORAGE_ACCESS_KEY).toBe(setup.MINIO_MAILER_ACCESS_KEY);
     expect(serviceEnvironment(services.egress ?? {}).AWS_ACCESS_KEY_ID).toBe(setup.MINIO_EGRESS_ACCESS_KEY);
+  });
+
+  it("gives the API and the mailer the same tenants file, and its example is a valid one", () => {
+    for (const app of ["api", "mailer"]) {
+      expect(services[app]?.volumes).toEqual(["./tenants:/etc/recfleet/tenants:ro"]);
+      expect(serviceEnvironment(services[app] ?? {})).toHaveProperty("TENANTS_FILE", "");
+    }
+    const registry = loadTenants({
+      apiKeys: [],
+      file: repoPath("infra/compose/tenants/tenants.example.yaml"),
+    });
+    expect(registry.tenants.map((tenant) => tenant.name)).toEqual(["acme", "ops"]);
+    expect(registry.get("acme")?.callback?.events).toContain("recording.ready");
   });
 
   it("the raw file keeps the apps' shared settings in one place (YAML anchors)", () => {

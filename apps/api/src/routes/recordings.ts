@@ -87,7 +87,7 @@ function assertRecipientAllowed(tenant: Tenant, email: string): void {
   });
 }
 
-/** POST/GET /v1/recordings, GET/DELETE /v1/recordings/:id, POST /v1/recordings/:id/stop. */
+/** POST/GET /v1/recordings, GET/PATCH/DELETE /v1/recordings/:id, POST /v1/recordings/:id/stop. */
 export function recordingRoutes(ctx: RouteContext): Router {
   const { api, logger, store, producer, profiles, encoding, work, links, limits, expireDays } = ctx;
   const router = Router();
