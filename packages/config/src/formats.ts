@@ -10,6 +10,16 @@ function strictInt(value: unknown): unknown {
   return typeof value === "string" && INTEGER.test(value.trim()) ? Number(value.trim()) : value;
 }
 
+/** "a, b,,c" → ["a", "b", "c"]: how every list setting is written in the environment. */
+function commaList(value: unknown): unknown {
+  return typeof value === "string"
+    ? value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "")
+    : value;
+}
+
 function assertIntIn(value: unknown, min: number, max: number, what: string): void {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new Error(`must be ${what}`);
@@ -169,13 +179,7 @@ export function registerFormats(): void {
       },
     },
     "secret-list": {
-      coerce: (value: unknown) =>
-        typeof value === "string"
-          ? value
-              .split(",")
-              .map((item) => item.trim())
-              .filter((item) => item !== "")
-          : value,
+      coerce: commaList,
       validate: (value: unknown) => {
         if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
           throw new Error("must be a comma-separated list");
@@ -186,13 +190,7 @@ export function registerFormats(): void {
       },
     },
     "base-url-list": {
-      coerce: (value: unknown) =>
-        typeof value === "string"
-          ? value
-              .split(",")
-              .map((item) => item.trim())
-              .filter((item) => item !== "")
-          : value,
+      coerce: commaList,
       validate: (value: unknown) => {
         if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
           throw new Error("must be a comma-separated list of http(s) URLs");

@@ -120,4 +120,37 @@ describe("loadConfig", () => {
       "config: MAILER_LINK_EXPIRY_SECONDS: must be a number of seconds from 1 to 604800 (7 days)",
     ]);
   });
+
+  it("checks the encoding bounds, the template allow-list and the callback timeout", () => {
+    const config = loadConfig(["encoding", "callbacks"], {
+      ENCODING_CUSTOM_BASE_URLS: "https://templates.example/recording/, http://10.0.0.5:8080/t",
+      CALLBACKS_ALLOW_PRIVATE_TARGETS: "true",
+    });
+    expect(config.encoding.customBaseUrls).toEqual([
+      "https://templates.example/recording/",
+      "http://10.0.0.5:8080/t",
+    ]);
+    expect(config.encoding.maxWidth).toBe(1920);
+    expect(config.callbacks).toEqual({
+      allowPrivateTargets: true,
+      timeoutMs: 10000,
+      retryDelayMs: 5000,
+      retryWindowMs: 93600000,
+    });
+    expect(
+      problemsOf(() =>
+        loadConfig(["encoding", "callbacks"], {
+          ENCODING_MAX_WIDTH: "1921",
+          ENCODING_MAX_FRAMERATE: "61",
+          ENCODING_CUSTOM_BASE_URLS: "https://t.example/?q=1",
+          CALLBACKS_TIMEOUT_MS: "30000",
+        }),
+      ),
+    ).toEqual([
+      "config: ENCODING_MAX_WIDTH: must be an even number of pixels from 16 to 7680",
+      "config: ENCODING_MAX_FRAMERATE: must be a frame rate from 1 to 60",
+      'config: ENCODING_CUSTOM_BASE_URLS: must be http(s) URLs without credentials, query or fragment, such as https://templates.example/recording/; "https://t.example/?q=1" is not',
+      "config: CALLBACKS_TIMEOUT_MS: must be a number of milliseconds from 1 to 10000",
+    ]);
+  });
 });
