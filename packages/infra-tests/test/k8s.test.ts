@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadProfileCatalog, type ProfilesConfig } from "@recfleet/config";
+import { loadProfileCatalog, loadTenants, type ProfilesConfig } from "@recfleet/config";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { PROMETHEUS_RULE_FILE, renderPrometheusRule } from "../scripts/prometheus-rule.ts";
@@ -144,6 +144,20 @@ describe("k8s: Deployments", () => {
       expect(budgets).toHaveLength(1);
     });
   }
+
+  it("gives the api and the mailer the same tenants file from one Secret, a valid one in the example", () => {
+    for (const app of ["api", "mailer"] as const) {
+      const { container } = containerOf(overlay.objects, app);
+      expect(container.env?.find((entry) => entry.name === "TENANTS_FILE")?.value).toBe(
+        "/run/secrets/recfleet/tenants.yaml",
+      );
+      // environmentOf writes the mounted Secret's files where the variable points.
+      const file = environmentOf(app).TENANTS_FILE ?? "";
+      expect(loadTenants({ apiKeys: ["change-me-api-key-0001"], file }).tenants.map((t) => t.name)).toEqual([
+        "default",
+      ]);
+    }
+  });
 
   it("runs two storage listeners (fan-out plus job-id de-duplication make it safe)", () => {
     expect(deployment(overlay.objects, "storage-listener").spec.replicas).toBe(2);
