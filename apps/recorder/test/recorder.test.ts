@@ -221,6 +221,27 @@ describe("stop", () => {
     );
   });
 
+  it("asks LiveKit once per reconcile sweep, however many recordings are in progress", async () => {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+    await harness.worker.pause();
+    const recordings = await Promise.all(
+      [0, 1, 2, 3, 4].map(() => createRecording(harness.store, {}, egress)),
+    );
+    await harness.worker.resume();
+    for (const recording of recordings)
+      await harness.producer.enqueue("start", { recordingId: recording.id });
+    for (const recording of recordings) await withEgress(harness.store, recording.id);
+    await harness.worker.pause();
+    const listCalls = async () =>
+      (await egress.admin<{ requests: { method: string | null }[] }>("/requests")).requests.filter(
+        (request) => request.method === "ListEgress",
+      ).length;
+    const before = await listCalls();
+    await handleReconcile(harness.context, harness.client, harness.prefix);
+    // One ListEgress for the whole sweep: the in-progress recordings and the orphan check share it.
+    expect((await listCalls()) - before).toBe(1);
+  });
+
   it("cancels a recording that has not started", async () => {
     harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
     await harness.worker.pause();

@@ -41,10 +41,14 @@ function orphanReason(
  * LiveKit that recfleet started (by its file path) is checked against its recording, and the
  * orphans are stopped, with a metric and a note on the recording's timeline.
  */
-export async function sweepOrphanEgresses(context: RecorderContext): Promise<number> {
+export async function sweepOrphanEgresses(
+  context: RecorderContext,
+  listed: EgressInfo[] | null = null,
+): Promise<number> {
   let active: EgressInfo[];
   try {
-    active = await listActiveEgresses(context);
+    // The sweep's own list when it has one: an egress started since is not an orphan anyway.
+    active = listed ?? (await listActiveEgresses(context));
   } catch (error) {
     context.logger.warn({ err: classifyEgressError(error) }, "orphan sweep: ListEgress failed");
     return 0;

@@ -11,7 +11,7 @@ import { formatSpan } from "@recfleet/runtime";
 import type { Redis } from "ioredis";
 import type { RecorderContext } from "../context.ts";
 import { expireDue, finishDeletion } from "../deletion.ts";
-import { getEgress } from "../egress-calls.ts";
+import { getEgress, listActiveEgresses } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { expectedOutput, saveIfStored, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
@@ -22,6 +22,13 @@ const BATCH = 500;
 const PARALLEL = 4;
 
 type Action = string | undefined;
+
+/**
+ * What LiveKit said at the start of a sweep: every active egress, fetched in one call, so that a
+ * sweep costs one ListEgress however many recordings are in progress. An egress not in it (it
+ * ended, or LiveKit forgot it) is asked about on its own; null: the call failed, ask each.
+ */
+type ActiveEgresses = ReadonlyMap<string, EgressInfo> | null;
 
 async function queueState(context: RecorderContext, jobId: string): Promise<string> {
   const job = await context.producer.queue("control").getJob(jobId);
@@ -42,12 +49,13 @@ async function reconcileWithEgress(
   context: RecorderContext,
   recording: Recording,
   egressId: string,
+  active: ActiveEgresses,
 ): Promise<Action> {
   const { recorder } = context;
   const now = context.now();
-  let info: EgressInfo | undefined;
+  let info: EgressInfo | undefined = active?.get(egressId);
   try {
-    info = await getEgress(context, egressId);
+    info ??= await getEgress(context, egressId);
   } catch (error) {
     const failure = classifyEgressError(error);
     if (failure.class !== "not_found") {
@@ -151,8 +159,12 @@ async function reconcileWithEgress(
   return noted;
 }
 
-async function reconcileStarting(context: RecorderContext, recording: Recording): Promise<Action> {
-  if (recording.egressId) return reconcileWithEgress(context, recording, recording.egressId);
+async function reconcileStarting(
+  context: RecorderContext,
+  recording: Recording,
+  active: ActiveEgresses,
+): Promise<Action> {
+  if (recording.egressId) return reconcileWithEgress(context, recording, recording.egressId, active);
   // The start job owns this recording while it is waiting, delayed or running.
   const state = await queueState(context, `start-${recording.id}`);
   if (state === "waiting" || state === "delayed" || state === "active" || state === "prioritized")
@@ -212,7 +224,7 @@ async function reconcileSaved(context: RecorderContext, recording: Recording): P
   return "requeued notification";
 }
 
-async function reconcileOne(context: RecorderContext, id: string): Promise<Action> {
+async function reconcileOne(context: RecorderContext, id: string, active: ActiveEgresses): Promise<Action> {
   const recording = await context.store.get(id);
   if (!recording) return undefined;
   const age = context.now() - Date.parse(recording.updatedAt);
@@ -220,10 +232,12 @@ async function reconcileOne(context: RecorderContext, id: string): Promise<Actio
     case "queued":
       return reconcileQueued(context, recording, age);
     case "starting":
-      return reconcileStarting(context, recording);
+      return reconcileStarting(context, recording, active);
     case "active":
     case "stopping":
-      return recording.egressId ? reconcileWithEgress(context, recording, recording.egressId) : undefined;
+      return recording.egressId
+        ? reconcileWithEgress(context, recording, recording.egressId, active)
+        : undefined;
     case "stopped":
       return reconcileStopped(context, recording);
     case "saved":
@@ -254,12 +268,23 @@ export async function handleReconcile(
   if (taken !== "OK") return { skipped: 1 };
   const summary: Record<string, number> = {};
   try {
+    let active: ActiveEgresses = null;
+    let activeList: EgressInfo[] | null = null;
+    try {
+      activeList = await listActiveEgresses(context);
+      active = new Map(activeList.map((info) => [info.egressId, info]));
+    } catch (error) {
+      context.logger.warn(
+        { err: classifyEgressError(error) },
+        "reconcile: ListEgress failed; asking per recording",
+      );
+    }
     for (const status of SWEPT) {
       const ids = await context.store.idsInStatus(status, BATCH);
       for (let i = 0; i < ids.length; i += PARALLEL) {
         const actions = await Promise.all(
           ids.slice(i, i + PARALLEL).map((id) =>
-            reconcileOne(context, id).catch((error: unknown) => {
+            reconcileOne(context, id, active).catch((error: unknown) => {
               context.logger.error({ recordingId: id, err: error }, "reconcile failed for a recording");
               return "error";
             }),
@@ -289,7 +314,7 @@ export async function handleReconcile(
       summary["expired files"] = expired;
       context.metrics.reconcileActions.inc({ action: "expired files" }, expired);
     }
-    const orphans = await sweepOrphanEgresses(context);
+    const orphans = await sweepOrphanEgresses(context, activeList);
     if (orphans > 0) {
       summary["stopped orphan egress"] = orphans;
       context.metrics.reconcileActions.inc({ action: "stopped orphan egress" }, orphans);
