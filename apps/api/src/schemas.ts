@@ -419,9 +419,18 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const errors = fieldErrors(parsed.error, location);
-  throw new ProblemError("validation-error", {
+  throw validationProblem(fieldErrors(parsed.error, location));
+}
+
+/** A 400 validation-error problem listing these field errors. */
+export function validationProblem(errors: FieldError[]): ProblemError {
+  return new ProblemError("validation-error", {
     detail: errors.map((error) => `${error.field}: ${error.message}`).join("; "),
     errors,
   });
+}
+
+/** An error about a body field given by its dotted path (`encoding.width`), with its JSON pointer. */
+export function bodyFieldError(field: string, message: string): FieldError {
+  return { location: "body", field, pointer: pointerOf(field.split(".")), message };
 }

@@ -21,6 +21,18 @@ function objectsOf(context: RecorderContext, recording: Recording): { bucket: st
   return [...objects.values()];
 }
 
+/** DeleteObject with the storage timeout; S3 answers success for a key that is not there. */
+function removeObject(
+  context: RecorderContext,
+  { bucket, key }: { bucket: string; key: string },
+): Promise<void> {
+  return withTimeout(
+    context.minio.removeObject(bucket, key),
+    context.storage.requestTimeoutMs,
+    `removing ${bucket}/${key}`,
+  );
+}
+
 /**
  * `late-file`: an object landed for a recording whose files are gone by design (deleted,
  * expired). Removes it when it is one of the recording's own objects, and says so on the timeline.
@@ -36,11 +48,7 @@ export async function removeLateFile(
     return `kept: recording is ${recording.status}`;
   const object = objectsOf(context, recording).find((candidate) => candidate.key === key);
   if (!object) return "kept: not one of the recording's objects";
-  await withTimeout(
-    context.minio.removeObject(object.bucket, object.key),
-    context.storage.requestTimeoutMs,
-    `removing ${object.bucket}/${object.key}`,
-  );
+  await removeObject(context, object);
   await context.store.annotate(
     recording.id,
     `${object.key} landed in storage after the recording was ${recording.status}: removed`,
@@ -55,13 +63,7 @@ export async function removeLateFile(
  */
 export async function removeFiles(context: RecorderContext, recording: Recording): Promise<number> {
   const objects = objectsOf(context, recording);
-  for (const { bucket, key } of objects) {
-    await withTimeout(
-      context.minio.removeObject(bucket, key),
-      context.storage.requestTimeoutMs,
-      `removing ${bucket}/${key}`,
-    );
-  }
+  for (const object of objects) await removeObject(context, object);
   return objects.length;
 }
 

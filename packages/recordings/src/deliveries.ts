@@ -2,7 +2,7 @@ import { CALLBACK_EVENTS, type CallbackEvent } from "@recfleet/config";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { recordingKeys } from "./keys.ts";
-import { FAILURE_CODES, RECORDING_KINDS, recordingSourceSchema } from "./model.ts";
+import { recordingSchema } from "./model.ts";
 import { STATUSES } from "./states.ts";
 
 /** How one attempt ended. */
@@ -106,29 +106,32 @@ export const callbackPayloadSchema = z
   .object({
     type: z.enum(CALLBACK_EVENTS),
     timestamp: z.iso.datetime().meta({ description: "When the recording's status changed." }),
-    data: z.object({
-      id: z.string(),
-      tenant: z.string(),
-      room: z.string(),
-      kind: z.enum(RECORDING_KINDS),
-      source: recordingSourceSchema,
-      profile: z.string(),
-      layout: z.string(),
-      status: z.enum(STATUSES).meta({ description: "Its status when this attempt was made." }),
-      egressId: z.string().nullable(),
-      metadata: z.record(z.string(), z.unknown()).nullable(),
-      error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
-      file: z.object({ size: z.number().int().nullable(), contentType: z.string().nullable() }).nullable(),
-      download: z
-        .object({ url: z.string(), expiresAt: z.iso.datetime().nullable() })
-        .nullable()
-        .meta({ description: "recording.ready while the file exists: a link to it, valid until expiresAt." }),
-      expiresAt: z.iso.datetime().nullable(),
-      deleteRequested: z.object({ at: z.iso.datetime(), tenant: z.string(), keyId: z.string() }).nullable(),
-      createdAt: z.iso.datetime(),
-      startedAt: z.iso.datetime().nullable(),
-      endedAt: z.iso.datetime().nullable(),
-    }),
+    // The recording's own fields, as GET shows them, less the timeline, the recipient and the storage details.
+    data: recordingSchema
+      .pick({
+        id: true,
+        tenant: true,
+        room: true,
+        kind: true,
+        source: true,
+        profile: true,
+        layout: true,
+        egressId: true,
+        metadata: true,
+        error: true,
+        expiresAt: true,
+        deleteRequested: true,
+        createdAt: true,
+        startedAt: true,
+        endedAt: true,
+      })
+      .extend({
+        status: z.enum(STATUSES).meta({ description: "Its status when this attempt was made." }),
+        file: z.object({ size: z.number().int().nullable(), contentType: z.string().nullable() }).nullable(),
+        download: z.object({ url: z.string(), expiresAt: z.iso.datetime().nullable() }).nullable().meta({
+          description: "recording.ready while the file exists: a link to it, valid until expiresAt.",
+        }),
+      }),
   })
   .meta({ description: "The JSON body of a callback (Standard Webhooks)." });
 export type CallbackPayload = z.infer<typeof callbackPayloadSchema>;

@@ -6,6 +6,7 @@ import {
   type RecordingKind,
 } from "@recfleet/config";
 import type { FieldError } from "../http/problem.ts";
+import { bodyFieldError } from "../schemas.ts";
 
 /** Whether a customBaseUrl lies under one of the operator's template base URLs. */
 export function isAllowedTemplate(candidate: string, allowed: readonly string[]): boolean {
@@ -36,12 +37,7 @@ export function createRequestProblems(
   config: EncodingConfig,
 ): FieldError[] {
   const errors: FieldError[] = [];
-  const at = (field: string, message: string): FieldError => ({
-    location: "body",
-    field,
-    pointer: `/${field.replaceAll(".", "/")}`,
-    message,
-  });
+  const at = bodyFieldError;
   if (request.encoding) {
     for (const { field, message } of overridesOutOfBounds(request.encoding, config)) {
       errors.push(at(`encoding.${field}`, message));

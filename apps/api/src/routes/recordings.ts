@@ -17,6 +17,7 @@ import { idempotencyClaim, idempotencyKeyOf } from "../http/idempotency.ts";
 import { presentRecording, recordingUrl } from "../http/links.ts";
 import { ProblemError } from "../http/problem.ts";
 import {
+  bodyFieldError,
   type CreateRecordingRequest,
   createRecordingRequestSchema,
   DEFAULT_PAGE_SIZE,
@@ -24,6 +25,7 @@ import {
   parseOrThrow,
   stopRecordingRequestSchema,
   updateRecordingRequestSchema,
+  validationProblem,
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
 import { createRequestProblems } from "./create-checks.ts";
@@ -186,12 +188,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const key = idempotencyKeyOf(req);
         const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
         const requestErrors = createRequestProblems(body, encoding);
-        if (requestErrors.length > 0) {
-          throw new ProblemError("validation-error", {
-            detail: requestErrors.map((error) => `${error.field}: ${error.message}`).join("; "),
-            errors: requestErrors,
-          });
-        }
+        if (requestErrors.length > 0) throw validationProblem(requestErrors);
         if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
         const profile = body.profile ?? profiles.defaultName;
         if (!profiles.get(profile)) {
@@ -371,17 +368,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const body = parseOrThrow(updateRecordingRequestSchema, req.body, "body");
         const recording = await load(res, req.params.id);
         if (recording.source.type !== "room") {
-          throw new ProblemError("validation-error", {
-            detail: "layout: applies to a room source only",
-            errors: [
-              {
-                location: "body",
-                field: "layout",
-                pointer: "/layout",
-                message: "applies to a room source only",
-              },
-            ],
-          });
+          throw validationProblem([bodyFieldError("layout", "applies to a room source only")]);
         }
         if (recording.layout === body.layout && isInProgress(recording.status))
           return respond(res, 202, recording);

@@ -269,10 +269,8 @@ export async function handleReconcile(
   const summary: Record<string, number> = {};
   try {
     let active: ActiveEgresses = null;
-    let activeList: EgressInfo[] | null = null;
     try {
-      activeList = await listActiveEgresses(context);
-      active = new Map(activeList.map((info) => [info.egressId, info]));
+      active = new Map((await listActiveEgresses(context)).map((info) => [info.egressId, info]));
     } catch (error) {
       context.logger.warn(
         { err: classifyEgressError(error) },
@@ -314,7 +312,7 @@ export async function handleReconcile(
       summary["expired files"] = expired;
       context.metrics.reconcileActions.inc({ action: "expired files" }, expired);
     }
-    const orphans = await sweepOrphanEgresses(context, activeList);
+    const orphans = await sweepOrphanEgresses(context, active ? [...active.values()] : null);
     if (orphans > 0) {
       summary["stopped orphan egress"] = orphans;
       context.metrics.reconcileActions.inc({ action: "stopped orphan egress" }, orphans);

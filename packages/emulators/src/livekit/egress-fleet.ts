@@ -313,13 +313,17 @@ export class EgressFleet {
     for (const run of this.runs.values()) {
       if (run.source.case !== "participant" || run.source.value.identity !== identity) continue;
       if (run.info.roomName !== roomName || !run.running || run.crashed) continue;
-      if (run.info.status !== EgressStatus.EGRESS_ACTIVE) continue;
-      this.clearTimers(run);
-      run.info.details = END_REASON_SOURCE_CLOSED;
-      this.setStatus(run, EgressStatus.EGRESS_ENDING);
-      this.emit(run, "egress_updated");
-      this.finish(run, EgressStatus.EGRESS_COMPLETE);
+      if (run.info.status === EgressStatus.EGRESS_ACTIVE) this.sourceClosed(run);
     }
+  }
+
+  /** An ACTIVE egress whose source ended (room closed, participant left): it ends normally, with its file. */
+  private sourceClosed(run: EgressRun): void {
+    this.clearTimers(run);
+    run.info.details = END_REASON_SOURCE_CLOSED;
+    this.setStatus(run, EgressStatus.EGRESS_ENDING);
+    this.emit(run, "egress_updated");
+    this.finish(run, EgressStatus.EGRESS_COMPLETE);
   }
 
   /** A track was published in a room: its egresses waiting for the start signal look again. */
@@ -343,11 +347,7 @@ export class EgressFleet {
         const message = run.awaitingStartSignal ? MSG_START_NOT_RECEIVED : MSG_STOPPED_BEFORE_STARTED;
         this.end(run, EgressStatus.EGRESS_ABORTED, message, 412);
       } else if (status === EgressStatus.EGRESS_ACTIVE) {
-        this.clearTimers(run);
-        run.info.details = END_REASON_SOURCE_CLOSED;
-        this.setStatus(run, EgressStatus.EGRESS_ENDING);
-        this.emit(run, "egress_updated");
-        this.finish(run, EgressStatus.EGRESS_COMPLETE);
+        this.sourceClosed(run);
       }
     }
   }
