@@ -74,6 +74,60 @@ export const sourceSchema = z
   )
   .meta({ description: "What to record; the room when absent." });
 
+const wholeNumber = (min: number, max: number, unit: string) =>
+  z
+    .number({ error: `must be a whole number ${unit}from ${min} to ${max}` })
+    .int({ error: `must be a whole number ${unit}from ${min} to ${max}` })
+    .min(min, { error: `must be a whole number ${unit}from ${min} to ${max}` })
+    .max(max, { error: `must be a whole number ${unit}from ${min} to ${max}` });
+
+export const outputsSchema = z
+  .array(
+    z.discriminatedUnion(
+      "type",
+      [
+        z
+          .strictObject({
+            type: z.literal("file"),
+            format: z.enum(["mp4", "ogg"], { error: "must be mp4 or ogg" }).optional(),
+          })
+          .meta({
+            description:
+              "One file: MP4 (H.264/AAC) for a video recording, OGG (Opus) for an audio one; the kind's when format is absent.",
+          }),
+        z
+          .strictObject({
+            type: z.literal("hls"),
+            segmentSeconds: wholeNumber(1, 60, "of seconds ").default(4),
+            livePlaylist: z.boolean({ error: "must be true or false" }).default(false),
+          })
+          .meta({
+            description:
+              "HLS: segments of segmentSeconds (egress' default 4) and a playlist closed when the recording ends; with livePlaylist, also a sliding playlist of the last five segments.",
+          }),
+        z
+          .strictObject({
+            type: z.literal("images"),
+            intervalSeconds: wholeNumber(1, 3600, "of seconds ").default(10),
+            width: wholeNumber(16, 7680, "of pixels ").optional(),
+            height: wholeNumber(16, 4320, "of pixels ").optional(),
+          })
+          .meta({
+            description:
+              "JPEG thumbnails every intervalSeconds (egress' default 10), width × height (each the video's when absent). Not for an audio recording.",
+          }),
+      ],
+      { error: "must be file, hls or images (an object with that type)" },
+    ),
+    { error: "must be a list of outputs" },
+  )
+  .min(1, { error: "must name at least one output" })
+  .max(3, { error: "must name at most one output of each type" })
+  .meta({
+    description:
+      "Where the recording goes: one or several outputs, at most one of each type; one file of the kind when absent.",
+  });
+
 /** How deep metadata may nest; deeper input is refused before anything recurses over it. */
 const MAX_METADATA_DEPTH = 32;
 
@@ -124,6 +178,7 @@ export const createRecordingRequestSchema = z
       .default("video")
       .meta({ description: "video (MP4) or audio (OGG)." }),
     source: sourceSchema.optional(),
+    outputs: outputsSchema.optional(),
     profile: z
       .string({ error: "must be a string" })
       .min(1, { error: "must not be empty" })

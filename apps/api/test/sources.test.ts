@@ -101,3 +101,49 @@ describe("what a recording records", () => {
     ).toHaveLength(1);
   });
 });
+
+describe("where a recording goes", () => {
+  it("stores the outputs asked for with egress' defaults, and one file of the kind when none are", async () => {
+    const plain = (await (await create({ room: "outputs-1", kind: "audio" })).json()) as Recording;
+    expect(plain.outputs).toEqual([{ type: "file", format: "ogg" }]);
+    const response = await create({
+      room: "outputs-2",
+      source: { type: "participant", identity: "dora" },
+      outputs: [{ type: "hls" }, { type: "images", width: 640 }],
+    });
+    expect(response.status).toBe(202);
+    expect(((await response.json()) as Recording).outputs).toEqual([
+      { type: "hls", segmentSeconds: 4, livePlaylist: false },
+      { type: "images", intervalSeconds: 10, width: 640, height: null },
+    ]);
+  });
+
+  it("refuses outputs egress would refuse, each named by its field", async () => {
+    expect(await refusal({ room: "r2", outputs: [] })).toEqual(["/outputs must name at least one output"]);
+    expect(await refusal({ room: "r2", outputs: [{ type: "stream" }] })).toEqual([
+      "/outputs/0/type must be file, hls or images (an object with that type)",
+    ]);
+    expect(
+      await refusal({ room: "r2", outputs: [{ type: "hls" }, { type: "hls", segmentSeconds: 2 }] }),
+    ).toEqual([
+      "/outputs/1 repeats a hls output: one of each type (egress: multiple segmented file outputs)",
+    ]);
+    expect(await refusal({ room: "r2", outputs: [{ type: "hls", segmentSeconds: 0 }] })).toEqual([
+      "/outputs/0/segmentSeconds must be a whole number of seconds from 1 to 60",
+    ]);
+    expect(
+      await refusal({
+        room: "r2",
+        kind: "audio",
+        outputs: [{ type: "file", format: "mp4" }, { type: "images" }],
+      }),
+    ).toEqual([
+      "/outputs/0/format must be ogg for an audio recording",
+      "/outputs/1 has no place in an audio recording (egress: audio_only images)",
+    ]);
+    expect(await refusal({ room: "r2", outputs: [{ type: "images", width: 7680 }] })).toEqual([
+      "/outputs/0/width must be at most 1920 (ENCODING_MAX_WIDTH)",
+    ]);
+    expect(await refusal({ room: "r2", outputs: [{ type: "file", extra: true }] })).toHaveLength(1);
+  });
+});

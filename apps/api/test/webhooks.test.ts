@@ -34,11 +34,15 @@ async function startedRecording(egressId: string, kind: Recording["kind"] = "vid
     egressId,
     // As a recorder plans it, here with an egress fleet that puts its files under "eu/".
     output: {
-      filepath,
       bucket: "recordings",
-      key: `eu/${filepath}`,
-      contentType: kind === "video" ? "video/mp4" : "audio/ogg",
-      backup: null,
+      file: {
+        filepath,
+        key: `eu/${filepath}`,
+        contentType: kind === "video" ? "video/mp4" : "audio/ogg",
+        backup: null,
+      },
+      hls: null,
+      images: null,
     },
   });
   if (!started.ok) throw new Error("could not start");

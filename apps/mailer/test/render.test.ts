@@ -23,6 +23,8 @@ const recording: Recording = {
   profile: "low-cpu",
   layout: "speaker",
   source: { type: "room" },
+  outputs: null,
+  artifacts: [],
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },

@@ -1,24 +1,42 @@
-import { DELETABLE, isInProgress, type Recording } from "@recfleet/recordings";
+import { DELETABLE, dirOf, isInProgress, manifestKeyIn, type Recording } from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 
 /**
- * Every object a recording may have in storage: the file seen, where egress was asked to write,
- * its backup, and the manifest egress writes beside the file (`<dir>/<egressId>.json`).
+ * Every object a recording may have in storage at known keys: the file seen, where egress was
+ * asked to write it, its backup, and the manifest egress writes beside it (`<dir>/<egressId>.json`).
  */
 function objectsOf(context: RecorderContext, recording: Recording): { bucket: string; key: string }[] {
   const objects = new Map<string, { bucket: string; key: string }>();
   const add = (bucket: string, key: string) => objects.set(`${bucket}\n${key}`, { bucket, key });
   if (recording.file) add(recording.file.bucket ?? context.storage.bucket, recording.file.key);
-  if (recording.output) {
-    add(recording.output.bucket, recording.output.key);
-    if (recording.output.backup) add(recording.output.backup.bucket, recording.output.backup.key);
-    if (recording.egressId) {
-      const dir = recording.output.key.slice(0, recording.output.key.lastIndexOf("/") + 1);
-      add(recording.output.bucket, `${dir}${recording.egressId}.json`);
-    }
+  const { output } = recording;
+  if (output?.file) {
+    add(output.bucket, output.file.key);
+    if (output.file.backup) add(output.file.backup.bucket, output.file.backup.key);
+    if (recording.egressId) add(output.bucket, manifestKeyIn(dirOf(output.file.key), recording.egressId));
   }
   return [...objects.values()];
+}
+
+/** The directory `<prefix>/<id>/` a recording's playlists, segments and images land in, if any. */
+function directoryOf(recording: Recording): { bucket: string; prefix: string } | undefined {
+  const { output } = recording;
+  const key = output?.hls?.playlistKey ?? output?.images?.dir;
+  return output && key ? { bucket: output.bucket, prefix: dirOf(key) } : undefined;
+}
+
+/** The keys under a prefix (ListObjectsV2, every page), bounded by the storage timeout. */
+function listKeys(context: RecorderContext, bucket: string, prefix: string): Promise<string[]> {
+  const listing = (async () => {
+    const keys: string[] = [];
+    for await (const item of context.minio.listObjectsV2(bucket, prefix, true)) {
+      const name = (item as { name?: string }).name;
+      if (name !== undefined) keys.push(name);
+    }
+    return keys;
+  })();
+  return withTimeout(listing, context.storage.requestTimeoutMs, `listing ${bucket}/${prefix}`);
 }
 
 /** DeleteObject with the storage timeout; S3 answers success for a key that is not there. */
@@ -46,7 +64,10 @@ export async function removeLateFile(
   if (!recording) return "missing";
   if (recording.status !== "deleted" && recording.status !== "expired")
     return `kept: recording is ${recording.status}`;
-  const object = objectsOf(context, recording).find((candidate) => candidate.key === key);
+  const directory = directoryOf(recording);
+  const object =
+    objectsOf(context, recording).find((candidate) => candidate.key === key) ??
+    (directory && key.startsWith(directory.prefix) ? { bucket: directory.bucket, key } : undefined);
   if (!object) return "kept: not one of the recording's objects";
   await removeObject(context, object);
   await context.store.annotate(
@@ -63,6 +84,12 @@ export async function removeLateFile(
  */
 export async function removeFiles(context: RecorderContext, recording: Recording): Promise<number> {
   const objects = objectsOf(context, recording);
+  const directory = directoryOf(recording);
+  if (directory) {
+    for (const key of await listKeys(context, directory.bucket, directory.prefix)) {
+      objects.push({ bucket: directory.bucket, key });
+    }
+  }
   for (const object of objects) await removeObject(context, object);
   return objects.length;
 }

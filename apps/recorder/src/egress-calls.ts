@@ -2,7 +2,7 @@ import type { EgressInfo } from "@livekit/protocol";
 import type { Recording } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { classifyEgressError } from "./egress-errors.ts";
-import { buildStartRequest, filepathOf, outputOf } from "./start-request.ts";
+import { buildStartRequest, outputOf, writesPlannedOutput } from "./start-request.ts";
 
 type Method = "start" | "stop" | "list" | "update_layout";
 
@@ -60,17 +60,17 @@ export async function getEgress(context: RecorderContext, egressId: string): Pro
 
 /**
  * An egress already running for this recording: Start is not idempotent, so before any retried
- * start we look for one whose file output is this recording's file, and adopt it.
+ * start we look for one that writes this recording's outputs, and adopt it.
  */
 export async function findRunningEgress(
   context: RecorderContext,
   recording: Recording,
 ): Promise<EgressInfo | undefined> {
-  const expected = outputOf(recording, context.profiles, context.storage).filepath;
+  const planned = outputOf(recording, context.profiles, context.storage);
   const items = await measured(context, "list", () =>
     context.egress.listEgress({ roomName: recording.room, active: true }),
   );
-  return items.find((item) => filepathOf(item) === expected);
+  return items.find((item) => writesPlannedOutput(item, planned));
 }
 
 /** Every egress LiveKit reports as running (all rooms), for the orphan sweep. */

@@ -1,96 +1,79 @@
 import {
+  type ArtifactCheck,
+  checkArtifacts,
   hasWaitNote,
   type Recording,
   type RecordingOutput,
-  type StoredFile,
+  s3StorageReader,
   WAIT_NOTES,
 } from "@recfleet/recordings";
-import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 import { stopEgress } from "./egress-calls.ts";
 import { classifyEgressError } from "./egress-errors.ts";
 import { outputOf } from "./start-request.ts";
 
-/** Where the recording's file should land, as recfleet asked egress for it. */
+/** What recfleet asked egress for and where it lands. */
 export function expectedOutput(context: RecorderContext, recording: Recording): RecordingOutput {
   return outputOf(recording, context.profiles, context.storage);
 }
 
-type Lookup = { found: StoredFile } | "absent" | "unknown";
-
-async function statFile(
+/**
+ * Whether every final object of the recording is in storage, or "unknown" when storage did not
+ * answer. Only the keys recfleet asked egress for are looked at (the file's primary one, then
+ * its backup one when configured), never one a webhook or an event named.
+ */
+export async function findArtifacts(
   context: RecorderContext,
   recording: Recording,
-  where: { bucket: string; key: string },
-  contentType: string,
-): Promise<Lookup> {
+): Promise<ArtifactCheck | "unknown"> {
   try {
-    const stat = await withTimeout(
-      context.minio.statObject(where.bucket, where.key),
-      context.storage.requestTimeoutMs,
-      "statObject",
+    return await checkArtifacts(
+      { output: expectedOutput(context, recording), egressId: recording.egressId },
+      s3StorageReader(context.minio, context.storage.requestTimeoutMs),
     );
-    return {
-      found: {
-        bucket: where.bucket,
-        key: where.key,
-        size: stat.size,
-        etag: stat.etag,
-        contentType: (stat.metaData["content-type"] as string | undefined) ?? contentType,
-      },
-    };
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "NotFound" || code === "NoSuchKey") return "absent";
     context.logger.warn(
-      { recordingId: recording.id, bucket: where.bucket, err: { message: (error as Error).message } },
-      "statObject failed",
+      { recordingId: recording.id, err: { message: (error as Error).message } },
+      "storage did not answer while looking for the recording's objects",
     );
     return "unknown";
   }
 }
 
 /**
- * The recording's file in storage: found, absent, or unknown (storage did not answer). Only the
- * keys recfleet asked egress for are looked at (the primary one, then the backup one when
- * configured), never one a webhook or an event named.
- */
-export async function findRecordingFile(context: RecorderContext, recording: Recording): Promise<Lookup> {
-  const output = expectedOutput(context, recording);
-  const primary = await statFile(context, recording, output, output.contentType);
-  if (primary !== "absent" || !output.backup) return primary;
-  return statFile(context, recording, output.backup, output.contentType);
-}
-
-/**
- * Saves the recording when its file is in storage: "saved", "not saved" (another signal moved it
- * first), "absent", or "unknown" while storage does not answer.
+ * Saves the recording when its objects are all in storage: "saved", "not saved" (another signal
+ * moved it first), "absent" (something is missing), or "unknown" while storage does not answer.
  */
 export async function saveIfStored(
   context: RecorderContext,
   recording: Recording,
   reason: string,
 ): Promise<"saved" | "not saved" | "absent" | "unknown"> {
-  const file = await findRecordingFile(context, recording);
-  if (file === "unknown" || file === "absent") return file;
-  return (await saveWithFile(context, recording, file.found, reason)) ? "saved" : "not saved";
+  return saveFound(context, recording, await findArtifacts(context, recording), reason);
+}
+
+/** saveIfStored with the objects already looked for. */
+export async function saveFound(
+  context: RecorderContext,
+  recording: Recording,
+  found: ArtifactCheck | "unknown",
+  reason: string,
+): Promise<"saved" | "not saved" | "absent" | "unknown"> {
+  if (found === "unknown") return found;
+  if (!found.complete) return "absent";
+  const saved = await context.store.transition(recording.id, "saved", {
+    reason,
+    file: found.file,
+    artifacts: found.artifacts,
+  });
+  // The job id de-duplicates the email.
+  if (saved.ok) await context.producer.enqueue("recording-saved", { recordingId: recording.id });
+  return saved.ok ? "saved" : "not saved";
 }
 
 /** Why a recording whose egress LiveKit forgot was saved all the same. */
 export const goneButStored = (egressId: string) =>
-  `egress ${egressId} is gone from LiveKit; its file is in storage`;
-
-/** Marks a recording saved with its file and queues the email (the job id de-duplicates). */
-export async function saveWithFile(
-  context: RecorderContext,
-  recording: Recording,
-  file: StoredFile,
-  reason: string,
-): Promise<boolean> {
-  const saved = await context.store.transition(recording.id, "saved", { reason, file });
-  if (saved.ok) await context.producer.enqueue("recording-saved", { recordingId: recording.id });
-  return saved.ok;
-}
+  `egress ${egressId} is gone from LiveKit; its objects are in storage`;
 
 /**
  * LiveKit answered 404 for the recording's egress. That says LiveKit forgot it, not that it

@@ -1,8 +1,21 @@
-import { type EgressInfo, EncodedFileOutput, S3Upload } from "@livekit/protocol";
+import {
+  type EgressInfo,
+  EncodedFileOutput,
+  ImageOutput,
+  S3Upload,
+  SegmentedFileOutput,
+} from "@livekit/protocol";
 import { landedKey, type ProfileCatalog, type StorageConfig, withOverrides } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
-import { contentTypeOf, type Recording, type RecordingOutput } from "@recfleet/recordings";
+import {
+  contentTypeOf,
+  dirOf,
+  outputOfType,
+  type Recording,
+  type RecordingOutput,
+} from "@recfleet/recordings";
 import type {
+  EncodedOutputs,
   ParticipantEgressOptions,
   RoomCompositeOptions,
   TrackCompositeOptions,
@@ -10,9 +23,7 @@ import type {
 
 interface StartRequestBase {
   roomName: string;
-  output: { file: EncodedFileOutput };
-  /** The filepath egress is asked for: <prefix>/<recordingId>.<mp4|ogg>. */
-  filepath: string;
+  output: EncodedOutputs;
 }
 
 /** The Egress Start call a recording needs, by its source. */
@@ -39,28 +50,59 @@ function encodingOf(recording: Recording, profiles: ProfileCatalog) {
 }
 
 /**
- * The file a recording asks egress for, and where egress will put it (under its own storage
- * prefix, or its backup storage's). Worked out once, when a recorder picks the recording up, and
- * stored on it: a later change of settings does not move what earlier recordings wait for.
+ * What a recording asks egress for, and where each object lands (under egress' own storage
+ * prefix, or its backup storage's for a file): the file `<prefix>/<id>.<ext>`, and in the
+ * directory `<prefix>/<id>/` the HLS playlists and segments and the thumbnails. Worked out once,
+ * when a recorder picks the recording up, and stored on it: a later change of settings does not
+ * move what earlier recordings wait for.
  */
 export function plannedOutput(
   recording: Recording,
   profiles: ProfileCatalog,
   storage: StorageConfig,
 ): RecordingOutput {
-  const { extension } = encodingOf(recording, profiles);
-  const filepath = recordingFilepath(storage.prefix, recording.id, extension);
+  const landed = (path: string) => landedKey(storage.egressPrefix, path);
+  const dir = `${storage.prefix}/${recording.id}/`;
+  let file: RecordingOutput["file"] = null;
+  if (outputOfType(recording, "file")) {
+    const { extension } = encodingOf(recording, profiles);
+    const filepath = recordingFilepath(storage.prefix, recording.id, extension);
+    file = {
+      filepath,
+      key: landed(filepath),
+      contentType: contentTypeOf(filepath) ?? "application/octet-stream",
+      backup:
+        storage.egressBackupBucket === ""
+          ? null
+          : { bucket: storage.egressBackupBucket, key: landedKey(storage.egressBackupPrefix, filepath) },
+    };
+  }
+  const hls = outputOfType(recording, "hls");
+  const images = outputOfType(recording, "images");
   return {
-    filepath,
     bucket: storage.bucket,
-    key: landedKey(storage.egressPrefix, filepath),
-    contentType: contentTypeOf(filepath) ?? "application/octet-stream",
-    backup:
-      storage.egressBackupBucket === ""
-        ? null
-        : { bucket: storage.egressBackupBucket, key: landedKey(storage.egressBackupPrefix, filepath) },
+    file,
+    hls: hls
+      ? {
+          playlistName: `${dir}${HLS_NAMES.playlist}`,
+          playlistKey: landed(`${dir}${HLS_NAMES.playlist}`),
+          livePlaylistKey: hls.livePlaylist ? landed(`${dir}${HLS_NAMES.livePlaylist}`) : null,
+          segmentKeyPrefix: landed(`${dir}${HLS_NAMES.segmentPrefix}_`),
+        }
+      : null,
+    images: images
+      ? {
+          filenamePrefix: `${dir}${IMAGES_PREFIX}`,
+          keyPrefix: landed(`${dir}${IMAGES_PREFIX}`),
+          dir: `${landed(dir.slice(0, -1))}/`,
+        }
+      : null,
   };
 }
+
+/** Names in a recording's directory: egress puts segments beside the playlist they are in. */
+export const HLS_NAMES = { playlist: "playlist.m3u8", livePlaylist: "live.m3u8", segmentPrefix: "seg" };
+const IMAGES_PREFIX = "img";
 
 /** The recording's output as stored, or as planned now for one stored before outputs were. */
 export function outputOf(
@@ -71,29 +113,66 @@ export function outputOf(
   return recording.output ?? plannedOutput(recording, profiles, storage);
 }
 
-/** Builds the Start request of a recording from its source, its profile and the storage settings. */
+function s3Upload(storage: StorageConfig): S3Upload {
+  return new S3Upload({
+    accessKey: storage.accessKey,
+    secret: storage.secretKey,
+    region: storage.region,
+    endpoint: egressS3Endpoint(storage),
+    bucket: storage.bucket,
+    forcePathStyle: true,
+  });
+}
+
+/** The outputs of a Start request, each with the S3 upload when egress is to use ours. */
+function encodedOutputs(
+  recording: Recording,
+  planned: RecordingOutput,
+  fileType: EncodedFileOutput["fileType"],
+  storage: StorageConfig,
+): EncodedOutputs {
+  const upload = storage.egressUpload ? { case: "s3" as const, value: s3Upload(storage) } : undefined;
+  const outputs: EncodedOutputs = {};
+  if (planned.file) {
+    outputs.file = new EncodedFileOutput({ fileType, filepath: planned.file.filepath });
+    if (upload) outputs.file.output = upload;
+  }
+  const hls = outputOfType(recording, "hls");
+  if (planned.hls && hls) {
+    const dir = dirOf(planned.hls.playlistName);
+    outputs.segments = new SegmentedFileOutput({
+      playlistName: planned.hls.playlistName,
+      filenamePrefix: `${dir}${HLS_NAMES.segmentPrefix}`,
+      segmentDuration: hls.segmentSeconds,
+      ...(planned.hls.livePlaylistKey ? { livePlaylistName: `${dir}${HLS_NAMES.livePlaylist}` } : {}),
+    });
+    if (upload) outputs.segments.output = upload;
+  }
+  const images = outputOfType(recording, "images");
+  if (planned.images && images) {
+    outputs.images = new ImageOutput({
+      filenamePrefix: planned.images.filenamePrefix,
+      captureInterval: images.intervalSeconds,
+      width: images.width ?? 0,
+      height: images.height ?? 0,
+    });
+    if (upload) outputs.images.output = upload;
+  }
+  return outputs;
+}
+
+/** Builds the Start request of a recording from its source, outputs, profile and storage settings. */
 export function buildStartRequest(
   recording: Recording,
   profiles: ProfileCatalog,
   storage: StorageConfig,
 ): StartRequest {
   const encoding = encodingOf(recording, profiles);
-  const { filepath } = outputOf(recording, profiles, storage);
-  const file = new EncodedFileOutput({ fileType: encoding.fileType, filepath });
-  if (storage.egressUpload) {
-    file.output = {
-      case: "s3",
-      value: new S3Upload({
-        accessKey: storage.accessKey,
-        secret: storage.secretKey,
-        region: storage.region,
-        endpoint: egressS3Endpoint(storage),
-        bucket: storage.bucket,
-        forcePathStyle: true,
-      }),
-    };
-  }
-  const base = { roomName: recording.room, output: { file }, filepath };
+  const planned = outputOf(recording, profiles, storage);
+  const base = {
+    roomName: recording.room,
+    output: encodedOutputs(recording, planned, encoding.fileType, storage),
+  };
   const encodingOptions =
     encoding.encodingOptions !== undefined ? { encodingOptions: encoding.encodingOptions } : {};
   const { source } = recording;
@@ -127,12 +206,35 @@ export function buildStartRequest(
   }
 }
 
-/** The file path an egress writes to, read back from the request it echoes in EgressInfo. */
-export function filepathOf(info: EgressInfo): string | undefined {
+/**
+ * The names an egress was asked to write, read back from the request it echoes in EgressInfo:
+ * its file's filepath, its playlist's name, its images' prefix (each "" when it has none).
+ */
+export function requestedNamesOf(info: EgressInfo): { filepath: string; playlist: string; images: string } {
   const { request } = info;
-  if (request.case === "participant") return request.value.fileOutputs[0]?.filepath || undefined;
-  if (request.case !== "roomComposite" && request.case !== "trackComposite") return undefined;
-  const fromList = request.value.fileOutputs[0]?.filepath;
-  if (fromList) return fromList;
-  return request.value.output.case === "file" ? request.value.output.value.filepath : undefined;
+  if (
+    request.case !== "participant" &&
+    request.case !== "roomComposite" &&
+    request.case !== "trackComposite"
+  ) {
+    return { filepath: "", playlist: "", images: "" };
+  }
+  const { value } = request;
+  const legacy = "output" in value ? value.output : undefined;
+  return {
+    filepath: value.fileOutputs[0]?.filepath || (legacy?.case === "file" ? legacy.value.filepath : "") || "",
+    playlist:
+      value.segmentOutputs[0]?.playlistName ||
+      (legacy?.case === "segments" ? legacy.value.playlistName : "") ||
+      "",
+    images: value.imageOutputs[0]?.filenamePrefix ?? "",
+  };
+}
+
+/** Whether an egress writes what a recording planned: its file, or its playlist, or its images. */
+export function writesPlannedOutput(info: EgressInfo, planned: RecordingOutput): boolean {
+  const names = requestedNamesOf(info);
+  if (planned.file) return names.filepath === planned.file.filepath;
+  if (planned.hls) return names.playlist === planned.hls.playlistName;
+  return planned.images !== null && names.images === planned.images.filenamePrefix;
 }

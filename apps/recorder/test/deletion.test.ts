@@ -40,7 +40,12 @@ async function savedWithFile(
 ): Promise<Recording> {
   const recording = await createRecording(h.store, input);
   const key = `recordings/${recording.id}.mp4`;
-  const output = { filepath: key, bucket: BUCKET, key, contentType: "video/mp4", backup: null };
+  const output = {
+    bucket: BUCKET,
+    file: { filepath: key, key, contentType: "video/mp4", backup: null },
+    hls: null,
+    images: null,
+  };
   await h.store.transition(recording.id, "starting", { reason: "test: started", output });
   await h.context.minio.putObject(BUCKET, key, Buffer.from("the recording"));
   const saved = await h.store.transition(recording.id, "saved", {
@@ -93,7 +98,12 @@ describe("deletion", () => {
     });
     const recording = await createRecording(harness.store);
     const key = `recordings/${recording.id}.mp4`;
-    const output = { filepath: key, bucket: BUCKET, key, contentType: "video/mp4", backup: null };
+    const output = {
+      bucket: BUCKET,
+      file: { filepath: key, key, contentType: "video/mp4", backup: null },
+      hls: null,
+      images: null,
+    };
     await harness.store.transition(recording.id, "starting", { reason: "test", output });
     await harness.store.transition(recording.id, "active", { reason: "test", egressId: "EG_test" });
     await harness.store.requestDelete(recording.id, BY, "deletion requested by test");

@@ -297,7 +297,7 @@ describe("files where egress puts them", () => {
     const own = await startEgressProcess(["--storage-prefix=egress-eu"]);
     try {
       const recording = await recordAndEnd(own, { STORAGE_EGRESS_PREFIX: "egress-eu" });
-      expect(recording.output?.key).toBe(`egress-eu/recordings/${recording.id}.mp4`);
+      expect(recording.output?.file?.key).toBe(`egress-eu/recordings/${recording.id}.mp4`);
       await own.admin("/egresses/forget", {});
       expect(await reconcile()).toMatchObject({ "egress gone: saved": 1 });
       const minio = await testMinio();

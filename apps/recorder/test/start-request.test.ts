@@ -7,7 +7,12 @@ import {
 import { loadConfig, loadProfileCatalog } from "@recfleet/config";
 import type { Recording } from "@recfleet/recordings";
 import { describe, expect, it } from "vitest";
-import { buildStartRequest, filepathOf, plannedOutput } from "../src/start-request.ts";
+import {
+  buildStartRequest,
+  plannedOutput,
+  requestedNamesOf,
+  writesPlannedOutput,
+} from "../src/start-request.ts";
 
 const { storage } = loadConfig(["storage"], {
   STORAGE_ACCESS_KEY: "egress-user",
@@ -23,6 +28,7 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   profile,
   layout: "grid",
   source: { type: "room" },
+  outputs: null,
   encoding: null,
   customBaseUrl: null,
   notify: null,
@@ -31,6 +37,7 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   egressId: null,
   output: null,
   file: null,
+  artifacts: [],
   error: null,
   stopRequested: false,
   expireDays: null,
@@ -46,9 +53,9 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
 describe("buildStartRequest", () => {
   it("writes the video file under the recordings prefix with the S3 upload of the config", () => {
     const request = buildStartRequest(recording("video", "low-cpu"), profiles, storage);
-    expect(request.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
-    expect(request.output.file.fileType).toBe(EncodedFileType.MP4);
-    expect(request.output.file.toJson()).toEqual({
+    expect(request.output.file?.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
+    expect(request.output.file?.fileType).toBe(EncodedFileType.MP4);
+    expect(request.output.file?.toJson()).toEqual({
       fileType: "MP4",
       filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
       s3: {
@@ -65,8 +72,8 @@ describe("buildStartRequest", () => {
 
   it("records audio as OGG, audio only", () => {
     const request = buildStartRequest(recording("audio", "balanced"), profiles, storage);
-    expect(request.filepath.endsWith(".ogg")).toBe(true);
-    expect(request.output.file.fileType).toBe(EncodedFileType.OGG);
+    expect(request.output.file?.filepath.endsWith(".ogg")).toBe(true);
+    expect(request.output.file?.fileType).toBe(EncodedFileType.OGG);
     expect(request.method === "roomComposite" && request.options.audioOnly).toBe(true);
   });
 
@@ -146,7 +153,7 @@ describe("buildStartRequest", () => {
     expect((participant.options.encodingOptions as EncodingOptions).toJson()).toMatchObject({
       framerate: 15,
     });
-    expect(participant.output.file.fileType).toBe(EncodedFileType.MP4);
+    expect(participant.output.file?.fileType).toBe(EncodedFileType.MP4);
     const tracks = buildStartRequest(
       {
         ...recording("audio", "low-cpu"),
@@ -158,7 +165,7 @@ describe("buildStartRequest", () => {
     expect(tracks.method).toBe("trackComposite");
     expect(tracks.options).toMatchObject({ audioTrackId: "TR_a" });
     expect(tracks.options).not.toHaveProperty("videoTrackId");
-    expect(tracks.output.file.fileType).toBe(EncodedFileType.OGG);
+    expect(tracks.output.file?.fileType).toBe(EncodedFileType.OGG);
   });
 
   it("reads the file path back from a participant or track composite egress too", () => {
@@ -167,9 +174,9 @@ describe("buildStartRequest", () => {
       { case: "participant" as const, value: { fileOutputs: [file] } },
       { case: "trackComposite" as const, value: { fileOutputs: [file] } },
     ]) {
-      expect(filepathOf(new EgressInfo({ request } as ConstructorParameters<typeof EgressInfo>[0]))).toBe(
-        "recordings/x.mp4",
-      );
+      expect(
+        requestedNamesOf(new EgressInfo({ request } as ConstructorParameters<typeof EgressInfo>[0])).filepath,
+      ).toBe("recordings/x.mp4");
     }
   });
 
@@ -178,7 +185,7 @@ describe("buildStartRequest", () => {
       ...storage,
       egressUpload: false,
     });
-    expect(request.output.file.toJson()).toEqual({
+    expect(request.output.file?.toJson()).toEqual({
       fileType: "MP4",
       filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
     });
@@ -191,10 +198,13 @@ describe("buildStartRequest", () => {
       egressId: "EG_1",
       request: {
         case: "roomComposite",
-        value: new RoomCompositeEgressRequest({ roomName: "standup", fileOutputs: [request.output.file] }),
+        value: new RoomCompositeEgressRequest({
+          roomName: "standup",
+          ...(request.output.file ? { fileOutputs: [request.output.file] } : {}),
+        }),
       },
     });
-    expect(filepathOf(info)).toBe(request.filepath);
+    expect(requestedNamesOf(info).filepath).toBe(request.output.file?.filepath);
   });
 
   it("plans the key egress will write: its storage prefix joined to the filepath, and the backup's", () => {
@@ -205,14 +215,18 @@ describe("buildStartRequest", () => {
       egressBackupPrefix: "spill",
     });
     expect(output).toEqual({
-      filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
       bucket: "recordings",
-      key: "tenant-a/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
-      contentType: "video/mp4",
-      backup: {
-        bucket: "recordings-backup",
-        key: "spill/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+      file: {
+        filepath: "recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+        key: "tenant-a/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+        contentType: "video/mp4",
+        backup: {
+          bucket: "recordings-backup",
+          key: "spill/recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4",
+        },
       },
+      hls: null,
+      images: null,
     });
   });
 
@@ -222,6 +236,58 @@ describe("buildStartRequest", () => {
       output: plannedOutput(recording("video", "low-cpu"), profiles, storage),
     };
     const request = buildStartRequest(stored, profiles, { ...storage, prefix: "moved" });
-    expect(request.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
+    expect(request.output.file?.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
+  });
+
+  it("asks for HLS segments and thumbnails in the recording's directory, beside or without a file", () => {
+    const id = "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b";
+    const withAll: Recording = {
+      ...recording("video", "low-cpu"),
+      source: { type: "participant", identity: "alice", screenShare: false },
+      outputs: [
+        { type: "hls", segmentSeconds: 2, livePlaylist: true },
+        { type: "images", intervalSeconds: 5, width: 320, height: 180 },
+      ],
+    };
+    const planned = plannedOutput(withAll, profiles, { ...storage, egressPrefix: "eu" });
+    expect(planned).toEqual({
+      bucket: "recordings",
+      file: null,
+      hls: {
+        playlistName: `recordings/${id}/playlist.m3u8`,
+        playlistKey: `eu/recordings/${id}/playlist.m3u8`,
+        livePlaylistKey: `eu/recordings/${id}/live.m3u8`,
+        segmentKeyPrefix: `eu/recordings/${id}/seg_`,
+      },
+      images: {
+        filenamePrefix: `recordings/${id}/img`,
+        keyPrefix: `eu/recordings/${id}/img`,
+        dir: `eu/recordings/${id}/`,
+      },
+    });
+    const request = buildStartRequest(withAll, profiles, storage);
+    expect(request.output.file).toBeUndefined();
+    expect(request.output.segments?.toJson()).toMatchObject({
+      filenamePrefix: `recordings/${id}/seg`,
+      playlistName: `recordings/${id}/playlist.m3u8`,
+      livePlaylistName: `recordings/${id}/live.m3u8`,
+      segmentDuration: 2,
+      s3: { bucket: "recordings", secret: "egress-secret" },
+    });
+    expect(request.output.images?.toJson()).toMatchObject({
+      captureInterval: 5,
+      width: 320,
+      height: 180,
+      filenamePrefix: `recordings/${id}/img`,
+      s3: { bucket: "recordings" },
+    });
+    // An egress is this recording's when it writes the playlist planned for it.
+    const echoed = (playlistName: string) =>
+      new EgressInfo({
+        egressId: "EG_2",
+        request: { case: "participant", value: { segmentOutputs: [{ playlistName }] } },
+      } as ConstructorParameters<typeof EgressInfo>[0]);
+    expect(writesPlannedOutput(echoed(`recordings/${id}/playlist.m3u8`), planned)).toBe(true);
+    expect(writesPlannedOutput(echoed("recordings/other/playlist.m3u8"), planned)).toBe(false);
   });
 });

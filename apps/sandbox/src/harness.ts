@@ -19,6 +19,7 @@ export interface RecordingView {
   status: string;
   egressId: string | null;
   file: { key: string; size: number | null } | null;
+  artifacts: { type: string; bucket: string; key: string; size: number | null; count: number | null }[];
   error: { code: string; message: string } | null;
   timeline: { status: string; at: string; reason: string }[];
 }

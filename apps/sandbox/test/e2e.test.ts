@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadProfileCatalog } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
 import { type Receiver, scaled, secretOf, startReceiver } from "@recfleet/testing";
+import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
 
@@ -169,6 +170,88 @@ describe("the whole fleet, through the public API only", () => {
       const expected = egressEncodingFor(minimum, "video").encodingOptions;
       for (const start of starts)
         expect(start.body.advanced).toEqual((expected as { toJson(): unknown }).toJson());
+    },
+    scaled(120_000),
+  );
+
+  it(
+    "records a participant to a file, HLS and thumbnails at once: every segment the playlist lists is stored, every thumbnail is a JPEG, deletion removes them all",
+    async () => {
+      const room = "e2e-hls";
+      await fleet.openRoom(room, { identity: "carol" });
+      const created = await fleet.api<RecordingView & { outputs: unknown }>("POST", "/v1/recordings", {
+        room,
+        source: { type: "participant", identity: "carol" },
+        outputs: [
+          { type: "file" },
+          { type: "hls", segmentSeconds: 1, livePlaylist: true },
+          { type: "images", intervalSeconds: 1, width: 320, height: 180 },
+        ],
+        profile: "minimum-cpu",
+        notify: { email: "carol@example.com" },
+      });
+      expect(created.status).toBe(202);
+      expect(created.body.outputs).toEqual([
+        { type: "file", format: "mp4" },
+        { type: "hls", segmentSeconds: 1, livePlaylist: true },
+        { type: "images", intervalSeconds: 1, width: 320, height: 180 },
+      ]);
+      const { id } = created.body;
+      const dir = `recordings/${id}/`;
+      await fleet.waitFor(id, "active");
+      const keysIn = async (prefix: string) => {
+        const keys: string[] = [];
+        for await (const item of fleet.minio.listObjectsV2(fleet.info.s3.bucket, prefix, true)) {
+          if (item.name) keys.push(item.name);
+        }
+        return keys.sort();
+      };
+      // Segments land while it records: wait for three before stopping.
+      const deadline = Date.now() + scaled(30_000);
+      while ((await keysIn(`${dir}seg_`)).length < 3) {
+        if (Date.now() > deadline) throw new Error("no segments while recording");
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = await fleet.waitFor(id, "notified");
+      const read = async (key: string) =>
+        Buffer.concat(await (await fleet.minio.getObject(fleet.info.s3.bucket, key)).toArray());
+
+      const playlist = (await read(`${dir}playlist.m3u8`)).toString("utf8");
+      expect(playlist.endsWith("#EXT-X-ENDLIST\n")).toBe(true);
+      const listed = playlist.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+      expect(listed.length).toBeGreaterThanOrEqual(4);
+      const stored = await keysIn(dir);
+      for (const name of listed) expect(stored).toContain(`${dir}${name}`);
+      const thumbnails = stored.filter((key) => key.endsWith(".jpeg"));
+      expect(thumbnails.length).toBeGreaterThanOrEqual(3);
+      for (const key of thumbnails) {
+        const image = jpeg.decode(await read(key));
+        expect([image.width, image.height]).toEqual([320, 180]);
+      }
+      expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
+      expect(notified.artifacts.map((artifact) => [artifact.type, artifact.key, artifact.count])).toEqual([
+        ["file", `recordings/${id}.mp4`, null],
+        ["playlist", `${dir}playlist.m3u8`, listed.length],
+        ["live-playlist", `${dir}live.m3u8`, null],
+        ["images", `${dir}${notified.egressId}.json`, thumbnails.length],
+      ]);
+
+      const { requests } = await fleet.livekitAdmin<{
+        requests: { method: string; body: Record<string, unknown> }[];
+      }>("/requests");
+      const start = requests.find(
+        (request) => request.method === "StartParticipantEgress" && request.body.roomName === room,
+      );
+      expect(start?.body.segmentOutputs).toMatchObject([
+        { playlistName: `${dir}playlist.m3u8`, livePlaylistName: `${dir}live.m3u8`, segmentDuration: 1 },
+      ]);
+      expect(start?.body.imageOutputs).toMatchObject([{ captureInterval: 1, width: 320, height: 180 }]);
+
+      expect((await fleet.api("DELETE", `/v1/recordings/${id}`)).status).toBeLessThan(300);
+      await fleet.waitFor(id, "deleted");
+      expect(await keysIn(dir)).toEqual([]);
+      expect(await keysIn(`recordings/${id}.mp4`)).toEqual([]);
     },
     scaled(120_000),
   );

@@ -1,5 +1,11 @@
 import type { JobProducer } from "@recfleet/queues";
-import type { RecordingStore } from "@recfleet/recordings";
+import {
+  checkArtifacts,
+  finalObjectContentType,
+  type RecordingStatus,
+  type RecordingStore,
+  type StorageReader,
+} from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { ListenerMetrics } from "./metrics.ts";
 import { parseRecordingKey } from "./recording-key.ts";
@@ -14,6 +20,10 @@ export interface ObjectSeen {
 export interface FileHandlerDeps {
   store: RecordingStore;
   producer: JobProducer;
+  /** Reads storage when a recording's final object lands, to see whether all of them are there. */
+  reader: StorageReader;
+  /** The recordings bucket, which events and re-scans are about. */
+  bucket: string;
   /** Where recording files land: egress' storage prefix joined with STORAGE_PREFIX. */
   prefix: string;
   metrics: ListenerMetrics;
@@ -21,17 +31,19 @@ export interface FileHandlerDeps {
 }
 
 /**
- * Statuses from which a file landing in storage means the recording is saved: egress uploads
- * only once it has ended, so a file for a recording still starting or recording is not its own
- * yet (or its end was missed: the reconciler asks LiveKit, and a re-scan finds the file again).
+ * Statuses from which a final object landing in storage can mean the recording is saved: egress
+ * uploads its final objects only once it ends, so one for a recording still starting or
+ * recording is not final yet (a playlist rewritten as segments land), or its end was missed:
+ * the reconciler asks LiveKit, and a re-scan finds the object again.
  */
 const WAITING_FOR_FILE = new Set(["stopping", "stopped"]);
 const STILL_RECORDING = new Set(["starting", "active"]);
 
 /**
- * Handles one object seen in the bucket, from an event or a re-scan: the file recfleet asked
- * egress for — exactly its key, with its container's content type — moves the recording to
- * `saved` and queues its email; any other object (a manifest, a planted or stray file) changes
+ * Handles one object seen in the bucket, from an event or a re-scan. A final object of the
+ * recording (its file, its playlist, its image manifest: exactly the keys recfleet asked egress
+ * for) triggers a check of all of them, and when they are all there the recording is `saved`
+ * and its email queued; segments, images and any other object (a stray or planted file) change
  * nothing. Idempotent: replicas, re-deliveries and re-scans converge on one `recording-saved`
  * job (its id derives from the recording id).
  */
@@ -53,54 +65,71 @@ export async function handleObject(
     logger.debug({ key: parsed.key, source }, "ignored: no such recording (expired or foreign)");
     return "unknown";
   }
-  const { output } = recording;
-  const refusal = !output
+  if (recording.status === "deleted" || recording.status === "expired") {
+    // Its objects are gone by design: this one came late (a retried upload). The recorder
+    // removes it if it is one of the recording's own.
+    await deps.producer.enqueue("late-file", { recordingId: recording.id, key: parsed.key });
+    metrics.ignored.inc({ reason: `recording ${recording.status}` });
+    logger.warn(
+      { recordingId: recording.id, status: recording.status, key: parsed.key, source },
+      "an object landed for a recording already gone: removing it",
+    );
+    return "removing";
+  }
+  const contentType = finalObjectContentType(recording, parsed.key);
+  const final = contentType !== undefined;
+  const refusal = !recording.output
     ? "not started"
-    : output.key !== parsed.key
-      ? "not the file recfleet asked for"
-      : object.contentType !== null && object.contentType !== output.contentType
+    : !final
+      ? parsed.place === "file"
+        ? "not the file recfleet asked for"
+        : undefined
+      : object.contentType !== null && object.contentType !== contentType
         ? "wrong content type"
         : STILL_RECORDING.has(recording.status)
           ? "recording still running"
           : undefined;
-  if (refusal) {
-    metrics.ignored.inc({ reason: refusal });
-    logger.warn(
+  if (!final || refusal) {
+    // Segments, images and playlists rewritten while recording are expected: not worth a warning.
+    const expected =
+      parsed.place === "directory" && (refusal === undefined || refusal === "recording still running");
+    if (refusal) metrics.ignored.inc({ reason: refusal });
+    logger[expected ? "debug" : "warn"](
       {
         recordingId: recording.id,
         status: recording.status,
         key: parsed.key,
-        expected: output?.key,
-        contentType: object.contentType,
+        expected: recording.output?.file?.key,
         source,
       },
-      `an object named like a recording file was ignored: ${refusal}`,
+      refusal
+        ? `an object named like a recording file was ignored: ${refusal}`
+        : "an object of a recording that is not one of its final ones",
     );
     return "ignored";
   }
-  let status = recording.status;
-  if (output && WAITING_FOR_FILE.has(status)) {
+  let status: RecordingStatus = recording.status;
+  if (WAITING_FOR_FILE.has(status)) {
+    const found = await checkArtifacts(recording, deps.reader, {
+      bucket: deps.bucket,
+      key: parsed.key,
+      size: object.size,
+      etag: object.etag,
+      contentType: object.contentType,
+    });
+    if (!found.complete) {
+      logger.info(
+        { recordingId: recording.id, key: parsed.key, waitingFor: found.waitingFor, source },
+        "a final object landed; the recording still waits for another",
+      );
+      return "waiting";
+    }
     const result = await store.transition(recording.id, "saved", {
-      reason: source === "event" ? "file landed in storage" : "file found in storage by a re-scan",
-      file: {
-        bucket: output.bucket,
-        key: output.key,
-        size: object.size,
-        etag: object.etag,
-        contentType: output.contentType,
-      },
+      reason: `${found.artifacts.length === 1 ? "file" : "files"} ${source === "event" ? "landed in storage" : "found in storage by a re-scan"}`,
+      file: found.file,
+      artifacts: found.artifacts,
     });
     status = result.ok || result.reason === "illegal" ? result.recording.status : status;
-  }
-  if (status === "deleted" || status === "expired") {
-    // Its files are gone by design: this one came late (a retried upload). The recorder removes it.
-    await deps.producer.enqueue("late-file", { recordingId: recording.id, key: parsed.key });
-    metrics.ignored.inc({ reason: `recording ${status}` });
-    logger.warn(
-      { recordingId: recording.id, status, key: parsed.key, source },
-      "a file landed for a recording already gone: removing it",
-    );
-    return "removing";
   }
   if (status !== "saved") {
     if (status !== "notified") {

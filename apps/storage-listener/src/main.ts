@@ -1,6 +1,6 @@
 import { APP_SECTIONS, ConfigError, recordingsKeyPrefix } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
-import { RecordingStore } from "@recfleet/recordings";
+import { RecordingStore, s3StorageReader } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 import { ResyncCheckpoint } from "./checkpoint.ts";
@@ -50,6 +50,7 @@ await runApp({
       secretKey: storage.secretKey,
       region: storage.region,
     });
+    const reader = s3StorageReader(minio, storage.requestTimeoutMs);
     const filesPrefix = recordingsKeyPrefix(storage);
     const watcher = new BucketWatcher({
       minio,
@@ -57,7 +58,19 @@ await runApp({
       prefix: filesPrefix,
       checkpoint: new ResyncCheckpoint(client, prefix),
       handle: (object, source) =>
-        handleObject({ store, producer, prefix: filesPrefix, metrics, logger }, object, source),
+        handleObject(
+          {
+            store,
+            producer,
+            reader,
+            bucket: storage.bucket,
+            prefix: filesPrefix,
+            metrics,
+            logger,
+          },
+          object,
+          source,
+        ),
       resyncIntervalMs: config.listener.resyncIntervalMs,
       resyncMarginMs: config.listener.resyncMarginMs,
       logger,

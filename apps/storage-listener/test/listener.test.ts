@@ -128,11 +128,15 @@ async function recordingIn(
   await fleet.store.transition(id, "starting", {
     reason: "t",
     output: {
-      filepath,
       bucket: BUCKET,
-      key: egressPrefix === "" ? filepath : `${egressPrefix}/${filepath}`,
-      contentType: kind === "audio" ? "audio/ogg" : "video/mp4",
-      backup: null,
+      file: {
+        filepath,
+        key: egressPrefix === "" ? filepath : `${egressPrefix}/${filepath}`,
+        contentType: kind === "audio" ? "audio/ogg" : "video/mp4",
+        backup: null,
+      },
+      hls: null,
+      images: null,
     },
   });
   const active = await fleet.store.transition(id, "active", { reason: "t", egressId: `EG_${id.slice(-8)}` });
@@ -148,8 +152,8 @@ function stoppedRecording(fleet: Fleet, kind: Recording["kind"] = "video"): Prom
 }
 
 function keyOf(recording: Recording): string {
-  if (!recording.output) throw new Error("no output planned");
-  return recording.output.key;
+  if (!recording.output?.file) throw new Error("no file planned");
+  return recording.output.file.key;
 }
 
 async function putFile(fleet: Fleet, key: string, bytes = 1024, contentType?: string): Promise<void> {
@@ -270,6 +274,86 @@ describe("storage listener", () => {
     await putFile(fleet, keyOf(recording), 2048);
     await waitForSaved(fleet, [recording.id]);
     expect((await fleet.store.get(recording.id))?.file).toMatchObject({ key: keyOf(recording), size: 2048 });
+    await fleet.close();
+  });
+
+  it("saves an HLS and thumbnails recording only once its playlist is closed, its segments there and the image manifest written", async () => {
+    const fleet = await startFleet(1);
+    const created = await fleet.store.create({
+      room: `room-${uniquePrefix()}`,
+      kind: "video",
+      outputs: [
+        { type: "hls", segmentSeconds: 2, livePlaylist: false },
+        { type: "images", intervalSeconds: 5, width: null, height: null },
+      ],
+      profile: "low-cpu",
+      layout: "speaker",
+      notify: null,
+      metadata: null,
+    });
+    if (created.outcome !== "created") throw new Error("not created");
+    const { id } = created.recording;
+    const dir = `rec-${fleet.prefix}/${id}/`;
+    const egressId = `EG_${id.slice(-8)}`;
+    await fleet.store.transition(id, "starting", {
+      reason: "t",
+      output: {
+        bucket: BUCKET,
+        file: null,
+        hls: {
+          playlistName: `${dir}playlist.m3u8`,
+          playlistKey: `${dir}playlist.m3u8`,
+          livePlaylistKey: null,
+          segmentKeyPrefix: `${dir}seg_`,
+        },
+        images: { filenamePrefix: `${dir}img`, keyPrefix: `${dir}img`, dir },
+      },
+    });
+    await fleet.store.transition(id, "active", { reason: "t", egressId });
+    const playlist = (names: string[], ended: boolean) =>
+      `#EXTM3U\n#EXT-X-VERSION:4\n${names.map((name) => `#EXTINF:2.000,\n${name}\n`).join("")}${ended ? "#EXT-X-ENDLIST\n" : ""}`;
+    const put = (key: string, body: string, contentType: string) =>
+      fleet.minio.putObject(BUCKET, key, Buffer.from(body), undefined, { "Content-Type": contentType });
+    // While it records: segments, images and the rewritten playlist change nothing.
+    await put(`${dir}seg_00000.ts`, "ts", "video/mp2t");
+    await put(`${dir}img_00000.jpeg`, "jpeg", "image/jpeg");
+    await put(`${dir}playlist.m3u8`, playlist(["seg_00000.ts"], false), "application/x-mpegurl");
+    await fleet.store.transition(id, "stopping", { reason: "t" });
+    // The closed playlist names a segment that is not there yet, and the manifest is missing.
+    const waiting = fleet.listeners[0]?.waitForLine(
+      (line) => line.includes(`the segment ${BUCKET}/${dir}seg_00001.ts`),
+      20_000,
+    );
+    await put(
+      `${dir}playlist.m3u8`,
+      playlist(["seg_00000.ts", "seg_00001.ts"], true),
+      "application/x-mpegurl",
+    );
+    await waiting;
+    await put(`${dir}seg_00001.ts`, "ts", "video/mp2t");
+    const noManifest = fleet.listeners[0]?.waitForLine((line) => line.includes("the image manifest"), 20_000);
+    // Another put of the playlist: the check runs again and now waits for the manifest only.
+    await put(
+      `${dir}playlist.m3u8`,
+      playlist(["seg_00000.ts", "seg_00001.ts"], true),
+      "application/x-mpegurl",
+    );
+    await noManifest;
+    expect((await fleet.store.get(id))?.status).toBe("stopping");
+    await put(
+      `${dir}${egressId}.json`,
+      JSON.stringify({ images: [{ filename: `${dir}img_00000.jpeg` }] }),
+      "application/json",
+    );
+    await waitForSaved(fleet, [id]);
+    const saved = await fleet.store.get(id);
+    expect(saved?.file).toMatchObject({ key: `${dir}playlist.m3u8`, contentType: "application/x-mpegurl" });
+    expect(saved?.artifacts.map((artifact) => [artifact.type, artifact.key, artifact.count])).toEqual([
+      ["playlist", `${dir}playlist.m3u8`, 2],
+      ["images", `${dir}${egressId}.json`, 1],
+    ]);
+    expect(saved?.timeline.at(-1)?.reason).toBe("files landed in storage");
+    expect(await savedJobs(fleet, 1)).toEqual([`saved-${id}`]);
     await fleet.close();
   });
 

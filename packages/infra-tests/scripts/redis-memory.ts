@@ -142,7 +142,12 @@ export async function measureRedisMemory(options: MeasureOptions): Promise<Memor
       const ext = (await store.get(id))?.kind === "audio" ? "ogg" : "mp4";
       const key = `recordings/${id}.${ext}`;
       const contentType = ext === "mp4" ? "video/mp4" : "audio/ogg";
-      const output = { filepath: key, bucket: "recordings", key, contentType, backup: null };
+      const output = {
+        bucket: "recordings",
+        file: { filepath: key, key, contentType, backup: null },
+        hls: null,
+        images: null,
+      };
       expectOk(
         await store.transition(id, "starting", { reason: "picked up by a recorder", output }),
         "starting",

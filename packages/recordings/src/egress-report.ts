@@ -112,11 +112,12 @@ function reportedFile(
   report: EgressReport,
   output: RecordingOutput | null,
 ): StoredFile | "refused" | "in_unread_backup" | undefined {
-  if (!report.file || !output) return undefined;
-  if (report.file.filename !== output.filepath) return "refused";
-  const where = report.backupStorageUsed ? output.backup : { bucket: output.bucket, key: output.key };
+  const planned = output?.file;
+  if (!report.file || !output || !planned) return undefined;
+  if (report.file.filename !== planned.filepath) return "refused";
+  const where = report.backupStorageUsed ? planned.backup : { bucket: output.bucket, key: planned.key };
   if (!where) return "in_unread_backup";
-  return { ...where, size: report.file.size, etag: null, contentType: output.contentType };
+  return { ...where, size: report.file.size, etag: null, contentType: planned.contentType };
 }
 
 /** A location from a report, fit for a timeline: one line, bounded. */

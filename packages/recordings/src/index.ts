@@ -1,4 +1,18 @@
 export {
+  ARTIFACT_CONTENT_TYPES,
+  type ArtifactCheck,
+  checkArtifacts,
+  dirOf,
+  finalObjectContentType,
+  MAX_INDEX_BYTES,
+  manifestKeyIn,
+  type ObjectInfo,
+  type Playlist,
+  parsePlaylist,
+  type SeenObject,
+  type StorageReader,
+} from "./artifacts.ts";
+export {
   ATTEMPT_OUTCOMES,
   type CallbackPayload,
   callbackPayloadSchema,
@@ -24,10 +38,21 @@ export { EventStreamReader, eventsOf, type RecordingEvent, webhookIdOf } from ".
 export { newRecordingId, recordingIdSchema } from "./id.ts";
 export { type RecordingKeys, recordingKeys } from "./keys.ts";
 export {
+  type Artifact,
   activeSlotOf,
+  artifactSchema,
+  defaultOutputs,
   FAILURE_CODES,
   type FailureCode,
+  type FilePlan,
+  type HlsPlan,
+  type ImagesPlan,
   type NewRecording,
+  type OutputSpec,
+  type OutputType,
+  outputOfType,
+  outputSpecSchema,
+  outputsOf,
   RECORDING_KINDS,
   type Recording,
   type RecordingKind,
@@ -54,6 +79,7 @@ export {
   STATUSES,
   TRANSITIONS,
 } from "./states.ts";
+export { type S3ObjectClient, s3StorageReader } from "./storage-reader.ts";
 export {
   type CreateOptions,
   type CreateResult,

@@ -69,22 +69,110 @@ export const storedFileSchema = z.object({
 });
 export type StoredFile = z.infer<typeof storedFileSchema>;
 
-/**
- * The file recfleet asked egress for, worked out once when the recording starts: every later
- * check (webhook, bucket event, re-scan, reconciler) compares against this and nothing else.
- */
-export const recordingOutputSchema = z.object({
+/** A file output: one MP4 (video) or OGG (audio) file. */
+export const fileOutputSpecSchema = z.object({ type: z.literal("file"), format: z.enum(["mp4", "ogg"]) });
+/** An HLS output: segments and an EVENT playlist, closed with #EXT-X-ENDLIST when egress ends. */
+export const hlsOutputSpecSchema = z.object({
+  type: z.literal("hls"),
+  /** Egress' segment_duration, in seconds. */
+  segmentSeconds: z.number().int().positive(),
+  /** Also a sliding live playlist (the last five segments) beside the full one. */
+  livePlaylist: z.boolean(),
+});
+/** JPEG thumbnails every `intervalSeconds`, at `width`×`height` (null: the video's size). */
+export const imagesOutputSpecSchema = z.object({
+  type: z.literal("images"),
+  intervalSeconds: z.number().int().positive(),
+  width: z.number().int().positive().nullable(),
+  height: z.number().int().positive().nullable(),
+});
+/** Where a recording goes: one or several outputs, at most one of each type (egress' rule). */
+export const outputSpecSchema = z.discriminatedUnion("type", [
+  fileOutputSpecSchema,
+  hlsOutputSpecSchema,
+  imagesOutputSpecSchema,
+]);
+export type OutputSpec = z.infer<typeof outputSpecSchema>;
+export type OutputType = OutputSpec["type"];
+
+/** The outputs a recording of `kind` has when the request names none: the kind's one file. */
+export function defaultOutputs(kind: RecordingKind): OutputSpec[] {
+  return [{ type: "file", format: kind === "audio" ? "ogg" : "mp4" }];
+}
+
+/** Where egress puts a file when its upload fails, when recfleet reads that store. */
+const backupLocationSchema = z.object({ bucket: z.string(), key: z.string() });
+
+/** The file of a `file` output, as asked for and as it lands. */
+export const filePlanSchema = z.object({
   /** The filepath of the Start request; egress echoes it as file_results[].filename. */
   filepath: z.string(),
   /** Where the object lands: the filepath under egress' own storage prefix. */
-  bucket: z.string(),
   key: z.string(),
   /** The Content-Type egress uploads it with (video/mp4, audio/ogg): the container of the kind. */
   contentType: z.string(),
-  /** Where egress puts the file when the upload fails, if recfleet reads that store; else null. */
-  backup: z.object({ bucket: z.string(), key: z.string() }).nullable(),
+  backup: backupLocationSchema.nullable(),
 });
+export type FilePlan = z.infer<typeof filePlanSchema>;
+
+/** The objects of an `hls` output: the request's names and the keys they land under. */
+export const hlsPlanSchema = z.object({
+  /** The playlist_name of the Start request; egress echoes it as segment_results[].playlist_name. */
+  playlistName: z.string(),
+  playlistKey: z.string(),
+  livePlaylistKey: z.string().nullable(),
+  /** Every segment's key starts with this (`…/<id>/seg_`) and ends `.ts`. */
+  segmentKeyPrefix: z.string(),
+});
+export type HlsPlan = z.infer<typeof hlsPlanSchema>;
+
+/** The objects of an `images` output: `<keyPrefix>_<n>.jpeg`, and egress' manifest in `dir`. */
+export const imagesPlanSchema = z.object({
+  /** The filename_prefix of the Start request; egress echoes it as image_results[].filename_prefix. */
+  filenamePrefix: z.string(),
+  keyPrefix: z.string(),
+  /** The key prefix (ending in /) the images and their manifest `<egressId>.json` land under. */
+  dir: z.string(),
+});
+export type ImagesPlan = z.infer<typeof imagesPlanSchema>;
+
+/** Documents written before recordings had several outputs hold the file's plan at the top. */
+function upgradeLegacyOutput(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || !("filepath" in value)) return value;
+  const { bucket, ...file } = value as { bucket?: unknown } & Record<string, unknown>;
+  return { bucket, file, hls: null, images: null };
+}
+
+/**
+ * What recfleet asked egress for and where each object lands, worked out once when the
+ * recording starts: every later check (webhook, bucket event, re-scan, reconciler) compares
+ * against this and nothing else.
+ */
+export const recordingOutputSchema = z.preprocess(
+  upgradeLegacyOutput,
+  z.object({
+    /** The bucket every object lands in (the backup storage's, for a file, aside). */
+    bucket: z.string(),
+    file: filePlanSchema.nullable(),
+    hls: hlsPlanSchema.nullable(),
+    images: imagesPlanSchema.nullable(),
+  }),
+);
 export type RecordingOutput = z.infer<typeof recordingOutputSchema>;
+
+/** An object of a saved recording, as found in storage: what emails and callbacks link to. */
+export const artifactSchema = z.object({
+  type: z.enum(["file", "playlist", "live-playlist", "images"]),
+  bucket: z.string(),
+  /** The object (for images: their manifest). */
+  key: z.string(),
+  size: z.number().int().nonnegative().nullable(),
+  etag: z.string().nullable(),
+  contentType: z.string(),
+  /** Segments in the final playlist, images in the manifest; null for a file. */
+  count: z.number().int().nonnegative().nullable(),
+});
+export type Artifact = z.infer<typeof artifactSchema>;
 
 export const recordingSchema = z.object({
   id: z.string(),
@@ -106,9 +194,14 @@ export const recordingSchema = z.object({
   roomWaitSeconds: z.number().int().positive().optional(),
   status: z.enum(STATUSES),
   egressId: z.string().nullable(),
+  /** Where it goes; older documents: the kind's one file. */
+  outputs: z.array(outputSpecSchema).min(1).nullable().default(null),
   /** Set when a recorder first picks the recording up; null while queued. */
   output: recordingOutputSchema.nullable().default(null),
+  /** Its main object once saved: the file, else the playlist, else the image manifest. */
   file: storedFileSchema.nullable(),
+  /** Every final object once saved (older documents: only `file`). */
+  artifacts: z.array(artifactSchema).default([]),
   error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
   stopRequested: z.boolean(),
   /** Days its files are kept once saved; null: until the bucket's own lifecycle rules remove them. */
@@ -136,6 +229,8 @@ export interface NewRecording {
   kind: RecordingKind;
   /** Absent: the room. */
   source?: RecordingSource;
+  /** Absent: the kind's one file. */
+  outputs?: OutputSpec[];
   profile: string;
   layout: string;
   encoding?: EncodingOverrides | null;
@@ -145,4 +240,19 @@ export interface NewRecording {
   roomWaitSeconds?: number;
   /** Days its files are kept once saved; absent: no expiry. */
   expireDays?: number;
+}
+
+/** A recording's outputs: as asked for, or the kind's one file for a document without them. */
+export function outputsOf(recording: { kind: RecordingKind; outputs: OutputSpec[] | null }): OutputSpec[] {
+  return recording.outputs ?? defaultOutputs(recording.kind);
+}
+
+/** The output of one type a recording asked for, if it did. */
+export function outputOfType<T extends OutputType>(
+  recording: { kind: RecordingKind; outputs: OutputSpec[] | null },
+  type: T,
+): Extract<OutputSpec, { type: T }> | undefined {
+  return outputsOf(recording).find(
+    (output): output is Extract<OutputSpec, { type: T }> => output.type === type,
+  );
 }

@@ -4,7 +4,9 @@ import { eventsOf } from "./events.ts";
 import { newRecordingId } from "./id.ts";
 import { type RecordingKeys, recordingKeys } from "./keys.ts";
 import {
+  type Artifact,
   activeSlotOf,
+  defaultOutputs,
   type FailureCode,
   type NewRecording,
   type Recording,
@@ -71,6 +73,8 @@ export interface TransitionChanges {
   /** The file egress is asked for; set once, with the move to `starting`. */
   output?: RecordingOutput;
   file?: StoredFile;
+  /** Every final object, with the move to `saved`. */
+  artifacts?: Artifact[];
   error?: { code: FailureCode; message: string };
 }
 
@@ -124,10 +128,12 @@ export class RecordingStore {
       ...input,
       tenant,
       source: input.source ?? ROOM_SOURCE,
+      outputs: input.outputs ?? defaultOutputs(input.kind),
       status: "queued",
       egressId: null,
       output: null,
       file: null,
+      artifacts: [],
       error: null,
       stopRequested: false,
       encoding: input.encoding ?? null,
@@ -219,6 +225,7 @@ export class RecordingStore {
       if (changes.egressId !== undefined) next.egressId = changes.egressId;
       if (changes.output !== undefined && next.output === null) next.output = changes.output;
       if (changes.file !== undefined) next.file = changes.file;
+      if (changes.artifacts !== undefined) next.artifacts = changes.artifacts;
       if (changes.error !== undefined) next.error = changes.error;
       if (to === "active" && next.startedAt === null) next.startedAt = at;
       if (to === "saved" && next.expiresAt === null && next.expireDays !== null) {

@@ -27,11 +27,15 @@ const BACKUP = { bucket: "egress-backup", key: "" };
 function outputFor(id: string, backup: boolean): RecordingOutput {
   const filepath = `recordings/${id}.mp4`;
   return {
-    filepath,
     bucket: "recordings",
-    key: `egress/${filepath}`,
-    contentType: "video/mp4",
-    backup: backup ? { ...BACKUP, key: `spare/${filepath}` } : null,
+    file: {
+      filepath,
+      key: `egress/${filepath}`,
+      contentType: "video/mp4",
+      backup: backup ? { ...BACKUP, key: `spare/${filepath}` } : null,
+    },
+    hls: null,
+    images: null,
   };
 }
 

@@ -33,6 +33,14 @@ export function createRequestProblems(
     layout?: string | undefined;
     encoding?: EncodingOverrides | undefined;
     customBaseUrl?: string | undefined;
+    outputs?:
+      | readonly {
+          type: string;
+          format?: string | undefined;
+          width?: number | undefined;
+          height?: number | undefined;
+        }[]
+      | undefined;
   },
   config: EncodingConfig,
 ): FieldError[] {
@@ -66,6 +74,7 @@ export function createRequestProblems(
       errors.push(at("source.videoTrackId", "has no place in an audio recording"));
     }
   }
+  errors.push(...outputProblems(request.kind, request.outputs ?? [], config));
   if (request.customBaseUrl !== undefined && (!source || source.type === "room")) {
     if (config.customBaseUrls.length === 0) {
       errors.push(at("customBaseUrl", "custom templates are not enabled on this service"));
@@ -73,5 +82,51 @@ export function createRequestProblems(
       errors.push(at("customBaseUrl", `must start with one of ${config.customBaseUrls.join(", ")}`));
     }
   }
+  return errors;
+}
+
+const MULTIPLE: Record<string, string> = {
+  file: "multiple file outputs",
+  hls: "multiple segmented file outputs",
+  images: "multiple image outputs",
+};
+
+/** Egress' rules for outputs: one of each type, the kind's container, no images of audio. */
+function outputProblems(
+  kind: RecordingKind,
+  outputs: NonNullable<Parameters<typeof createRequestProblems>[0]["outputs"]>,
+  config: EncodingConfig,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  const at = bodyFieldError;
+  const seen = new Set<string>();
+  outputs.forEach((output, index) => {
+    const here = `outputs.${index}`;
+    if (seen.has(output.type)) {
+      errors.push(
+        at(here, `repeats a ${output.type} output: one of each type (egress: ${MULTIPLE[output.type]})`),
+      );
+    }
+    seen.add(output.type);
+    const container = kind === "audio" ? "ogg" : "mp4";
+    if (output.format !== undefined && output.format !== container) {
+      errors.push(
+        at(
+          `${here}.format`,
+          `must be ${container} for ${kind === "audio" ? "an audio" : "a video"} recording`,
+        ),
+      );
+    }
+    if (output.type === "images") {
+      if (kind === "audio")
+        errors.push(at(here, "has no place in an audio recording (egress: audio_only images)"));
+      if (output.width !== undefined && output.width > config.maxWidth) {
+        errors.push(at(`${here}.width`, `must be at most ${config.maxWidth} (ENCODING_MAX_WIDTH)`));
+      }
+      if (output.height !== undefined && output.height > config.maxHeight) {
+        errors.push(at(`${here}.height`, `must be at most ${config.maxHeight} (ENCODING_MAX_HEIGHT)`));
+      }
+    }
+  });
   return errors;
 }

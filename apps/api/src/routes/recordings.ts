@@ -1,10 +1,13 @@
 import type { Tenant } from "@recfleet/config";
 import { QUEUE } from "@recfleet/queues";
 import {
+  defaultOutputs,
   type IdempotencyClaim,
   isInProgress,
   type NewRecording,
+  type OutputSpec,
   type Recording,
+  type RecordingKind,
   type RecordingSource,
   ROOM_SOURCE,
 } from "@recfleet/recordings";
@@ -44,6 +47,26 @@ function sourceOf(source: CreateRecordingRequest["source"]): RecordingSource {
     audioTrackId: source.audioTrackId ?? null,
     videoTrackId: source.videoTrackId ?? null,
   };
+}
+
+/** A requested output as the recording stores it, egress' defaults filled in. */
+function outputOf(
+  kind: RecordingKind,
+  output: NonNullable<CreateRecordingRequest["outputs"]>[number],
+): OutputSpec {
+  switch (output.type) {
+    case "file":
+      return { type: "file", format: output.format ?? (kind === "audio" ? "ogg" : "mp4") };
+    case "hls":
+      return { type: "hls", segmentSeconds: output.segmentSeconds, livePlaylist: output.livePlaylist };
+    case "images":
+      return {
+        type: "images",
+        intervalSeconds: output.intervalSeconds,
+        width: output.width ?? null,
+        height: output.height ?? null,
+      };
+  }
 }
 
 /** What a conflicting recording holds, in words. */
@@ -212,6 +235,9 @@ export function recordingRoutes(ctx: RouteContext): Router {
           room: body.room,
           kind: body.kind,
           source: sourceOf(body.source),
+          outputs: body.outputs
+            ? body.outputs.map((output) => outputOf(body.kind, output))
+            : defaultOutputs(body.kind),
           profile,
           layout: body.layout ?? profiles.defaultLayout,
           encoding: body.encoding && Object.keys(body.encoding).length > 0 ? body.encoding : null,

@@ -114,7 +114,7 @@ export function webhookRoutes(ctx: RouteContext): Router {
             egressId: info.egressId,
             recordingId: recording.id,
             filename: outcome.refusedFilename,
-            expected: recording.output?.filepath,
+            expected: recording.output?.file?.filepath,
           },
           "webhook named a file recfleet did not ask for: not taken",
         );

@@ -15,6 +15,8 @@ export const exampleRecording: Recording = {
   profile: "low-cpu",
   layout: "speaker",
   source: { type: "room" },
+  outputs: null,
+  artifacts: [],
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },

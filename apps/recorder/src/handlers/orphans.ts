@@ -4,17 +4,19 @@ import type { RecorderContext } from "../context.ts";
 import { listActiveEgresses } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { stopUnwantedEgress } from "../egress-gone.ts";
-import { filepathOf } from "../start-request.ts";
+import { requestedNamesOf } from "../start-request.ts";
 
 /**
- * The recording an egress was started for, read from the file path recfleet gives every egress
- * (`<STORAGE_PREFIX>/<recording id>.<mp4|ogg>`). Undefined for any other egress: those belong
- * to another system and are never touched.
+ * The recording an egress was started for, read from the names recfleet gives every egress: the
+ * file `<STORAGE_PREFIX>/<recording id>.<mp4|ogg>`, or a playlist or images in the directory
+ * `<STORAGE_PREFIX>/<recording id>/`. Undefined for any other egress: those belong to another
+ * system and are never touched.
  */
 export function recordingIdOf(info: EgressInfo, prefix: string): string | undefined {
-  const filepath = filepathOf(info);
-  if (!filepath?.startsWith(`${prefix}/`)) return undefined;
-  const match = /^([^/]+)\.(mp4|ogg)$/.exec(filepath.slice(prefix.length + 1));
+  const names = requestedNamesOf(info);
+  const name = names.filepath || names.playlist || names.images;
+  if (!name.startsWith(`${prefix}/`)) return undefined;
+  const match = /^([^/]+)(?:\.(?:mp4|ogg)|\/[^/]+)$/.exec(name.slice(prefix.length + 1));
   const id = match?.[1];
   return id !== undefined && recordingIdSchema.safeParse(id).success ? id : undefined;
 }

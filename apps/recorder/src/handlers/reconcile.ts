@@ -13,7 +13,7 @@ import type { RecorderContext } from "../context.ts";
 import { expireDue, finishDeletion } from "../deletion.ts";
 import { getEgress, listActiveEgresses } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
-import { expectedOutput, saveIfStored, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
+import { findArtifacts, saveFound, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
 import { sweepOrphanEgresses } from "./orphans.ts";
 
@@ -76,7 +76,7 @@ async function reconcileWithEgress(
           recordingId: recording.id,
           egressId,
           filename: outcome.refusedFilename,
-          expected: recording.output?.filepath,
+          expected: recording.output?.file?.filepath,
         },
         "egress reported a file recfleet did not ask for: not taken",
       );
@@ -188,28 +188,29 @@ async function reconcileStopped(context: RecorderContext, recording: Recording):
   const age = context.now() - since;
   // No bucket event comes from the backup storage: a file egress says it put there is looked
   // for at once.
-  const backup = recording.output?.backup;
+  const backup = recording.output?.file?.backup;
   const inBackup =
     backup != null && recording.file?.bucket === backup.bucket && recording.file.key === backup.key;
   // Without bucket events (STORAGE_EVENTS=none) nothing else will report the file: look now.
   const listening = context.storage.events === "listen";
   if (age < recorder.fileCheckAfterMs && !inBackup && listening) return undefined;
-  const stored = await saveIfStored(
-    context,
-    recording,
-    listening
-      ? "file found in storage by the reconciler (bucket event missed)"
-      : "file found in storage by the reconciler (STORAGE_EVENTS=none: no bucket events)",
-  );
-  if (stored === "saved") return "saved: file found";
-  if (stored !== "absent") return undefined;
+  const found = await findArtifacts(context, recording);
+  if (found === "unknown") return undefined;
+  if (found.complete) {
+    const stored = await saveFound(
+      context,
+      recording,
+      found,
+      `${found.artifacts.length === 1 ? "file" : "files"} found in storage by the reconciler (${listening ? "bucket event missed" : "STORAGE_EVENTS=none: no bucket events"})`,
+    );
+    return stored === "saved" ? "saved: file found" : undefined;
+  }
   if (age < recorder.fileLostAfterMs) return undefined;
-  const { bucket, key } = expectedOutput(context, recording);
   await failRecording(
     context,
     recording.id,
     "lost",
-    `the file ${bucket}/${key} never arrived in storage (${formatSpan(recorder.fileLostAfterMs)} after the egress ended)`,
+    `${found.waitingFor} never arrived in storage (${formatSpan(recorder.fileLostAfterMs)} after the egress ended)`,
   );
   return "lost: file never arrived";
 }

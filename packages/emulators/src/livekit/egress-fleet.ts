@@ -4,9 +4,11 @@ import {
   EgressSourceType,
   EgressStatus,
   FileInfo,
+  ImagesInfo,
   type ListEgressRequest,
   type ParticipantEgressRequest,
   type RoomCompositeEgressRequest,
+  SegmentsInfo,
   type TrackCompositeEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
@@ -19,10 +21,19 @@ import {
   totalBitrateKbps,
 } from "./encoding.ts";
 import type { EgressFaults } from "./faults.ts";
-import { redactedRequest, resolveFilename, selectFileOutput } from "./file-output.ts";
+import { type FilenameContext, redactedRequest, resolveFilename, selectOutputs } from "./file-output.ts";
 import { newId, nowNanos } from "./ids.ts";
+import { type ImagePlan, imagePath, planImages, thumbnailJpeg } from "./image-output.ts";
 import { generatePayload, payloadSize } from "./payload.ts";
 import type { RoomRegistry } from "./rooms.ts";
+import {
+  inStorageDir,
+  Playlists,
+  planSegments,
+  type SegmentPlan,
+  segmentName,
+  transportStreamPayload,
+} from "./segment-output.ts";
 import { isActiveStatus, statusName } from "./status.ts";
 import {
   type DefaultStorage,
@@ -54,14 +65,43 @@ export interface UploadRecord {
   error?: string;
 }
 
+/** An HLS output while it records: segments closed every segmentDuration, its playlists. */
+interface SegmentSink {
+  plan: SegmentPlan;
+  info: SegmentsInfo;
+  target: S3Target | null;
+  playlists: Playlists;
+  /** When the open segment began (ms), null before the egress records. */
+  openedAtMs: number | null;
+  nextIndex: number;
+  lastPlaylistUploadMs: number | null;
+  /** What the manifest lists: the playlist's location and each segment's. */
+  locations: { filename: string; location: string }[];
+  playlistLocation: string;
+}
+
+/** An image output while it records: one JPEG every captureInterval. */
+interface ImageSink {
+  plan: ImagePlan;
+  info: ImagesInfo;
+  target: S3Target | null;
+  nextIndex: number;
+  locations: { filename: string; timestamp: string; location: string }[];
+}
+
 interface EgressRun {
   info: EgressInfo;
   plan: EncodingPlan;
-  format: FileFormat;
+  /** The file output's container; null without one. */
+  format: FileFormat | null;
   /** The one FileInfo that `file_results[0]` and the deprecated `file` result both show. */
-  file: FileInfo;
+  file: FileInfo | null;
   /** Where the file goes, credentials included (EgressInfo only carries a redacted copy). */
   target: S3Target | null;
+  segments: SegmentSink | null;
+  images: ImageSink[];
+  /** Segment and image uploads made while recording, in order; the end waits for them. */
+  uploads: Promise<void>;
   /** Egress' backup storage, tried when an upload to the target fails. */
   backup: S3Target | null;
   /** Once an upload failed over to the backup storage, later ones (the manifest) go there at once. */
@@ -240,17 +280,37 @@ export class EgressFleet {
       enabled = { audio: audioTrackId !== "", video: videoTrackId !== "" };
     }
     const plan = planEncoding(enabled, request.options);
-    const output = selectFileOutput(request);
-    const format = resolveFileFormat(output.fileType, plan);
+    const outputs = selectOutputs(request);
+    if (outputs.images.length > 0 && !plan.videoEnabled) throw invalidInput("audio_only images");
+    const format = outputs.file ? resolveFileFormat(outputs.file.fileType, plan) : null;
 
     const egressId = newId("EG_");
     const roomId = room.sid;
-    const filename = resolveFilename(output.filepath, format, {
-      roomName: request.roomName,
-      roomId,
-      now: new Date(),
-    });
-    const file = new FileInfo({ filename });
+    const names: FilenameContext = { roomName: request.roomName, roomId, now: new Date() };
+    const file =
+      outputs.file && format
+        ? new FileInfo({ filename: resolveFilename(outputs.file.filepath, format, names) })
+        : null;
+    const segmentPlan = outputs.segments ? planSegments(outputs.segments, names) : null;
+    const imagePlans = outputs.images.map((image) => planImages(image, plan, names));
+    const segmentsInfo = segmentPlan
+      ? new SegmentsInfo({
+          playlistName: inStorageDir(segmentPlan, segmentPlan.playlistFilename),
+          livePlaylistName:
+            segmentPlan.livePlaylistFilename === ""
+              ? ""
+              : inStorageDir(segmentPlan, segmentPlan.livePlaylistFilename),
+        })
+      : null;
+    const imagesInfos = imagePlans.map((image) => new ImagesInfo({ filenamePrefix: image.filenamePrefix }));
+    // egress sets the deprecated single result only when one output of one type is asked for.
+    const only = (file ? 1 : 0) + (segmentsInfo ? 1 : 0) + imagesInfos.length === 1;
+    const result: EgressInfo["result"] =
+      only && file
+        ? { case: "file", value: file }
+        : only && segmentsInfo
+          ? { case: "segments", value: segmentsInfo }
+          : { case: undefined };
     const info = new EgressInfo({
       egressId,
       roomId,
@@ -261,13 +321,23 @@ export class EgressFleet {
       startedAt: nowNanos(),
       updatedAt: nowNanos(),
       request: redactedSource(source),
-      fileResults: [file],
-      result: { case: "file", value: file },
+      fileResults: file ? [file] : [],
+      segmentResults: segmentsInfo ? [segmentsInfo] : [],
+      imageResults: imagesInfos,
+      result,
     });
     const { storagePrefix, defaultStorage, backupStorage } = this.settings;
-    let target: S3Target | null = null;
-    if (output.output.case === "s3") target = targetFromRequest(output.output.value, storagePrefix);
-    else if (defaultStorage) target = targetFromDefault(defaultStorage, storagePrefix);
+    // Each output uploads with its own s3 block, else egress' configured storage.
+    const targetOf = (upload: { case: string | undefined; value?: unknown }): S3Target | null => {
+      if (upload.case === "s3")
+        return targetFromRequest(upload.value as Parameters<typeof targetFromRequest>[0], storagePrefix);
+      return defaultStorage ? targetFromDefault(defaultStorage, storagePrefix) : null;
+    };
+    const target = outputs.file ? targetOf(outputs.file.output) : null;
+    const anyTarget =
+      target ??
+      (outputs.segments ? targetOf(outputs.segments.output) : null) ??
+      (outputs.images[0] ? targetOf(outputs.images[0].output) : null);
 
     const run: EgressRun = {
       info,
@@ -275,9 +345,34 @@ export class EgressFleet {
       format,
       file,
       target,
-      backup: target && backupStorage ? targetFromDefault(backupStorage, backupStorage.prefix) : null,
+      segments:
+        segmentPlan && segmentsInfo && outputs.segments
+          ? {
+              plan: segmentPlan,
+              info: segmentsInfo,
+              target: targetOf(outputs.segments.output),
+              playlists: new Playlists(segmentPlan.segmentDuration),
+              openedAtMs: null,
+              nextIndex: 0,
+              lastPlaylistUploadMs: null,
+              locations: [],
+              playlistLocation: "",
+            }
+          : null,
+      images: imagePlans.map((image, index) => ({
+        plan: image,
+        info: imagesInfos[index] ?? new ImagesInfo(),
+        target: targetOf(outputs.images[index]?.output ?? { case: undefined }),
+        nextIndex: 0,
+        locations: [],
+      })),
+      uploads: Promise.resolve(),
+      backup: anyTarget && backupStorage ? targetFromDefault(backupStorage, backupStorage.prefix) : null,
       primaryFailed: false,
-      disableManifest: output.disableManifest,
+      // egress writes a manifest unless every output disables it.
+      disableManifest: [outputs.file, outputs.segments, ...outputs.images].every(
+        (output) => !output || output.disableManifest,
+      ),
       running: true,
       crashed: false,
       source,
@@ -291,7 +386,14 @@ export class EgressFleet {
     };
     this.runs.set(egressId, run);
     this.settings.logger.info(
-      { egressId, roomName: request.roomName, filename, plannedFault: run.plannedFault },
+      {
+        egressId,
+        roomName: request.roomName,
+        filename: file?.filename,
+        playlist: segmentsInfo?.playlistName,
+        images: imagesInfos.map((image) => image.filenamePrefix),
+        plannedFault: run.plannedFault,
+      },
       "egress starting",
     );
     this.emit(run, "egress_started");
@@ -607,7 +709,7 @@ export class EgressFleet {
     if (!run.running || run.crashed || run.info.status !== EgressStatus.EGRESS_STARTING) return;
     const now = nowNanos();
     run.activeSinceMs = Date.now();
-    run.file.startedAt = now;
+    if (run.file) run.file.startedAt = now;
     this.setStatus(run, EgressStatus.EGRESS_ACTIVE);
     this.settings.logger.info({ egressId: run.info.egressId }, "egress active");
     this.emit(run, "egress_updated");
@@ -619,6 +721,117 @@ export class EgressFleet {
     if (run.plannedFault === "fail") {
       this.after(run, faults.failAfterMs, () => this.failRun(run, faults.failError, 503));
     }
+    this.startSinks(run, now);
+  }
+
+  /** Segments close every segmentDuration and images are taken every captureInterval, from now. */
+  private startSinks(run: EgressRun, now: bigint): void {
+    const { segments } = run;
+    if (segments) {
+      segments.openedAtMs = Date.now();
+      segments.info.startedAt = now;
+      this.every(run, segments.plan.segmentDuration * 1000, () => this.closeSegment(run, segments));
+    }
+    for (const sink of run.images) {
+      sink.info.startedAt = now;
+      this.captureImage(run, sink);
+      this.every(run, sink.plan.captureInterval * 1000, () => this.captureImage(run, sink));
+    }
+  }
+
+  /** Queues an upload made while recording; a failure fails the egress (egress' OnError). */
+  private queueUpload(run: EgressRun, upload: () => Promise<void>): void {
+    run.uploads = run.uploads.then(async () => {
+      if (!run.running || run.crashed) return;
+      try {
+        await upload();
+      } catch (error) {
+        if (!run.running || run.crashed) return;
+        this.settings.logger.warn(
+          { egressId: run.info.egressId, error: (error as Error).message },
+          "upload failed",
+        );
+        this.clearTimers(run);
+        this.failRun(run, (error as Error).message, 400);
+      }
+    });
+  }
+
+  /**
+   * One segment ends: it is uploaded, then appended to the playlist, which is uploaded (after
+   * the first, only every N segments in the Nth hour or once a minute: egress'
+   * shouldUploadPlaylist) with the live playlist every time. `final` is the end of stream.
+   */
+  private closeSegment(run: EgressRun, sink: SegmentSink, final = false): void {
+    const openedAtMs = sink.openedAtMs;
+    if (openedAtMs === null) return;
+    const endMs = Date.now();
+    sink.openedAtMs = endMs;
+    const name = segmentName(sink.plan, sink.nextIndex);
+    sink.nextIndex += 1;
+    const bytes = payloadSize(totalBitrateKbps(run.plan), endMs - openedAtMs, this.settings.payloadCapBytes);
+    this.queueUpload(run, async () => {
+      const path = inStorageDir(sink.plan, name);
+      const { target } = sink;
+      if (target) {
+        const body = transportStreamPayload(bytes, run.info.egressId);
+        const stored = await this.store(run, target, path, body, "video/mp2t");
+        sink.locations.push({ filename: path, location: stored.location });
+      }
+      sink.info.segmentCount += 1n;
+      sink.info.size += BigInt(bytes);
+      sink.playlists.append(new Date(openedAtMs), (endMs - openedAtMs) / 1000, name);
+      const hoursIn = Math.floor((endMs - (run.activeSinceMs ?? endMs)) / 3_600_000);
+      const due =
+        final ||
+        sink.lastPlaylistUploadMs === null ||
+        sink.playlists.count % (hoursIn + 1) === 0 ||
+        endMs - sink.lastPlaylistUploadMs > 60_000;
+      // egress ignores a failed playlist upload until the end, when it must succeed.
+      if (due && !final) await this.uploadPlaylists(run, sink, false).catch(() => undefined);
+      else if (sink.plan.livePlaylistFilename !== "" && !final) {
+        await this.uploadLivePlaylist(run, sink, false).catch(() => undefined);
+      }
+    });
+  }
+
+  private async uploadPlaylists(run: EgressRun, sink: SegmentSink, closed: boolean): Promise<void> {
+    const { target } = sink;
+    if (target) {
+      const path = inStorageDir(sink.plan, sink.plan.playlistFilename);
+      const body = Buffer.from(sink.playlists.event(closed), "utf8");
+      const stored = await this.store(run, target, path, body, "application/x-mpegurl");
+      sink.playlistLocation = stored.location;
+      sink.info.playlistLocation = stored.location;
+    }
+    sink.lastPlaylistUploadMs = Date.now();
+    if (sink.plan.livePlaylistFilename !== "") await this.uploadLivePlaylist(run, sink, closed);
+  }
+
+  private async uploadLivePlaylist(run: EgressRun, sink: SegmentSink, closed: boolean): Promise<void> {
+    const { target } = sink;
+    if (!target) return;
+    const path = inStorageDir(sink.plan, sink.plan.livePlaylistFilename);
+    const body = Buffer.from(sink.playlists.live(closed), "utf8");
+    const stored = await this.store(run, target, path, body, "application/x-mpegurl");
+    sink.info.livePlaylistLocation = stored.location;
+  }
+
+  /** One thumbnail: a JPEG of the output's size, uploaded under its index. */
+  private captureImage(run: EgressRun, sink: ImageSink): void {
+    const index = sink.nextIndex;
+    sink.nextIndex += 1;
+    const timestamp = new Date().toISOString();
+    this.queueUpload(run, async () => {
+      const path = imagePath(sink.plan, index);
+      const { target } = sink;
+      if (target) {
+        const body = thumbnailJpeg(sink.plan.width, sink.plan.height, index);
+        const stored = await this.store(run, target, path, body, "image/jpeg");
+        sink.locations.push({ filename: path, timestamp, location: stored.location });
+      }
+      sink.info.imageCount += 1n;
+    });
   }
 
   private limitReached(run: EgressRun): void {
@@ -657,24 +870,32 @@ export class EgressFleet {
     );
   }
 
-  /** Ends the recording: the file is written and uploaded, then the egress reports its end. */
+  /**
+   * Ends the recording: the open segment is flushed, the file written and uploaded, the
+   * playlists closed, the manifest written, then the egress reports its end.
+   */
   private finish(run: EgressRun, endStatus: EgressStatus): void {
     const endedAt = nowNanos();
     const activeMs = run.activeSinceMs === null ? 0 : Date.now() - run.activeSinceMs;
-    run.file.endedAt = endedAt;
-    run.file.duration = run.file.startedAt > 0n ? endedAt - run.file.startedAt : 0n;
-    const size = payloadSize(totalBitrateKbps(run.plan), activeMs, this.settings.payloadCapBytes);
-    const upload: UploadRecord = {
-      outcome: "pending",
-      key: run.file.filename,
-      contentType: run.format.contentType,
-      bytes: size,
-      attempts: 0,
-      backupUsed: false,
-      ...(run.target ? { bucket: run.target.bucket } : {}),
-    };
+    let upload: UploadRecord | null = null;
+    if (run.file && run.format) {
+      run.file.endedAt = endedAt;
+      run.file.duration = run.file.startedAt > 0n ? endedAt - run.file.startedAt : 0n;
+      upload = {
+        outcome: "pending",
+        key: run.file.filename,
+        contentType: run.format.contentType,
+        bytes: payloadSize(totalBitrateKbps(run.plan), activeMs, this.settings.payloadCapBytes),
+        attempts: 0,
+        backupUsed: false,
+        ...(run.target ? { bucket: run.target.bucket } : {}),
+      };
+    }
     run.upload = upload;
-    const done = this.writeFile(run, upload, endStatus).finally(() => this.finishing.delete(done));
+    if (run.segments) this.closeSegment(run, run.segments, true);
+    const done = this.writeOutputs(run, upload, endStatus, endedAt).finally(() =>
+      this.finishing.delete(done),
+    );
     this.finishing.add(done);
   }
 
@@ -688,20 +909,23 @@ export class EgressFleet {
     filepath: string,
     body: Buffer,
     contentType: string,
-    upload: UploadRecord,
+    upload?: UploadRecord,
   ): Promise<{ location: string; key: string; bucket: string }> {
     const options = {
       timeoutMs: this.settings.uploadTimeoutMs,
       retryDelayMs: (retry: number) => Math.min(this.settings.uploadRetryDelayMs * 2 ** (retry - 1), 5_000),
     };
+    const count = (attempts: number) => {
+      if (upload) upload.attempts += attempts;
+    };
     let primaryError: string | undefined;
     if (!run.primaryFailed) {
       try {
         const done = await uploadWithRetries(target, filepath, body, contentType, options);
-        upload.attempts += done.attempts;
+        count(done.attempts);
         return { location: done.location, key: done.key, bucket: target.bucket };
       } catch (error) {
-        upload.attempts += target.maxAttempts;
+        count(target.maxAttempts);
         primaryError = `S3 upload failed: ${(error as Error).message}`;
         run.primaryFailed = run.backup !== null;
       }
@@ -709,23 +933,24 @@ export class EgressFleet {
     if (!run.backup) throw new Error(primaryError);
     try {
       const done = await uploadWithRetries(run.backup, filepath, body, contentType, options);
-      upload.attempts += done.attempts;
+      count(done.attempts);
       run.info.backupStorageUsed = true;
       return { location: done.location, key: done.key, bucket: run.backup.bucket };
     } catch (error) {
-      upload.attempts += run.backup.maxAttempts;
+      count(run.backup.maxAttempts);
       const backupError = `S3 upload failed: ${(error as Error).message}`;
       throw new Error(primaryError ? `primary: ${primaryError}\nbackup: ${backupError}` : backupError);
     }
   }
 
-  private async writeFile(run: EgressRun, upload: UploadRecord, endStatus: EgressStatus): Promise<void> {
+  /** The file's upload; answers its location, or undefined when it failed (the egress then failed). */
+  private async writeFile(run: EgressRun, file: FileInfo, upload: UploadRecord): Promise<string | undefined> {
     const { target } = run;
-    let location = run.file.filename;
+    let location = file.filename;
     if (target) {
       const body = generatePayload(upload.contentType, upload.bytes, run.info.egressId);
       try {
-        const stored = await this.store(run, target, run.file.filename, body, upload.contentType, upload);
+        const stored = await this.store(run, target, file.filename, body, upload.contentType, upload);
         location = stored.location;
         upload.outcome = "uploaded";
         upload.location = location;
@@ -741,7 +966,7 @@ export class EgressFleet {
       upload.location = location;
     }
     // A crashed instance never reports; a failed or reset egress has already said its last word.
-    if (!run.running || run.crashed) return;
+    if (!run.running || run.crashed) return undefined;
     if (upload.outcome === "failed") {
       this.settings.logger.warn(
         { egressId: run.info.egressId, bucket: target?.bucket, error: upload.error },
@@ -749,22 +974,54 @@ export class EgressFleet {
       );
       run.info.details = END_REASON.failure;
       this.end(run, EgressStatus.EGRESS_FAILED, upload.error ?? "S3 upload failed", 400);
-      return;
+      return undefined;
     }
     this.settings.logger.info(
       { egressId: run.info.egressId, location, bytes: upload.bytes, backupUsed: upload.backupUsed },
       target ? "file uploaded" : "file kept on the egress instance (no storage configured)",
     );
-    const complete = endStatus === EgressStatus.EGRESS_COMPLETE;
-    const endedAt = complete ? nowNanos() : run.info.endedAt;
-    // Egress reports its end once, after the manifest: until then LiveKit shows it finishing.
-    const manifestLocation = target ? await this.writeManifest(run, target, upload, location, endedAt) : "";
+    file.location = location;
+    file.size = BigInt(upload.bytes);
+    return location;
+  }
+
+  private async writeOutputs(
+    run: EgressRun,
+    upload: UploadRecord | null,
+    endStatus: EgressStatus,
+    endedAt: bigint,
+  ): Promise<void> {
+    await run.uploads;
     if (!run.running || run.crashed) return;
-    run.file.location = location;
-    run.file.size = BigInt(upload.bytes);
+    let fileLocation = "";
+    if (run.file && upload) {
+      const location = await this.writeFile(run, run.file, upload);
+      if (location === undefined) return;
+      fileLocation = location;
+    }
+    const { segments } = run;
+    if (segments) {
+      try {
+        await this.uploadPlaylists(run, segments, true);
+      } catch (error) {
+        if (!run.running || run.crashed) return;
+        run.info.details = END_REASON.failure;
+        this.end(run, EgressStatus.EGRESS_FAILED, (error as Error).message, 400);
+        return;
+      }
+      segments.info.endedAt = endedAt;
+      segments.info.duration = segments.info.startedAt > 0n ? endedAt - segments.info.startedAt : 0n;
+    }
+    for (const sink of run.images) sink.info.endedAt = endedAt;
+    if (!run.running || run.crashed) return;
+    const complete = endStatus === EgressStatus.EGRESS_COMPLETE;
+    const infoEndedAt = complete ? nowNanos() : run.info.endedAt;
+    // Egress reports its end once, after the manifest: until then LiveKit shows it finishing.
+    const manifestLocation = await this.writeManifests(run, upload, fileLocation, infoEndedAt);
+    if (!run.running || run.crashed) return;
     run.info.manifestLocation = manifestLocation;
     if (complete) {
-      run.info.endedAt = endedAt;
+      run.info.endedAt = infoEndedAt;
       this.setStatus(run, EgressStatus.EGRESS_COMPLETE);
     } else {
       run.info.updatedAt = nowNanos();
@@ -775,35 +1032,43 @@ export class EgressFleet {
   }
 
   /**
-   * The manifest egress uploads last, beside the file (`<dir>/<egressId>.json`), unless the
-   * request disabled it and no backup was used; answers its location ("" when none). Its
-   * failure is only logged, as in egress.
+   * The manifest egress uploads last, by every output into its own directory
+   * (`<dir>/<egressId>.json`), unless every output disabled it and no backup was used; answers
+   * the first one's location ("" when none). Its failure is only logged, as in egress.
    */
-  private async writeManifest(
+  private async writeManifests(
     run: EgressRun,
-    target: S3Target,
-    upload: UploadRecord,
+    upload: UploadRecord | null,
     fileLocation: string,
     endedAt: bigint,
   ): Promise<string> {
     const { info } = run;
     if (run.disableManifest && !info.backupStorageUsed) return "";
-    const filepath = posix.join(posix.dirname(run.file.filename), `${info.egressId}.json`);
-    const body = Buffer.from(
-      manifestJson(info, { filename: run.file.filename, location: fileLocation }, endedAt),
-      "utf8",
-    );
-    try {
-      const stored = await this.store(run, target, filepath, body, "application/json", upload);
-      upload.manifestKey = stored.key;
-      return stored.location;
-    } catch (error) {
-      this.settings.logger.warn(
-        { egressId: info.egressId, error: (error as Error).message },
-        "failed to upload manifest",
-      );
-      return "";
+    const body = Buffer.from(manifestJson(run, fileLocation, endedAt), "utf8");
+    const name = `${info.egressId}.json`;
+    const places: { target: S3Target; filepath: string }[] = [];
+    if (run.file && run.target)
+      places.push({ target: run.target, filepath: posix.join(posix.dirname(run.file.filename), name) });
+    if (run.segments?.target) {
+      places.push({ target: run.segments.target, filepath: posix.join(run.segments.plan.storageDir, name) });
     }
+    for (const sink of run.images) {
+      if (sink.target) places.push({ target: sink.target, filepath: posix.join(sink.plan.storageDir, name) });
+    }
+    let first = "";
+    for (const { target, filepath } of places) {
+      try {
+        const stored = await this.store(run, target, filepath, body, "application/json", upload ?? undefined);
+        if (upload && upload.manifestKey === undefined) upload.manifestKey = stored.key;
+        if (first === "") first = stored.location;
+      } catch (error) {
+        this.settings.logger.warn(
+          { egressId: info.egressId, error: (error as Error).message },
+          "failed to upload manifest",
+        );
+      }
+    }
+    return first;
   }
 
   /** A terminal status that needs no upload (ABORTED, FAILED): set, announce, done. */
@@ -846,6 +1111,11 @@ export class EgressFleet {
     run.timers.add(timer);
   }
 
+  private every(run: EgressRun, ms: number, action: () => void): void {
+    // Node's clearTimeout clears an interval too: clearTimers ends both.
+    run.timers.add(setInterval(action, ms));
+  }
+
   private clearTimers(run: EgressRun): void {
     for (const timer of run.timers) clearTimeout(timer);
     run.timers.clear();
@@ -856,11 +1126,8 @@ export class EgressFleet {
  * egress' Manifest as it encodes it (pkg/config/manifest.go): snake_case, empty fields left out,
  * int64 nanoseconds as JSON numbers, a trailing newline.
  */
-function manifestJson(
-  info: EgressInfo,
-  file: { filename: string; location: string },
-  endedAt: bigint,
-): string {
+function manifestJson(run: EgressRun, fileLocation: string, endedAt: bigint): string {
+  const { info } = run;
   const fields: string[] = [];
   const text = (name: string, value: string) => {
     if (value !== "") fields.push(`${JSON.stringify(name)}:${JSON.stringify(value)}`);
@@ -873,7 +1140,17 @@ function manifestJson(
   text("room_name", info.roomName);
   nanos("started_at", info.startedAt);
   nanos("ended_at", endedAt);
-  fields.push(`"files":${JSON.stringify([file])}`);
+  if (run.file)
+    fields.push(`"files":${JSON.stringify([{ filename: run.file.filename, location: fileLocation }])}`);
+  if (run.segments) {
+    const playlist = {
+      ...(run.segments.playlistLocation !== "" ? { location: run.segments.playlistLocation } : {}),
+      segments: run.segments.locations,
+    };
+    fields.push(`"playlists":${JSON.stringify([playlist])}`);
+  }
+  const images = run.images.flatMap((sink) => sink.locations);
+  if (images.length > 0) fields.push(`"images":${JSON.stringify(images)}`);
   return `{${fields.join(",")}}\n`;
 }
 

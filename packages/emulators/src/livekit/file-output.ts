@@ -1,4 +1,4 @@
-import type { EncodedFileOutput, S3Upload } from "@livekit/protocol";
+import type { EncodedFileOutput, ImageOutput, S3Upload, SegmentedFileOutput } from "@livekit/protocol";
 import { type FileFormat, invalidInput } from "./encoding.ts";
 import { TwirpError } from "./twirp.ts";
 
@@ -9,44 +9,52 @@ import { TwirpError } from "./twirp.ts";
 export interface EncodedOutputs {
   fileOutputs: EncodedFileOutput[];
   streamOutputs: unknown[];
-  segmentOutputs: unknown[];
-  imageOutputs: unknown[];
+  segmentOutputs: SegmentedFileOutput[];
+  imageOutputs: ImageOutput[];
   output?: { case: string | undefined; value?: unknown };
 }
 
-/**
- * egress' choice of file output: `fileOutputs` when given (at most one), else the legacy `file`
- * field; other output kinds are not something this emulator records.
- */
-export function selectFileOutput(request: EncodedOutputs): EncodedFileOutput {
-  const legacy = request.output?.case;
-  const others =
-    request.streamOutputs.length + request.segmentOutputs.length + request.imageOutputs.length > 0 ||
-    legacy === "stream" ||
-    legacy === "segments";
-  if (others) {
-    throw new TwirpError(
-      "unimplemented",
-      "the egress emulator records file outputs only (no stream, segment or image outputs)",
-    );
-  }
-  if (request.fileOutputs.length > 1) throw invalidInput("multiple file outputs");
-  const file =
-    request.fileOutputs[0] ??
-    (request.output?.case === "file" ? (request.output.value as EncodedFileOutput) : undefined);
-  if (!file) throw invalidInput("output");
-  const upload = file.output.case;
+/** What a Start request asks to be written, egress' way. */
+export interface SelectedOutputs {
+  file: EncodedFileOutput | null;
+  segments: SegmentedFileOutput | null;
+  images: ImageOutput[];
+}
+
+function checkUpload(upload: string | undefined): void {
   if (upload !== undefined && upload !== "s3") {
     throw new TwirpError("unimplemented", `the egress emulator uploads to S3 only, not to ${upload}`);
   }
-  return file;
+}
+
+/**
+ * egress' updateEncodedOutputs: at most one file (`fileOutputs`, else the legacy `file`), at
+ * most one segmented output (`segmentOutputs`, else the legacy `segments`), any number of image
+ * outputs, at least one output in all. Streams are not something this emulator sends.
+ */
+export function selectOutputs(request: EncodedOutputs): SelectedOutputs {
+  const legacy = request.output?.case;
+  if (request.streamOutputs.length > 0 || legacy === "stream") {
+    throw new TwirpError("unimplemented", "the egress emulator sends no stream outputs");
+  }
+  if (request.fileOutputs.length > 1) throw invalidInput("multiple file outputs");
+  if (request.segmentOutputs.length > 1) throw invalidInput("multiple segmented file outputs");
+  const file =
+    request.fileOutputs[0] ?? (legacy === "file" ? (request.output?.value as EncodedFileOutput) : null);
+  const segments =
+    request.segmentOutputs[0] ??
+    (legacy === "segments" ? (request.output?.value as SegmentedFileOutput) : null);
+  const images = request.imageOutputs;
+  if (!file && !segments && images.length === 0) throw invalidInput("output");
+  for (const output of [file, segments, ...images]) if (output) checkUpload(output.output.case);
+  return { file, segments, images };
 }
 
 // Extensions egress recognises (and replaces) at the end of a requested filepath.
 const KNOWN_EXTENSIONS = new Set([".mp4", ".ogg", ".mp3", ".ts", ".webm", ".ivf", ".m3u8"]);
 
 /** Go's "2006-01-02T150405" layout, the timestamp egress puts in generated names. */
-function egressTime(date: Date): string {
+export function egressTime(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
   return (
     `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}` +
@@ -60,16 +68,21 @@ export interface FilenameContext {
   now: Date;
 }
 
+/** egress' filename replacements: {room_name}, {room_id}, {time}. */
+export function substituteFilename(requested: string, context: FilenameContext): string {
+  return requested
+    .replaceAll("{room_name}", context.roomName)
+    .replaceAll("{room_id}", context.roomId)
+    .replaceAll("{time}", egressTime(context.now));
+}
+
 /**
  * egress' updateFilepath: substitutes {room_name}, {room_id} and {time}, generates a name for an
  * empty path or a directory, and makes the extension match the container.
  */
 export function resolveFilename(requested: string, format: FileFormat, context: FilenameContext): string {
   const time = egressTime(context.now);
-  let path = requested
-    .replaceAll("{room_name}", context.roomName)
-    .replaceAll("{room_id}", context.roomId)
-    .replaceAll("{time}", time);
+  let path = substituteFilename(requested, context);
   if (path === "" || path.endsWith("/")) return `${path}${context.roomName}-${time}${format.extension}`;
   if (path.endsWith(format.extension)) return path;
   const dot = path.lastIndexOf(".");
@@ -88,8 +101,7 @@ function redactS3(s3: S3Upload): void {
   s3.assumeRoleExternalId = redactValue(s3.assumeRoleExternalId, "{external_id}");
 }
 
-function redactFile(file: EncodedFileOutput): void {
-  const upload = file.output;
+function redactUpload(upload: EncodedFileOutput["output"]): void {
   if (upload.case === "s3") redactS3(upload.value);
   else if (upload.case === "gcp")
     upload.value.credentials = redactValue(upload.value.credentials, "{credentials}");
@@ -105,7 +117,11 @@ function redactFile(file: EncodedFileOutput): void {
 /** The request as EgressInfo carries it: a copy with storage credentials replaced (egress' RedactUpload). */
 export function redactedRequest<T extends EncodedOutputs & { clone(): T }>(request: T): T {
   const copy = request.clone();
-  if (copy.fileOutputs.length === 1 && copy.fileOutputs[0]) redactFile(copy.fileOutputs[0]);
-  if (copy.output?.case === "file") redactFile(copy.output.value as EncodedFileOutput);
+  for (const output of [...copy.fileOutputs, ...copy.segmentOutputs, ...copy.imageOutputs]) {
+    redactUpload(output.output as EncodedFileOutput["output"]);
+  }
+  if (copy.output?.case === "file" || copy.output?.case === "segments") {
+    redactUpload((copy.output.value as EncodedFileOutput).output);
+  }
   return copy;
 }
