@@ -1,6 +1,7 @@
 // `npm run demo`: drives a running sandbox through its public API, as a user would, and checks
 // what arrives: the emails, their download links and the bytes behind them.
 import { createHash } from "node:crypto";
+import jpeg from "jpeg-js";
 import { Client as MinioClient } from "minio";
 import { callApi } from "./api-client.ts";
 import { NoSandboxError, readInfo, type SandboxInfo } from "./state.ts";
@@ -12,6 +13,7 @@ interface RecordingView {
   profile: string;
   status: string;
   file: { key: string; size: number | null } | null;
+  artifacts: { type: string; key: string; count: number | null }[];
   error: { code: string; message: string } | null;
   timeline: { status: string; at: string; reason: string }[];
 }
@@ -77,6 +79,34 @@ async function livekit(info: SandboxInfo, path: string, body: unknown): Promise<
     throw new DemoFailure(`LiveKit emulator ${path} answered ${answer.status}: ${await answer.text()}`);
 }
 
+/** Reads the guest's HLS back from storage: the closed playlist, each segment, each JPEG. */
+async function showHls(minio: MinioClient, info: SandboxInfo, recording: RecordingView): Promise<void> {
+  const read = async (key: string) =>
+    Buffer.concat(await (await minio.getObject(info.s3.bucket, key)).toArray());
+  const playlist = recording.artifacts.find((artifact) => artifact.type === "playlist");
+  const images = recording.artifacts.find((artifact) => artifact.type === "images");
+  if (!playlist || !images) throw new DemoFailure(`recording ${recording.id} lists no playlist or images`);
+  const text = (await read(playlist.key)).toString("utf8");
+  if (!text.includes("#EXT-X-ENDLIST")) throw new DemoFailure(`${playlist.key} is not closed`);
+  const dir = playlist.key.slice(0, playlist.key.lastIndexOf("/") + 1);
+  const segments = text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+  let bytes = 0;
+  for (const name of segments) bytes += (await minio.statObject(info.s3.bucket, `${dir}${name}`)).size;
+  const thumbnails: string[] = [];
+  for await (const item of minio.listObjectsV2(info.s3.bucket, `${dir}img_`, true)) {
+    if (item.name) thumbnails.push(item.name);
+  }
+  const sizes = new Set<string>();
+  for (const key of thumbnails) {
+    const image = jpeg.decode(await read(key));
+    sizes.add(`${image.width}×${image.height}`);
+  }
+  process.stdout.write(
+    `  hls: ${playlist.key} closed, ${segments.length} segments all in storage (${bytes} bytes)\n` +
+      `  thumbnails: ${thumbnails.length} JPEGs (${[...sizes].join(", ")}) under ${dir}, listed in ${images.key}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const info = readInfo(process.env);
   const stamp = new Date().toISOString().slice(11, 19).replaceAll(":", "");
@@ -124,9 +154,27 @@ async function main(): Promise<void> {
   }
   step("nobody published for 2 s: that recording is still starting; now the presenter shares a screen");
   await livekit(info, `/rooms/${quiet}/participants/late-presenter/tracks`, { source: "screen_share" });
-  const all = [video, audio, late];
-  for (const recording of all) await waitFor(info, recording.id, "active", 30_000);
-  step("all three are recording; letting them run for 3 seconds");
+  for (const recording of [video, audio, late]) await waitFor(info, recording.id, "active", 30_000);
+  step(
+    `a guest joins ${room}: recording just her, as HLS (2 s segments, a live playlist) and a thumbnail a second`,
+  );
+  await livekit(info, `/rooms/${room}/participants`, {
+    identity: "demo-guest",
+    publish: ["microphone", "camera"],
+  });
+  const guest = await api<RecordingView>(info, "POST", "/v1/recordings", {
+    room,
+    source: { type: "participant", identity: "demo-guest" },
+    outputs: [
+      { type: "hls", segmentSeconds: 2, livePlaylist: true },
+      { type: "images", intervalSeconds: 1, width: 320, height: 180 },
+    ],
+    profile: "low-cpu",
+    notify: { email: "demo@example.com" },
+  });
+  await waitFor(info, guest.id, "active", 40_000);
+  const all = [video, audio, late, guest];
+  step("all four are recording; letting them run for 3 seconds");
   await new Promise((resolve) => setTimeout(resolve, 3000));
   for (const recording of all) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
   step("stopped; waiting for the emails");
@@ -163,9 +211,10 @@ async function main(): Promise<void> {
     for (const entry of recording.timeline) {
       process.stdout.write(`    ${entry.at.slice(11, 23)}  ${entry.status.padEnd(9)} ${entry.reason}\n`);
     }
+    if (recording.id === guest.id) await showHls(minio, info, recording);
   }
   process.stdout.write(
-    "\ndemo passed: all three recordings (a room that opened after the request, a presenter who shared late) were made, stored, emailed and downloaded.\n",
+    "\ndemo passed: all four recordings (a room that opened after the request, a presenter who shared late, one participant as HLS with thumbnails) were made, stored, emailed and downloaded.\n",
   );
 }
 

@@ -167,6 +167,8 @@ describe("npm start (the sandbox process)", () => {
       const demoed = spawnTs(demo, [], { env: { SANDBOX_DIR: undefined, NO_COLOR: "1" } });
       expect(await demoed.exited, demoed.lines.slice(-20).join("\n")).toBe(0);
       expect(demoed.lines.join("\n")).toContain("demo passed");
+      expect(demoed.lines.join("\n")).toMatch(/hls: \S+playlist\.m3u8 closed, \d+ segments all in storage/);
+      expect(demoed.lines.join("\n")).toMatch(/thumbnails: \d+ JPEGs \(320×180\)/);
 
       const commandLines = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
       expect(commandLines).toContain(join(dir, "s3"));
