@@ -1,5 +1,5 @@
 import { ConfigError, type MailerConfig, type StorageConfig } from "@recfleet/config";
-import type { Recording } from "@recfleet/recordings";
+import type { Artifact, Recording } from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 
@@ -9,9 +9,19 @@ export interface DownloadLink {
   expiresAt: Date | null;
 }
 
+/** A link to one of a recording's other final objects: its playlist, its thumbnails' index. */
+export interface ArtifactLink {
+  type: Artifact["type"];
+  count: number | null;
+  link: DownloadLink;
+}
+
 export interface DownloadLinks {
   readonly mode: "presigned" | "template";
+  /** The recording's main object: its file, else its playlist, else its thumbnails' index. */
   linkFor(recording: Recording, now: Date): Promise<DownloadLink>;
+  /** Every other final object; none with a template (the application serves its own). */
+  otherLinks(recording: Recording, now: Date): Promise<ArtifactLink[]>;
 }
 
 /** A saved recording without a file: there is nothing to link to, and retrying will not change that. */
@@ -114,6 +124,21 @@ class PresignedLinks implements DownloadLinks {
   async linkFor(recording: Recording, now: Date): Promise<DownloadLink> {
     const key = recording.file?.key;
     if (!key) throw new NoFileError(recording.id);
+    return this.presign(recording, recording.file?.bucket ?? this.bucket, key, now);
+  }
+
+  async otherLinks(recording: Recording, now: Date): Promise<ArtifactLink[]> {
+    const links: ArtifactLink[] = [];
+    for (const artifact of recording.artifacts) {
+      if (artifact.key === recording.file?.key && artifact.bucket === (recording.file.bucket ?? this.bucket))
+        continue;
+      const link = await this.presign(recording, artifact.bucket, artifact.key, now);
+      links.push({ type: artifact.type, count: artifact.count, link });
+    }
+    return links;
+  }
+
+  private async presign(recording: Recording, bucket: string, key: string, now: Date): Promise<DownloadLink> {
     // No link outlives the file: it stops working when the recording expires, if that is sooner.
     const untilExpiry = recording.expiresAt
       ? Math.floor((Date.parse(recording.expiresAt) - now.getTime()) / 1000)
@@ -122,7 +147,7 @@ class PresignedLinks implements DownloadLinks {
     const seconds = Math.min(this.expirySeconds, untilExpiry);
     const url = await withTimeout(
       this.client.presignedGetObject(
-        recording.file?.bucket ?? this.bucket,
+        bucket,
         key,
         seconds,
         { "response-content-disposition": `attachment; filename="${downloadFilename(recording, key)}"` },
@@ -144,6 +169,10 @@ class TemplateLinks implements DownloadLinks {
   }
   async linkFor(recording: Recording): Promise<DownloadLink> {
     return { url: fillTemplate(this.template, { id: recording.id, room: recording.room }), expiresAt: null };
+  }
+
+  async otherLinks(): Promise<ArtifactLink[]> {
+    return [];
   }
 }
 

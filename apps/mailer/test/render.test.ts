@@ -137,6 +137,31 @@ describe("the recording-ready email", () => {
     expect(renderSavedEmail(recording, link, options).text).not.toContain("Participant");
   });
 
+  it("lists the recording's other objects with their links, in both parts and both languages", () => {
+    const others = [
+      {
+        type: "playlist" as const,
+        count: 12,
+        link: { url: "https://s3.example/p.m3u8?x=1&y=2", expiresAt: null },
+      },
+      { type: "images" as const, count: 1, link: { url: "https://s3.example/EG_1.json", expiresAt: null } },
+    ];
+    const email = renderSavedEmail(recording, link, options, others);
+    expect(email.text).toContain(
+      "Also saved with this recording:\n\nHLS playlist (12 segments):\nhttps://s3.example/p.m3u8?x=1&y=2\n\nThumbnails (1 image), their index:\nhttps://s3.example/EG_1.json",
+    );
+    expect(email.html).toContain('href="https://s3.example/p.m3u8?x=1&amp;y=2"');
+    const french = renderSavedEmail(
+      { ...recording, notify: { email: "a@b.example", locale: "fr" } },
+      link,
+      options,
+      others,
+    );
+    expect(french.text).toContain("Liste de lecture HLS (12 segments)");
+    expect(french.text).toContain("Vignettes (1 image), leur index");
+    expect(renderSavedEmail(recording, link, options).text).not.toContain("Also saved");
+  });
+
   it("names the room in the subject exactly as given, and only as text in the HTML", () => {
     const room = 'Q3 "plans" <b>&</b>';
     const email = renderSavedEmail({ ...recording, room }, link, options);

@@ -237,6 +237,23 @@ describe("the whole fleet, through the public API only", () => {
         ["images", `${dir}${notified.egressId}.json`, thumbnails.length],
       ]);
 
+      // The email links the file, and lists the playlists and the thumbnails' index with theirs.
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
+      );
+      const text = await fleet.mailText(mail?.id ?? "");
+      const linkAfter = (label: string) => {
+        const at = text.indexOf(label);
+        expect(at, `"${label}" in:\n${text}`).toBeGreaterThan(-1);
+        return linkIn(text.slice(at));
+      };
+      const playlistLink = linkAfter(`HLS playlist (${listed.length} segments)`);
+      expect((await (await fetch(playlistLink)).text()).endsWith("#EXT-X-ENDLIST\n")).toBe(true);
+      const imagesLink = linkAfter(`Thumbnails (${thumbnails.length} images)`);
+      expect(((await (await fetch(imagesLink)).json()) as { images: unknown[] }).images).toHaveLength(
+        thumbnails.length,
+      );
+
       const { requests } = await fleet.livekitAdmin<{
         requests: { method: string; body: Record<string, unknown> }[];
       }>("/requests");
@@ -450,6 +467,9 @@ describe("the whole fleet, through the public API only", () => {
       expect(mine.map((c) => c.payload?.type).sort()).toEqual([...events].sort());
       const ready = mine.find((c) => c.payload?.type === "recording.ready")?.payload?.data;
       expect(ready?.expiresAt).toBe(notified.expiresAt);
+      expect(ready?.artifacts).toEqual([
+        { type: "file", size: notified.file?.size, contentType: "audio/ogg", count: null, download: null },
+      ]);
       const deliveries = await fetch(`${fleet.info.apiUrl}/v1/recordings/${id}/deliveries`, {
         headers: { authorization: `Bearer ${BRIEF_KEY}` },
       });

@@ -2,7 +2,7 @@ import { CALLBACK_EVENTS, type CallbackEvent } from "@recfleet/config";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { recordingKeys } from "./keys.ts";
-import { recordingSchema } from "./model.ts";
+import { artifactSchema, recordingSchema } from "./model.ts";
 import { STATUSES } from "./states.ts";
 
 /** How one attempt ended. */
@@ -114,6 +114,7 @@ export const callbackPayloadSchema = z
         room: true,
         kind: true,
         source: true,
+        outputs: true,
         profile: true,
         layout: true,
         egressId: true,
@@ -131,6 +132,16 @@ export const callbackPayloadSchema = z
         download: z.object({ url: z.string(), expiresAt: z.iso.datetime().nullable() }).nullable().meta({
           description: "recording.ready while the file exists: a link to it, valid until expiresAt.",
         }),
+        artifacts: z
+          .array(
+            artifactSchema.pick({ type: true, size: true, contentType: true, count: true }).extend({
+              download: z.object({ url: z.string(), expiresAt: z.iso.datetime().nullable() }).nullable(),
+            }),
+          )
+          .meta({
+            description:
+              "Every final object once saved (the file, the HLS playlists, the thumbnails' index), each with its link in recording.ready (null when MAILER_DOWNLOAD_URL_TEMPLATE serves downloads, and for the main object, which is `download`).",
+          }),
       }),
   })
   .meta({ description: "The JSON body of a callback (Standard Webhooks)." });

@@ -5,7 +5,7 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { Webhook } from "standardwebhooks";
 import type { MailerContext } from "../context.ts";
 import { retryLater } from "../delivery.ts";
-import { type DownloadLink, NoFileError } from "../links.ts";
+import { type ArtifactLink, type DownloadLink, NoFileError } from "../links.ts";
 import { callbackPayload } from "./payload.ts";
 import { type PostResult, postCallback } from "./post.ts";
 
@@ -35,18 +35,22 @@ export function classify(result: PostResult): {
   return { outcome: "rejected", statusCode, error: answered };
 }
 
-async function downloadOf(
+/** The links of recording.ready while the objects exist: the main one, and every other. */
+async function downloadsOf(
   context: MailerContext,
   recording: Recording,
   now: Date,
-): Promise<DownloadLink | null> {
+): Promise<{ main: DownloadLink | null; others: ArtifactLink[] }> {
   const hasFile =
     (recording.status === "saved" || recording.status === "notified") && !recording.deleteRequested;
-  if (!hasFile) return null;
+  if (!hasFile) return { main: null, others: [] };
   try {
-    return await context.links.linkFor(recording, now);
+    return {
+      main: await context.links.linkFor(recording, now),
+      others: await context.links.otherLinks(recording, now),
+    };
   } catch (error) {
-    if (error instanceof NoFileError) return null;
+    if (error instanceof NoFileError) return { main: null, others: [] };
     throw error;
   }
 }
@@ -115,13 +119,10 @@ export async function handleCallback(
     return "skipped: no callback for this event";
   }
 
+  const downloads =
+    event === "recording.ready" ? await downloadsOf(context, recording, at) : { main: null, others: [] };
   const body = JSON.stringify(
-    callbackPayload(
-      event,
-      delivery.occurredAt,
-      recording,
-      event === "recording.ready" ? await downloadOf(context, recording, at) : null,
-    ),
+    callbackPayload(event, delivery.occurredAt, recording, downloads.main, downloads.others),
   );
   const headers = {
     "content-type": "application/json",

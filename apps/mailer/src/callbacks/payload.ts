@@ -1,6 +1,6 @@
 import type { CallbackEvent } from "@recfleet/config";
 import type { CallbackPayload, Recording } from "@recfleet/recordings";
-import type { DownloadLink } from "../links.ts";
+import type { ArtifactLink, DownloadLink } from "../links.ts";
 
 /** The callback body of an event (its shape: callbackPayloadSchema, published in the OpenAPI). */
 export function callbackPayload(
@@ -8,7 +8,12 @@ export function callbackPayload(
   occurredAt: string,
   recording: Recording,
   download: DownloadLink | null,
+  others: readonly ArtifactLink[] = [],
 ): CallbackPayload {
+  const linkOf = (link: DownloadLink) => ({
+    url: link.url,
+    expiresAt: link.expiresAt?.toISOString() ?? null,
+  });
   return {
     type: event,
     timestamp: occurredAt,
@@ -18,6 +23,7 @@ export function callbackPayload(
       room: recording.room,
       kind: recording.kind,
       source: recording.source,
+      outputs: recording.outputs,
       profile: recording.profile,
       layout: recording.layout,
       status: recording.status,
@@ -25,7 +31,18 @@ export function callbackPayload(
       metadata: recording.metadata,
       error: recording.error,
       file: recording.file ? { size: recording.file.size, contentType: recording.file.contentType } : null,
-      download: download ? { url: download.url, expiresAt: download.expiresAt?.toISOString() ?? null } : null,
+      download: download ? linkOf(download) : null,
+      // A recording has at most one object of each type: links are matched by type.
+      artifacts: recording.artifacts.map((artifact) => {
+        const other = others.find((candidate) => candidate.type === artifact.type);
+        return {
+          type: artifact.type,
+          size: artifact.size,
+          contentType: artifact.contentType,
+          count: artifact.count,
+          download: other ? linkOf(other.link) : null,
+        };
+      }),
       expiresAt: recording.expiresAt,
       deleteRequested: recording.deleteRequested,
       createdAt: recording.createdAt,

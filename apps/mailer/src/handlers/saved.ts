@@ -71,8 +71,10 @@ export async function handleSaved(
   let result: DeliveryResult;
   try {
     result = await deliver(context, "saved", recording, to, job, token, async () => {
-      const link = await context.links.linkFor(recording, new Date(context.now()));
-      const email = renderSavedEmail(recording, link, context.render);
+      const now = new Date(context.now());
+      const link = await context.links.linkFor(recording, now);
+      const others = await context.links.otherLinks(recording, now);
+      const email = renderSavedEmail(recording, link, context.render, others);
       return { subject: email.subject, text: email.text, html: email.html, lang: email.lang };
     });
   } catch (error) {

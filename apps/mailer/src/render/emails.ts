@@ -1,5 +1,5 @@
 import type { Recording } from "@recfleet/recordings";
-import type { DownloadLink } from "../links.ts";
+import type { ArtifactLink, DownloadLink } from "../links.ts";
 import { formatDateTime, formatDuration, formatSize } from "./format.ts";
 import { html, safeHref } from "./html.ts";
 import { type Fact, factsTable, htmlDocument, STYLE } from "./layout.ts";
@@ -68,6 +68,7 @@ export function renderSavedEmail(
   recording: Recording,
   link: DownloadLink,
   options: RenderOptions,
+  others: readonly ArtifactLink[] = [],
 ): RenderedEmail {
   const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
   const words = wording.saved;
@@ -92,11 +93,25 @@ export function renderSavedEmail(
   ].join(" ");
   const href = safeHref(link.url);
   const subject = words.subject(room);
+  const nameOf = (other: ArtifactLink) => {
+    const name = words.artifact[other.type];
+    return typeof name === "function" ? name(other.count ?? 0) : name;
+  };
+  const othersText = others.map((other) => `${nameOf(other)}${wording.colon.trimEnd()}\n${other.link.url}`);
+  const othersHtml =
+    others.length === 0
+      ? ""
+      : html`<h2 style="${STYLE.h2}">${words.alsoSaved}</h2>
+<ul>${others.map((other) => html`<li style="${STYLE.p}"><a href="${safeHref(other.link.url)}" style="${STYLE.link}">${nameOf(other)}</a></li>`)}</ul>
+`;
 
   const text = textDocument(wording, words.heading, [
     words.intro(room),
     textFacts(wording, facts),
     `${words.download}${wording.colon.trimEnd()}\n${link.url}`,
+    ...(othersText.length > 0
+      ? [`${words.alsoSaved}${wording.colon.trimEnd()}\n\n${othersText.join("\n\n")}`]
+      : []),
     ...(expiry ? [expiry] : []),
     textFacts(wording, [reference]),
   ]);
@@ -105,7 +120,7 @@ export function renderSavedEmail(
 ${factsTable(facts)}
 <p style="${STYLE.p}"><a href="${href}" style="${STYLE.button}">${words.download}</a></p>
 <p style="${STYLE.small}">${words.copyLink}<br><a href="${href}" style="${STYLE.link}">${link.url}</a></p>
-${expiry ? html`<p style="${STYLE.p}">${expiry}</p>\n` : ""}<p style="${STYLE.small}">${reference.label}${wording.colon}${reference.value}</p>`;
+${othersHtml}${expiry ? html`<p style="${STYLE.p}">${expiry}</p>\n` : ""}<p style="${STYLE.small}">${reference.label}${wording.colon}${reference.value}</p>`;
   return {
     subject,
     text,

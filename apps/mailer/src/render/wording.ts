@@ -37,6 +37,14 @@ export interface Wording {
     expires: (when: string) => string;
     /** When the recording's files are deleted (RECORDINGS_EXPIRE_DAYS, or the tenant's). */
     deletedOn: (when: string) => string;
+    /** The heading of the other objects' links (HLS, thumbnails) under the main one. */
+    alsoSaved: string;
+    artifact: {
+      playlist: (segments: number) => string;
+      "live-playlist": string;
+      images: (images: number) => string;
+      file: string;
+    };
   };
   failed: {
     subject: (room: string) => string;

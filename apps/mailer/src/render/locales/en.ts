@@ -23,6 +23,13 @@ export const en: Wording = {
     copyLink: "If the button does not work, copy this address into your browser:",
     expires: (when) => `This link works until ${when}. Download the file before then.`,
     deletedOn: (when) => `The recording will be deleted on ${when}.`,
+    alsoSaved: "Also saved with this recording",
+    artifact: {
+      playlist: (segments) => `HLS playlist (${segments} segment${segments === 1 ? "" : "s"})`,
+      "live-playlist": "Live HLS playlist (the last segments)",
+      images: (images) => `Thumbnails (${images} image${images === 1 ? "" : "s"}), their index`,
+      file: "The file",
+    },
   },
   failed: {
     subject: (room) => `Your recording of "${room}" failed`,

@@ -23,6 +23,13 @@ export const fr: Wording = {
     copyLink: "Si le bouton ne fonctionne pas, copiez cette adresse dans votre navigateur :",
     expires: (when) => `Ce lien est valable jusqu’au ${when}. Téléchargez le fichier avant cette date.`,
     deletedOn: (when) => `L’enregistrement sera supprimé le ${when}.`,
+    alsoSaved: "Également enregistré avec cet enregistrement",
+    artifact: {
+      playlist: (segments) => `Liste de lecture HLS (${segments} segment${segments > 1 ? "s" : ""})`,
+      "live-playlist": "Liste de lecture HLS en direct (les derniers segments)",
+      images: (images) => `Vignettes (${images} image${images > 1 ? "s" : ""}), leur index`,
+      file: "Le fichier",
+    },
   },
   failed: {
     subject: (room) => `Votre enregistrement de « ${room} » a échoué`,
