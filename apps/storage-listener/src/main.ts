@@ -1,6 +1,6 @@
 import { APP_SECTIONS, ConfigError, recordingsKeyPrefix } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
-import { RecordingStore, s3StorageReader } from "@recfleet/recordings";
+import { RecordingStore, recordingIdFloor, s3StorageReader } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer, withTimeout } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 import { ResyncCheckpoint } from "./checkpoint.ts";
@@ -57,6 +57,13 @@ await runApp({
       bucket: storage.bucket,
       prefix: filesPrefix,
       checkpoint: new ResyncCheckpoint(client, prefix),
+      // Only keys of recordings that can still be saved: after the oldest one waiting, or, when
+      // none waits, after the ids minted before the margin (clocks of API replicas differ).
+      scanFrom: async () => {
+        const oldest = await store.oldestAwaitingFiles();
+        const floor = oldest ?? recordingIdFloor(Date.now() - config.listener.resyncMarginMs);
+        return `${filesPrefix}/${floor}`;
+      },
       handle: (object, source) =>
         handleObject(
           {

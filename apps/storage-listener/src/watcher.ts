@@ -13,6 +13,11 @@ export interface WatcherOptions {
   prefix: string;
   checkpoint: ResyncCheckpoint;
   handle: (object: ObjectSeen, source: "event" | "resync") => Promise<string>;
+  /**
+   * The key a re-scan lists after (exclusive), or null for the whole prefix: keys carry
+   * time-ordered recording ids, so a re-scan needs only those that can still save one.
+   */
+  scanFrom?: () => Promise<string | null>;
   resyncIntervalMs: number;
   /** A re-scan re-handles objects modified this long before the checkpoint (clock skew, slow uploads). */
   resyncMarginMs: number;
@@ -30,6 +35,8 @@ export interface ResyncResult {
   reason: string;
   scanned: number;
   handled: number;
+  /** The key the listing started after; null: the whole prefix. */
+  startAfter: string | null;
   durationMs: number;
   error?: string;
 }
@@ -221,11 +228,13 @@ export class BucketWatcher {
     let scanned = 0;
     let handled = 0;
     let found = 0;
+    let startAfter: string | null = null;
     try {
       await withTimeout(
         (async () => {
           const since = ((await checkpoint.read()) ?? Number.NEGATIVE_INFINITY) - resyncMarginMs;
-          for await (const item of minio.listObjectsV2(bucket, `${prefix}/`, true)) {
+          startAfter = (await this.options.scanFrom?.()) ?? null;
+          for await (const item of minio.listObjectsV2(bucket, `${prefix}/`, true, startAfter ?? "")) {
             const object = item as { name?: string; size?: number; etag?: string; lastModified?: Date };
             if (this.stopped) return;
             if (!object.name) continue;
@@ -248,6 +257,7 @@ export class BucketWatcher {
         reason,
         scanned,
         handled,
+        startAfter,
         durationMs: Date.now() - started,
       };
       metrics.resyncs.inc({ outcome: "ok" });
@@ -262,6 +272,7 @@ export class BucketWatcher {
         reason,
         scanned,
         handled,
+        startAfter,
         durationMs: Date.now() - started,
         error: message,
       };

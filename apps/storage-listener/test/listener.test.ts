@@ -436,6 +436,50 @@ describe("storage listener", () => {
   );
 
   it(
+    "re-scans only the keys of recordings that can still be saved: nothing older than the oldest one waiting",
+    async () => {
+      const fleet = await startFleet(1, { LISTENER_RESYNC_INTERVAL_MS: "1000" });
+      // An older recording, saved long ago, with many objects in its directory.
+      const old = await recordingIn(fleet, "stopped");
+      await fleet.store.transition(old.id, "saved", { reason: "t" });
+      for (let i = 0; i < 20; i += 1) {
+        await putFile(
+          fleet,
+          `rec-${fleet.prefix}/${old.id}/seg_${String(i).padStart(5, "0")}.ts`,
+          16,
+          "video/mp2t",
+        );
+      }
+      const waiting = await stoppedRecording(fleet);
+      await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
+        method: "POST",
+        body: JSON.stringify({ dropEvents: 1 }),
+        headers: { "content-type": "application/json" },
+      });
+      try {
+        const done = fleet.listeners[0]?.waitForLine(
+          (line) => line.includes("bucket re-scan done") && line.includes('"found":1'),
+          20_000,
+        );
+        await putFile(fleet, keyOf(waiting), 2048);
+        const line = JSON.parse((await done) ?? "{}") as { scanned: number; startAfter: string };
+        expect(line.startAfter).toBe(`rec-${fleet.prefix}/${waiting.id}`);
+        // The listing began after the waiting recording's id: the old one's objects were not listed.
+        expect(line.scanned).toBe(1);
+        await waitForSaved(fleet, [waiting.id]);
+      } finally {
+        await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
+          method: "POST",
+          body: JSON.stringify({ dropEvents: 0 }),
+          headers: { "content-type": "application/json" },
+        });
+      }
+      await fleet.close();
+    },
+    scaled(40_000),
+  );
+
+  it(
     "survives a garbage line in the stream: it reconnects and keeps working",
     async () => {
       const fleet = await startFleet(1);

@@ -7,6 +7,7 @@ import { apiIntake } from "./benchmarks/api-intake.ts";
 import { controlPlaneLatency } from "./benchmarks/control-plane-latency.ts";
 import { footprint } from "./benchmarks/footprint.ts";
 import { queueVsSync } from "./benchmarks/queue-vs-sync.ts";
+import { rescanGrowth } from "./benchmarks/rescan-growth.ts";
 import { scaleOut } from "./benchmarks/scale-out.ts";
 import { storageToInbox } from "./benchmarks/storage-to-inbox.ts";
 import type { Benchmark, BenchmarkReport } from "./lib/benchmark.ts";
@@ -24,6 +25,7 @@ const BENCHMARKS: Benchmark[] = [
   queueVsSync,
   scaleOut,
   footprint,
+  rescanGrowth,
 ];
 
 const USAGE = `usage: node --conditions=@recfleet/source src/main.ts [options]

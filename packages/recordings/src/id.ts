@@ -10,3 +10,13 @@ export const recordingIdSchema = z.uuid({ version: "v7", error: "must be a recor
 export function newRecordingId(): string {
   return uuidv7();
 }
+
+/**
+ * A string that sorts before every recording id minted at or after `ms` and after every id
+ * minted before it: the timestamp the first 48 bits of a UUIDv7 hold, as it is written
+ * (`tttttttt-tttt`).
+ */
+export function recordingIdFloor(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0").slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
+}

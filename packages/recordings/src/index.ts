@@ -35,7 +35,7 @@ export {
   type ReportOutcome,
 } from "./egress-report.ts";
 export { EventStreamReader, eventsOf, type RecordingEvent, webhookIdOf } from "./events.ts";
-export { newRecordingId, recordingIdSchema } from "./id.ts";
+export { newRecordingId, recordingIdFloor, recordingIdSchema } from "./id.ts";
 export { type RecordingKeys, recordingKeys } from "./keys.ts";
 export {
   type Artifact,

@@ -21,9 +21,10 @@ export const STATUS_MEANING: Record<RecordingStatus, string> = {
   queued: "accepted; the start job waits for a recorder",
   starting: "a recorder is asking LiveKit Egress to start (retried while the egress fleet is full)",
   active: "egress is recording",
-  stopping: "stop requested from egress; the file is being finished and uploaded",
-  stopped: "egress ended; the file is not yet seen in storage",
-  saved: "the file is confirmed in storage",
+  stopping: "stop requested from egress; its files are being finished and uploaded",
+  stopped: "egress ended; its files are not all seen in storage yet",
+  saved:
+    "every final file (the file, the closed HLS playlist and its segments, the thumbnails' index) is confirmed in storage",
   notified: "the owner was emailed the download link (or there was nobody to email)",
   failed: "ended without a usable file, or the notification could not be delivered; see error.code",
   cancelled: "stopped before it started; nothing was recorded",

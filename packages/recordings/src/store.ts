@@ -92,6 +92,9 @@ export interface ListQuery {
   cursor?: string;
 }
 
+/** The statuses in which a recording's objects may still land and save it. */
+const AWAITING_FILES: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped"];
+
 const MAX_CAS_ATTEMPTS = 20;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -418,6 +421,22 @@ export class RecordingStore {
   /** Ids of recordings in a status, oldest first (for the reconciler). */
   idsInStatus(status: RecordingStatus, limit = 1000): Promise<string[]> {
     return this.oldestIds(this.keys.byStatus(status), limit);
+  }
+
+  /**
+   * The oldest recording whose objects can still land and count: queued to stopped. Ids are
+   * UUIDv7, ordered by creation time, and so are the keys of their objects: nothing older than
+   * this one can still save a recording. Null when none waits.
+   */
+  async oldestAwaitingFiles(): Promise<string | null> {
+    const pipeline = this.redis.pipeline();
+    for (const status of AWAITING_FILES)
+      pipeline.zrange(this.keys.byStatus(status), "-", "+", "BYLEX", "LIMIT", 0, 1);
+    const results = (await pipeline.exec()) ?? [];
+    const failure = results.find(([error]) => error !== null)?.[0];
+    if (failure) throw failure;
+    const firsts = results.flatMap(([, ids]) => (ids as string[]).slice(0, 1)).sort();
+    return firsts[0] ?? null;
   }
 
   /** The first ids of an index of ids (score 0, ordered by id, so by creation time). */

@@ -29,8 +29,16 @@ export function listPage(request: ListRequest): ListPage {
   if (maxKeys <= 0) return page;
   let lastPrefix = "";
   let count = 0;
-  for (const key of request.sortedKeys) {
-    if (!key.startsWith(prefix)) continue;
+  const { sortedKeys } = request;
+  // S3 seeks to where the listing starts instead of reading the bucket from its first key: a
+  // listing's cost follows what it returns, not how many keys come before it.
+  const from = after !== "" && compareKeys(after, prefix) > 0 ? after : prefix;
+  for (let index = firstAtOrAfter(sortedKeys, from); index < sortedKeys.length; index += 1) {
+    const key = sortedKeys[index] ?? "";
+    if (!key.startsWith(prefix)) {
+      if (compareKeys(key, prefix) > 0) break;
+      continue;
+    }
     if (after !== "" && compareKeys(key, after) <= 0) continue;
     let entry = key;
     let isPrefix = false;
@@ -55,4 +63,16 @@ export function listPage(request: ListRequest): ListPage {
   }
   if (!page.isTruncated) page.nextMarker = "";
   return page;
+}
+
+/** The index of the first key not sorting before `key` (binary search). */
+function firstAtOrAfter(sortedKeys: readonly string[], key: string): number {
+  let low = 0;
+  let high = sortedKeys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareKeys(sortedKeys[middle] ?? "", key) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }

@@ -1,0 +1,59 @@
+import { startRedis, type TestRedis, uniquePrefix } from "@recfleet/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newRecordingId, RecordingStore, recordingIdFloor } from "../src/index.ts";
+
+let server: TestRedis;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { commandTimeout: 2000 });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await server?.stop();
+});
+
+const input = (room: string) => ({
+  room,
+  kind: "video" as const,
+  profile: "low-cpu",
+  layout: "speaker",
+  notify: null,
+  metadata: null,
+});
+
+describe("oldestAwaitingFiles", () => {
+  it("is the oldest recording queued to stopped, whatever came later or finished", async () => {
+    const store = new RecordingStore({ redis, prefix: uniquePrefix(), retentionDays: 1 });
+    expect(await store.oldestAwaitingFiles()).toBeNull();
+    const ids: string[] = [];
+    for (const room of ["a", "b", "c", "d"]) {
+      const created = await store.create(input(room));
+      if (created.outcome !== "created") throw new Error("not created");
+      ids.push(created.recording.id);
+    }
+    const [a, b, c] = ids as [string, string, string, string];
+    // a finishes; b is stopped and waits for its file; c records; d is queued.
+    await store.transition(a, "cancelled", { reason: "t" });
+    await store.transition(b, "starting", { reason: "t" });
+    await store.transition(b, "stopped", { reason: "t" });
+    await store.transition(c, "starting", { reason: "t" });
+    await store.transition(c, "active", { reason: "t" });
+    expect(await store.oldestAwaitingFiles()).toBe(b);
+    await store.transition(b, "saved", { reason: "t" });
+    expect(await store.oldestAwaitingFiles()).toBe(c);
+  });
+});
+
+describe("recordingIdFloor", () => {
+  it("sorts after the ids minted before its time and before those minted at or after it", () => {
+    const before = newRecordingId();
+    const at = Date.now() + 2;
+    const floor = recordingIdFloor(at);
+    expect(floor < `${recordingIdFloor(at)}-7000-8000-000000000000`).toBe(true);
+    expect(before < floor).toBe(true);
+    expect(recordingIdFloor(at + 1) > floor).toBe(true);
+    expect(floor).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}$/);
+  });
+});
