@@ -10,7 +10,16 @@ export interface RecordingSpec {
   email: string;
   /** How long the recording waits for its room to open (the API's roomWaitSeconds). */
   roomWaitSeconds?: number;
+  /** Also HLS and thumbnails beside the file: many objects, one recording. */
+  hls?: boolean;
 }
+
+/** HLS of 1 s segments and a thumbnail every 2 s beside the file (evidence follows the file). */
+const HLS_OUTPUTS = [
+  { type: "file" },
+  { type: "hls", segmentSeconds: 1, livePlaylist: true },
+  { type: "images", intervalSeconds: 2, width: 160, height: 90 },
+];
 
 /** What happened to one recording driven through the API. */
 export interface LifecycleOutcome {
@@ -32,7 +41,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 const PROFILES = ["minimum-cpu", "low-cpu", "balanced", "audio-heavy"];
 
-/** `count` recordings of rooms `<prefix>-<i>`: mostly video, every fourth audio, mixed profiles. */
+/**
+ * `count` recordings of rooms `<prefix>-<i>`: mostly video, every fourth audio, every fourth a
+ * video with HLS and thumbnails too, mixed profiles.
+ */
 export function specsFor(prefix: string, count: number, start = 0): RecordingSpec[] {
   return Array.from({ length: count }, (_, n) => {
     const i = start + n;
@@ -42,6 +54,7 @@ export function specsFor(prefix: string, count: number, start = 0): RecordingSpe
       kind: i % 4 === 3 ? "audio" : "video",
       profile: PROFILES[i % PROFILES.length] ?? "low-cpu",
       email: `${room}@example.com`,
+      ...(i % 4 === 1 ? { hls: true } : {}),
     };
   });
 }
@@ -70,6 +83,7 @@ export async function createRecording(
     profile: spec.profile,
     notify: { email: spec.email },
     ...(spec.roomWaitSeconds === undefined ? {} : { roomWaitSeconds: spec.roomWaitSeconds }),
+    ...(spec.hls ? { outputs: HLS_OUTPUTS } : {}),
   };
   for (;;) {
     let wait = 500;

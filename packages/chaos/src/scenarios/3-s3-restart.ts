@@ -11,7 +11,7 @@ interface ListenerStats {
 
 /** How the file of a recording was found, from the reason its move to `saved` gives. */
 const DETECTION: [string, RegExp][] = [
-  ["event", /^file landed in storage/],
+  ["event", /^files? landed in storage/],
   ["rescan", /re-scan/],
   ["reconciler", /by the reconciler/],
 ];
