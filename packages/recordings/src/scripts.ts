@@ -26,6 +26,8 @@ end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'v', 1, 'status', ARGV[3], 'doc', ARGV[2])
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
+-- A recording in progress keeps its room's index: the last one to finish gives it a TTL.
+redis.call('PERSIST', KEYS[4])
 redis.call('ZADD', KEYS[5], 0, ARGV[1])
 redis.call('ZADD', KEYS[6], 0, ARGV[1])
 redis.call('ZADD', KEYS[7], 0, ARGV[1])
@@ -38,10 +40,10 @@ return {'created', ARGV[1]}
 
 const UPDATE = `
 -- KEYS: recording, fromStatusIndex, toStatusIndex, active, egress (or ''), tenantFrom, tenantTo,
---       expiry, deleting, events
+--       expiry, deleting, events, byRoom
 -- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId,
 --       expiry ('add' with ARGV[9] the time in ms, 'remove', or ''), deleting ('add', 'remove' or ''),
---       tenant, at, then the events this change announces
+--       tenant, at, recordingKeyPrefix, ',final,statuses,', then the events this change announces
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return {'missing'} end
 if version ~= ARGV[1] then return {'conflict'} end
@@ -72,8 +74,24 @@ local expireMs = tonumber(ARGV[6])
 if expireMs > 0 then
   redis.call('PEXPIRE', KEYS[1], expireMs)
   if ARGV[7] ~= '' then redis.call('PEXPIRE', KEYS[5], expireMs) end
+  -- The room's index lives as long as its longest-lived record, once none of its recent ones
+  -- is still unfinished (the same 100 newest that inProgressIn reads).
+  local unfinished = false
+  for _, other in ipairs(redis.call('ZRANGE', KEYS[11], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 100)) do
+    if other ~= ARGV[5] then
+      local status = redis.call('HGET', ARGV[13] .. other, 'status')
+      if status and not string.find(ARGV[14], ',' .. status .. ',', 1, true) then
+        unfinished = true
+        break
+      end
+    end
+  end
+  if not unfinished then
+    local ttl = redis.call('PTTL', KEYS[11])
+    if ttl == -1 or (ttl >= 0 and ttl < expireMs) then redis.call('PEXPIRE', KEYS[11], expireMs) end
+  end
 end
-for i = 13, #ARGV do
+for i = 15, #ARGV do
   redis.call('XADD', KEYS[10], '*', 'id', ARGV[5], 'tenant', ARGV[11], 'event', ARGV[i], 'at', ARGV[12])
 end
 return {'ok'}

@@ -18,6 +18,7 @@ import {
 import { type StoreScripts, storeScripts } from "./scripts.ts";
 import {
   canTransition,
+  FINAL,
   IN_PROGRESS,
   isFinal,
   isInProgress,
@@ -514,6 +515,7 @@ export class RecordingStore {
           this.keys.expiry,
           this.keys.deleting,
           this.keys.events,
+          this.keys.byRoom(next.room),
         ],
         [
           current.version,
@@ -532,6 +534,8 @@ export class RecordingStore {
               : "",
           next.tenant,
           next.updatedAt,
+          this.keys.recordingPrefix,
+          `,${FINAL.join(",")},`,
           ...(from === next.status ? [] : eventsOf(from, next.status)),
         ],
       );
