@@ -84,14 +84,25 @@ export async function removeLateFile(
  */
 export async function removeFiles(context: RecorderContext, recording: Recording): Promise<number> {
   const objects = objectsOf(context, recording);
-  const directory = directoryOf(recording);
-  if (directory) {
-    for (const key of await listKeys(context, directory.bucket, directory.prefix)) {
-      objects.push({ bucket: directory.bucket, key });
-    }
-  }
   for (const object of objects) await removeObject(context, object);
-  return objects.length;
+  const directory = directoryOf(recording);
+  if (!directory) return objects.length;
+  // Segments and thumbnails run to thousands: DeleteObjects takes up to 1,000 keys a call.
+  const keys = await listKeys(context, directory.bucket, directory.prefix);
+  const failed = (
+    await withTimeout(
+      context.minio.removeObjects(directory.bucket, keys),
+      context.storage.requestTimeoutMs * Math.max(1, Math.ceil(keys.length / 1000)),
+      `removing ${keys.length} objects under ${directory.bucket}/${directory.prefix}`,
+    )
+  ).filter((result) => result?.Error !== undefined);
+  if (failed.length > 0) {
+    const first = failed[0]?.Error;
+    throw new Error(
+      `${failed.length} of ${keys.length} objects under ${directory.prefix} were not removed (${first?.Key}: ${first?.Code} ${first?.Message})`,
+    );
+  }
+  return objects.length + keys.length;
 }
 
 export type DeletionOutcome =

@@ -17,13 +17,13 @@ export interface StorageReader {
   stat(bucket: string, key: string): Promise<ObjectInfo | null>;
   /** The object's text, null when absent; throws when it is larger than `maxBytes`. */
   readText(bucket: string, key: string, maxBytes: number): Promise<string | null>;
+  /** The keys under a prefix, every page (a listing carries no content type). */
+  list(bucket: string, prefix: string): Promise<Map<string, { size: number | null; etag: string | null }>>;
 }
 
 /** Content types egress uploads each object with (livekit/egress pkg/types/types.go). */
 export const ARTIFACT_CONTENT_TYPES = {
   playlist: "application/x-mpegurl",
-  segment: "video/mp2t",
-  image: "image/jpeg",
   manifest: "application/json",
 } as const;
 
@@ -141,15 +141,15 @@ async function checkHls(lookup: Lookup, reader: StorageReader, output: Recording
   }
   if (!playlist.ended) return { waitingFor: `${where} to end (#EXT-X-ENDLIST)` };
   const dir = dirOf(hls.playlistKey);
+  // One listing for every segment (a page per 1,000), not a request per segment.
+  const stored = playlist.segments.length > 0 ? await reader.list(bucket, hls.segmentKeyPrefix) : new Map();
   for (const name of playlist.segments) {
     const key = `${dir}${name}`;
     // Only segments of this output, named as egress names them, count: a playlist is data.
     if (!SEGMENT_NAME.test(name) || !key.startsWith(hls.segmentKeyPrefix)) {
       return { waitingFor: `${where}: it lists "${name.slice(0, 100)}", not one of its segments` };
     }
-    if (!(await lookup.stat(bucket, key, ARTIFACT_CONTENT_TYPES.segment))) {
-      return { waitingFor: `the segment ${bucket}/${key}` };
-    }
+    if (!stored.has(key)) return { waitingFor: `the segment ${bucket}/${key}` };
   }
   const found = [artifact("playlist", bucket, hls.playlistKey, info, type, playlist.segments.length)];
   if (hls.livePlaylistKey) {

@@ -8,6 +8,11 @@ export interface S3ObjectClient {
     key: string,
   ): Promise<{ size: number; etag: string; metaData: Record<string, unknown> }>;
   getObject(bucket: string, key: string): Promise<AsyncIterable<unknown> & { destroy(): void }>;
+  listObjectsV2(
+    bucket: string,
+    prefix: string,
+    recursive: boolean,
+  ): AsyncIterable<{ name?: string; size?: number; etag?: string }>;
 }
 
 function isAbsent(error: unknown): boolean {
@@ -60,6 +65,17 @@ export function s3StorageReader(client: S3ObjectClient, timeoutMs: number): Stor
         return Buffer.concat(chunks).toString("utf8");
       };
       return withTimeout(read(), timeoutMs, `getObject ${bucket}/${key}`);
+    },
+    async list(bucket, prefix) {
+      const listing = async () => {
+        const found = new Map<string, { size: number | null; etag: string | null }>();
+        for await (const item of client.listObjectsV2(bucket, prefix, true)) {
+          if (item.name !== undefined)
+            found.set(item.name, { size: item.size ?? null, etag: item.etag ?? null });
+        }
+        return found;
+      };
+      return withTimeout(listing(), timeoutMs, `listing ${bucket}/${prefix}`);
     },
   };
 }

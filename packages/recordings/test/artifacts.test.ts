@@ -56,6 +56,12 @@ function bucket(objects: Record<string, { body: string; contentType: string }>) 
       if (object && object.body.length > maxBytes) throw new Error("too large");
       return object?.body ?? null;
     },
+    async list(bucketName, prefix) {
+      reads.push(`list ${prefix}`);
+      const keys =
+        bucketName === "recordings" ? Object.keys(objects).filter((key) => key.startsWith(prefix)) : [];
+      return new Map(keys.map((key) => [key, { size: objects[key]?.body.length ?? null, etag: "e" }]));
+    },
   };
   return { reader, reads };
 }
@@ -137,6 +143,26 @@ describe("checkArtifacts", () => {
     expect(await checkArtifacts({ output, egressId: null }, bucket(complete()).reader)).toMatchObject({
       complete: false,
     });
+  });
+
+  it("lists the segments once instead of asking for each, however many the playlist names", async () => {
+    const objects = complete();
+    const names = Array.from({ length: 500 }, (_, i) => `seg_${String(i).padStart(5, "0")}.ts`);
+    for (const name of names) objects[`${DIR}${name}`] = { body: "ts", contentType: "video/mp2t" };
+    objects[`${DIR}playlist.m3u8`] = { body: playlist(names, true), contentType: "application/x-mpegurl" };
+    const { reader, reads } = bucket(objects);
+    const found = await checkArtifacts(recording, reader);
+    expect(found.complete && found.artifacts.find((artifact) => artifact.type === "playlist")?.count).toBe(
+      500,
+    );
+    expect(reads).toEqual([
+      `stat eu/recordings/${ID}.mp4`,
+      `stat ${DIR}playlist.m3u8`,
+      `get ${DIR}playlist.m3u8`,
+      `list ${DIR}seg_`,
+      `stat ${DIR}EG_abc.json`,
+      `get ${DIR}EG_abc.json`,
+    ]);
   });
 
   it("does not ask storage again for the object whose event triggered the check", async () => {
