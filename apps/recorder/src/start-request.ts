@@ -9,6 +9,7 @@ import { landedKey, type ProfileCatalog, type StorageConfig, withOverrides } fro
 import { egressEncodingFor } from "@recfleet/config/egress";
 import {
   contentTypeOf,
+  DIRECTORY_NAMES,
   dirOf,
   outputOfType,
   type Recording,
@@ -84,25 +85,21 @@ export function plannedOutput(
     file,
     hls: hls
       ? {
-          playlistName: `${dir}${HLS_NAMES.playlist}`,
-          playlistKey: landed(`${dir}${HLS_NAMES.playlist}`),
-          livePlaylistKey: hls.livePlaylist ? landed(`${dir}${HLS_NAMES.livePlaylist}`) : null,
-          segmentKeyPrefix: landed(`${dir}${HLS_NAMES.segmentPrefix}_`),
+          playlistName: `${dir}${DIRECTORY_NAMES.playlist}`,
+          playlistKey: landed(`${dir}${DIRECTORY_NAMES.playlist}`),
+          livePlaylistKey: hls.livePlaylist ? landed(`${dir}${DIRECTORY_NAMES.livePlaylist}`) : null,
+          segmentKeyPrefix: landed(`${dir}${DIRECTORY_NAMES.segmentPrefix}_`),
         }
       : null,
     images: images
       ? {
-          filenamePrefix: `${dir}${IMAGES_PREFIX}`,
-          keyPrefix: landed(`${dir}${IMAGES_PREFIX}`),
+          filenamePrefix: `${dir}${DIRECTORY_NAMES.imagePrefix}`,
+          keyPrefix: landed(`${dir}${DIRECTORY_NAMES.imagePrefix}`),
           dir: `${landed(dir.slice(0, -1))}/`,
         }
       : null,
   };
 }
-
-/** Names in a recording's directory: egress puts segments beside the playlist they are in. */
-export const HLS_NAMES = { playlist: "playlist.m3u8", livePlaylist: "live.m3u8", segmentPrefix: "seg" };
-const IMAGES_PREFIX = "img";
 
 /** The recording's output as stored, or as planned now for one stored before outputs were. */
 export function outputOf(
@@ -142,9 +139,9 @@ function encodedOutputs(
     const dir = dirOf(planned.hls.playlistName);
     outputs.segments = new SegmentedFileOutput({
       playlistName: planned.hls.playlistName,
-      filenamePrefix: `${dir}${HLS_NAMES.segmentPrefix}`,
+      filenamePrefix: `${dir}${DIRECTORY_NAMES.segmentPrefix}`,
       segmentDuration: hls.segmentSeconds,
-      ...(planned.hls.livePlaylistKey ? { livePlaylistName: `${dir}${HLS_NAMES.livePlaylist}` } : {}),
+      ...(planned.hls.livePlaylistKey ? { livePlaylistName: `${dir}${DIRECTORY_NAMES.livePlaylist}` } : {}),
     });
     if (upload) outputs.segments.output = upload;
   }

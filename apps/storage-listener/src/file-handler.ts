@@ -2,6 +2,7 @@ import type { JobProducer } from "@recfleet/queues";
 import {
   checkArtifacts,
   finalObjectContentType,
+  isNumberedObject,
   type RecordingStatus,
   type RecordingStore,
   type StorageReader,
@@ -40,6 +41,26 @@ const WAITING_FOR_FILE = new Set(["stopping", "stopped"]);
 const STILL_RECORDING = new Set(["starting", "active"]);
 
 /**
+ * An object landed for a recording whose objects are gone by design (a retried upload): the
+ * recorder removes it if it is one of the recording's own.
+ */
+async function lateObject(
+  deps: FileHandlerDeps,
+  recordingId: string,
+  status: "deleted" | "expired",
+  key: string,
+  source: "event" | "resync",
+): Promise<string> {
+  await deps.producer.enqueue("late-file", { recordingId, key });
+  deps.metrics.ignored.inc({ reason: `recording ${status}` });
+  deps.logger.warn(
+    { recordingId, status, key, source },
+    "an object landed for a recording already gone: removing it",
+  );
+  return "removing";
+}
+
+/**
  * Handles one object seen in the bucket, from an event or a re-scan. A final object of the
  * recording (its file, its playlist, its image manifest: exactly the keys recfleet asked egress
  * for) triggers a check of all of them, and when they are all there the recording is `saved`
@@ -59,6 +80,15 @@ export async function handleObject(
     logger.debug({ key: object.key, source }, "ignored: not a recording file");
     return "ignored";
   }
+  if (parsed.place === "directory" && isNumberedObject(parsed.key.slice(parsed.key.lastIndexOf("/") + 1))) {
+    // A segment or a thumbnail, thousands per recording: never final, so its recording's
+    // status alone says whether it matters (it does only once the recording is gone).
+    const status = await store.statusOf(parsed.recordingId);
+    if (status === "deleted" || status === "expired")
+      return lateObject(deps, parsed.recordingId, status, parsed.key, source);
+    logger.debug({ key: parsed.key, status, source }, "a segment or thumbnail: not a final object");
+    return "ignored";
+  }
   const recording = await store.get(parsed.recordingId);
   if (!recording) {
     metrics.ignored.inc({ reason: "unknown recording" });
@@ -66,15 +96,7 @@ export async function handleObject(
     return "unknown";
   }
   if (recording.status === "deleted" || recording.status === "expired") {
-    // Its objects are gone by design: this one came late (a retried upload). The recorder
-    // removes it if it is one of the recording's own.
-    await deps.producer.enqueue("late-file", { recordingId: recording.id, key: parsed.key });
-    metrics.ignored.inc({ reason: `recording ${recording.status}` });
-    logger.warn(
-      { recordingId: recording.id, status: recording.status, key: parsed.key, source },
-      "an object landed for a recording already gone: removing it",
-    );
-    return "removing";
+    return lateObject(deps, recording.id, recording.status, parsed.key, source);
   }
   const contentType = finalObjectContentType(recording, parsed.key);
   const final = contentType !== undefined;

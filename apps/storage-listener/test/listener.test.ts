@@ -59,6 +59,8 @@ interface Fleet {
   minio: MinioClient;
   notifications: Queue;
   listeners: RunningProcess[];
+  /** Starts one more listener replica with the fleet's settings, once it has re-scanned. */
+  addListener(): Promise<RunningProcess>;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,12 @@ async function startFleet(replicas: number, extraEnv: Record<string, string> = {
     minio,
     notifications,
     listeners,
+    addListener: async () => {
+      const listener = spawnTs(listenerMain, [], { env });
+      processes.push(listener);
+      listeners.push(listener);
+      return listener;
+    },
     close: async () => {
       await notifications.close();
       client.disconnect();
@@ -354,6 +362,21 @@ describe("storage listener", () => {
     ]);
     expect(saved?.timeline.at(-1)?.reason).toBe("files landed in storage");
     expect(await savedJobs(fleet, 1)).toEqual([`saved-${id}`]);
+    // Deleted, then a segment upload retried late: the recorder is asked to remove it.
+    await fleet.store.requestDelete(id, { tenant: "default", keyId: "k" }, "test: delete");
+    await fleet.store.transition(id, "deleted", { reason: "test: files removed" });
+    await put(`${dir}seg_00002.ts`, "ts", "video/mp2t");
+    const control = new Queue(QUEUE.control, { connection: { url: redis.url }, prefix: fleet.prefix });
+    const deadline = Date.now() + scaled(10_000);
+    let jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    while (jobs.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    }
+    expect(jobs.map((job) => [job.name, job.data])).toEqual([
+      ["late-file", { recordingId: id, key: `${dir}seg_00002.ts` }],
+    ]);
+    await control.close();
     await fleet.close();
   });
 
@@ -438,8 +461,8 @@ describe("storage listener", () => {
   it(
     "re-scans only the keys of recordings that can still be saved: nothing older than the oldest one waiting",
     async () => {
-      const fleet = await startFleet(1, { LISTENER_RESYNC_INTERVAL_MS: "1000" });
-      // An older recording, saved long ago, with many objects in its directory.
+      // Everything is in place before the listener starts: its first re-scan is the one measured.
+      const fleet = await startFleet(0);
       const old = await recordingIn(fleet, "stopped");
       await fleet.store.transition(old.id, "saved", { reason: "t" });
       for (let i = 0; i < 20; i += 1) {
@@ -451,29 +474,19 @@ describe("storage listener", () => {
         );
       }
       const waiting = await stoppedRecording(fleet);
-      await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
-        method: "POST",
-        body: JSON.stringify({ dropEvents: 1 }),
-        headers: { "content-type": "application/json" },
-      });
-      try {
-        const done = fleet.listeners[0]?.waitForLine(
-          (line) => line.includes("bucket re-scan done") && line.includes('"found":1'),
-          20_000,
-        );
-        await putFile(fleet, keyOf(waiting), 2048);
-        const line = JSON.parse((await done) ?? "{}") as { scanned: number; startAfter: string };
-        expect(line.startAfter).toBe(`rec-${fleet.prefix}/${waiting.id}`);
-        // The listing began after the waiting recording's id: the old one's objects were not listed.
-        expect(line.scanned).toBe(1);
-        await waitForSaved(fleet, [waiting.id]);
-      } finally {
-        await fetch(`http://127.0.0.1:${s3.port}/_admin/faults`, {
-          method: "POST",
-          body: JSON.stringify({ dropEvents: 0 }),
-          headers: { "content-type": "application/json" },
-        });
-      }
+      await putFile(fleet, keyOf(waiting), 2048);
+      const listener = await fleet.addListener();
+      const line = JSON.parse(await listener.waitForLine(/bucket re-scan done/, 20_000)) as {
+        scanned: number;
+        startAfter: string;
+      };
+      expect(line.startAfter).toBe(`rec-${fleet.prefix}/${waiting.id}`);
+      // The listing began after the waiting recording's id: the old one's objects were not listed.
+      expect(line.scanned).toBe(1);
+      await waitForSaved(fleet, [waiting.id]);
+      expect((await fleet.store.get(waiting.id))?.timeline.at(-1)?.reason).toBe(
+        "file found in storage by a re-scan",
+      );
       await fleet.close();
     },
     scaled(40_000),

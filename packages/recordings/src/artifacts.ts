@@ -21,6 +21,27 @@ export interface StorageReader {
   list(bucket: string, prefix: string): Promise<Map<string, { size: number | null; etag: string | null }>>;
 }
 
+/**
+ * The names recfleet gives the objects of a recording's directory `<prefix>/<id>/`: egress
+ * numbers segments `<segmentPrefix>_00000.ts` … and images `<imagePrefix>_00000.jpeg` … beside
+ * the playlists.
+ */
+export const DIRECTORY_NAMES = {
+  playlist: "playlist.m3u8",
+  livePlaylist: "live.m3u8",
+  segmentPrefix: "seg",
+  imagePrefix: "img",
+} as const;
+
+/** A segment or an image: objects egress writes while recording, never a final one. */
+export function isNumberedObject(name: string): boolean {
+  const numbered = /^(.+)_\d+\.(ts|jpeg)$/.exec(name);
+  return (
+    (numbered?.[1] === DIRECTORY_NAMES.segmentPrefix && numbered[2] === "ts") ||
+    (numbered?.[1] === DIRECTORY_NAMES.imagePrefix && numbered[2] === "jpeg")
+  );
+}
+
 /** Content types egress uploads each object with (livekit/egress pkg/types/types.go). */
 export const ARTIFACT_CONTENT_TYPES = {
   playlist: "application/x-mpegurl",

@@ -197,6 +197,14 @@ export class RecordingStore {
     return (await this.read(id))?.recording;
   }
 
+  /** A recording's status alone (one small HGET, no document to parse); undefined when gone. */
+  async statusOf(id: string): Promise<RecordingStatus | undefined> {
+    const status = await this.redis.hget(this.keys.recording(id), "status");
+    return status !== null && (STATUSES as readonly string[]).includes(status)
+      ? (status as RecordingStatus)
+      : undefined;
+  }
+
   async getByEgressId(egressId: string): Promise<Recording | undefined> {
     const id = await this.redis.get(this.keys.egress(egressId));
     return id ? this.get(id) : undefined;

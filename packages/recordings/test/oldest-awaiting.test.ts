@@ -43,6 +43,8 @@ describe("oldestAwaitingFiles", () => {
     expect(await store.oldestAwaitingFiles()).toBe(b);
     await store.transition(b, "saved", { reason: "t" });
     expect(await store.oldestAwaitingFiles()).toBe(c);
+    expect(await store.statusOf(b)).toBe("saved");
+    expect(await store.statusOf(newRecordingId())).toBeUndefined();
   });
 });
 
