@@ -172,6 +172,22 @@ async function putFile(fleet: Fleet, key: string, bytes = 1024, contentType?: st
   });
 }
 
+/** The control queue's jobs once there is one (the late-file jobs a listener queues). */
+async function controlJobs(fleet: Fleet): Promise<[string, unknown][]> {
+  const control = new Queue(QUEUE.control, { connection: { url: redis.url }, prefix: fleet.prefix });
+  try {
+    const deadline = Date.now() + scaled(10_000);
+    let jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    while (jobs.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      jobs = await control.getJobs(["waiting", "delayed", "active"]);
+    }
+    return jobs.map((job) => [job.name, job.data]);
+  } finally {
+    await control.close();
+  }
+}
+
 /** Resolves once a listener logged that it ignored an object for this reason (the nth time). */
 function ignoredFor(fleet: Fleet, reason: string, nth = 1): Promise<string> | undefined {
   let seen = 0;
@@ -258,18 +274,10 @@ describe("storage listener", () => {
     await fleet.store.transition(recording.id, "deleted", { reason: "test: files removed" });
     // A retried upload brings it back.
     await putFile(fleet, keyOf(recording), 4096);
-    const control = new Queue(QUEUE.control, { connection: { url: redis.url }, prefix: fleet.prefix });
-    const deadline = Date.now() + scaled(10_000);
-    let jobs = await control.getJobs(["waiting", "delayed", "active"]);
-    while (jobs.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      jobs = await control.getJobs(["waiting", "delayed", "active"]);
-    }
-    expect(jobs.map((job) => [job.name, job.data])).toEqual([
+    expect(await controlJobs(fleet)).toEqual([
       ["late-file", { recordingId: recording.id, key: keyOf(recording) }],
     ]);
     expect((await fleet.store.get(recording.id))?.status).toBe("deleted");
-    await control.close();
     await fleet.close();
   });
 
@@ -366,17 +374,7 @@ describe("storage listener", () => {
     await fleet.store.requestDelete(id, { tenant: "default", keyId: "k" }, "test: delete");
     await fleet.store.transition(id, "deleted", { reason: "test: files removed" });
     await put(`${dir}seg_00002.ts`, "ts", "video/mp2t");
-    const control = new Queue(QUEUE.control, { connection: { url: redis.url }, prefix: fleet.prefix });
-    const deadline = Date.now() + scaled(10_000);
-    let jobs = await control.getJobs(["waiting", "delayed", "active"]);
-    while (jobs.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      jobs = await control.getJobs(["waiting", "delayed", "active"]);
-    }
-    expect(jobs.map((job) => [job.name, job.data])).toEqual([
-      ["late-file", { recordingId: id, key: `${dir}seg_00002.ts` }],
-    ]);
-    await control.close();
+    expect(await controlJobs(fleet)).toEqual([["late-file", { recordingId: id, key: `${dir}seg_00002.ts` }]]);
     await fleet.close();
   });
 
