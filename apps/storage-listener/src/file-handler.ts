@@ -122,6 +122,7 @@ export async function handleObject(
         status: recording.status,
         key: parsed.key,
         expected: recording.output?.file?.key,
+        contentType: object.contentType,
         source,
       },
       refusal
