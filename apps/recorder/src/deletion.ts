@@ -1,4 +1,11 @@
-import { DELETABLE, dirOf, isInProgress, manifestKeyIn, type Recording } from "@recfleet/recordings";
+import {
+  DELETABLE,
+  dirOf,
+  isInProgress,
+  manifestKeyIn,
+  type Recording,
+  s3StorageReader,
+} from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 
@@ -24,19 +31,6 @@ function directoryOf(recording: Recording): { bucket: string; prefix: string } |
   const { output } = recording;
   const key = output?.hls?.playlistKey ?? output?.images?.dir;
   return output && key ? { bucket: output.bucket, prefix: dirOf(key) } : undefined;
-}
-
-/** The keys under a prefix (ListObjectsV2, every page), bounded by the storage timeout. */
-function listKeys(context: RecorderContext, bucket: string, prefix: string): Promise<string[]> {
-  const listing = (async () => {
-    const keys: string[] = [];
-    for await (const item of context.minio.listObjectsV2(bucket, prefix, true)) {
-      const name = (item as { name?: string }).name;
-      if (name !== undefined) keys.push(name);
-    }
-    return keys;
-  })();
-  return withTimeout(listing, context.storage.requestTimeoutMs, `listing ${bucket}/${prefix}`);
 }
 
 /** DeleteObject with the storage timeout; S3 answers success for a key that is not there. */
@@ -88,7 +82,16 @@ export async function removeFiles(context: RecorderContext, recording: Recording
   const directory = directoryOf(recording);
   if (!directory) return objects.length;
   // Segments and thumbnails run to thousands: DeleteObjects takes up to 1,000 keys a call.
-  const keys = await listKeys(context, directory.bucket, directory.prefix);
+  const keys = [
+    ...(
+      await s3StorageReader(context.minio, context.storage.requestTimeoutMs).list(
+        directory.bucket,
+        directory.prefix,
+      )
+    ).keys(),
+  ];
+  // An egress that failed before writing anything leaves an empty directory: nothing to send.
+  if (keys.length === 0) return objects.length;
   const failed = (
     await withTimeout(
       context.minio.removeObjects(directory.bucket, keys),

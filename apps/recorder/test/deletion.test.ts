@@ -90,6 +90,46 @@ describe("deletion", () => {
     expect((await harness.store.get(recording.id))?.timeline).toEqual(deleted.timeline);
   });
 
+  it("removes everything in an HLS recording's directory, and deletes one whose directory stayed empty", async () => {
+    harness = await startHarness({ redisUrl: redis.url, egressUrl: egress.url });
+    const hlsRecording = async (objects: string[]) => {
+      const recording = await createRecording(harness.store);
+      const dir = `recordings/${recording.id}/`;
+      const output = {
+        bucket: BUCKET,
+        file: null,
+        hls: {
+          playlistName: `${dir}playlist.m3u8`,
+          playlistKey: `${dir}playlist.m3u8`,
+          livePlaylistKey: null,
+          segmentKeyPrefix: `${dir}seg_`,
+        },
+        images: null,
+      };
+      await harness.store.transition(recording.id, "starting", { reason: "test: started", output });
+      for (const name of objects)
+        await harness.context.minio.putObject(BUCKET, `${dir}${name}`, Buffer.from(name));
+      await harness.store.transition(recording.id, "failed", {
+        reason: "test: egress failed",
+        error: { code: "egress_failed", message: "test" },
+      });
+      await harness.store.requestDelete(recording.id, BY, "deletion requested by test");
+      await harness.producer.enqueue("delete", { recordingId: recording.id });
+      return { deleted: await statusOf(harness.store, recording.id, "deleted"), dir };
+    };
+    const names = Array.from({ length: 25 }, (_, i) => `seg_${String(i).padStart(5, "0")}.ts`);
+    const written = await hlsRecording([...names, "playlist.m3u8"]);
+    expect(written.deleted.timeline.at(-1)?.reason).toBe(
+      "deleted through the API by tenant acme: 26 objects removed from storage",
+    );
+    for (const name of [...names, "playlist.m3u8"])
+      expect(await exists(harness, `${written.dir}${name}`)).toBe(false);
+    const empty = await hlsRecording([]);
+    expect(empty.deleted.timeline.at(-1)?.reason).toBe(
+      "deleted through the API by tenant acme: it had no files",
+    );
+  });
+
   it("waits while egress may still write the file, then deletes it once saved", async () => {
     harness = await startHarness({
       redisUrl: redis.url,
