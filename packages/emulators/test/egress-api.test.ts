@@ -9,12 +9,19 @@ import {
   EncodingOptions,
   EncodingOptionsPreset,
   RoomCompositeEgressRequest,
-  S3Upload,
+  type S3Upload,
   VideoCodec,
 } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
-import { openRooms, type S3Recorder, startS3Recorder, waitFor } from "./egress-support.ts";
+import {
+  openRooms,
+  type S3Recorder,
+  s3UploadTo,
+  startS3Recorder,
+  untilEgressStatus,
+  waitFor,
+} from "./egress-support.ts";
 
 const STORAGE_KEY = "recfleet-access";
 const STORAGE_SECRET = "recfleet-storage-secret";
@@ -23,17 +30,7 @@ let s3: S3Recorder;
 let emulator: LiveKitEmulator;
 let client: EgressClient;
 
-function s3Block(overrides: Partial<S3Upload> = {}): S3Upload {
-  return new S3Upload({
-    accessKey: STORAGE_KEY,
-    secret: STORAGE_SECRET,
-    region: "us-east-1",
-    endpoint: s3.url,
-    bucket: "recordings",
-    forcePathStyle: true,
-    ...overrides,
-  });
-}
+const s3Block = (overrides: Partial<S3Upload> = {}) => s3UploadTo(s3, STORAGE_KEY, STORAGE_SECRET, overrides);
 
 function mp4Output(filepath: string, s3Overrides: Partial<S3Upload> = {}): EncodedFileOutput {
   return new EncodedFileOutput({
@@ -56,14 +53,7 @@ const ADVANCED = {
   keyFrameInterval: 4,
 };
 
-async function statusOf(egressId: string): Promise<EgressStatus | undefined> {
-  const [info] = await client.listEgress({ egressId });
-  return info?.status;
-}
-
-async function untilStatus(egressId: string, status: EgressStatus): Promise<void> {
-  await waitFor(async () => ((await statusOf(egressId)) === status ? true : undefined));
-}
+const untilStatus = (egressId: string, status: EgressStatus) => untilEgressStatus(client, egressId, status);
 
 beforeAll(async () => {
   s3 = await startS3Recorder({ [STORAGE_KEY]: STORAGE_SECRET });

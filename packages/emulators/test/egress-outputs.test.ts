@@ -1,8 +1,15 @@
 import jpeg from "jpeg-js";
-import { EgressClient, EgressStatus, ImageOutput, S3Upload, SegmentedFileOutput } from "livekit-server-sdk";
+import { EgressClient, EgressStatus, ImageOutput, SegmentedFileOutput } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
-import { type S3Recorder, type StoredObject, startS3Recorder, waitFor } from "./egress-support.ts";
+import {
+  type S3Recorder,
+  type StoredObject,
+  s3UploadTo,
+  startS3Recorder,
+  untilEgressStatus,
+  waitFor,
+} from "./egress-support.ts";
 
 // HLS and image outputs as egress writes them (livekit/egress pkg/pipeline/sink/segments.go,
 // m3u8/writer.go, image.go; pkg/config/output_segment.go, output_image.go, manifest.go).
@@ -14,24 +21,8 @@ let s3: S3Recorder;
 let emulator: LiveKitEmulator;
 let client: EgressClient;
 
-const upload = () => ({
-  case: "s3" as const,
-  value: new S3Upload({
-    accessKey: STORAGE_KEY,
-    secret: STORAGE_SECRET,
-    region: "us-east-1",
-    endpoint: s3.url,
-    bucket: "recordings",
-    forcePathStyle: true,
-  }),
-});
-
-async function until(egressId: string, status: EgressStatus) {
-  return waitFor(async () => {
-    const [info] = await client.listEgress({ egressId });
-    return info?.status === status ? info : undefined;
-  });
-}
+const upload = () => ({ case: "s3" as const, value: s3UploadTo(s3, STORAGE_KEY, STORAGE_SECRET) });
+const until = (egressId: string, status: EgressStatus) => untilEgressStatus(client, egressId, status);
 
 /** The last version of each key PUT, and the order of every PUT. */
 function latest(prefix: string): Map<string, StoredObject> {

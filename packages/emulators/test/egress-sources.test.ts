@@ -1,7 +1,13 @@
-import { EgressClient, EgressStatus, EncodedFileOutput, EncodedFileType, S3Upload } from "livekit-server-sdk";
+import { EgressClient, EgressStatus, EncodedFileOutput, EncodedFileType } from "livekit-server-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
-import { type S3Recorder, startS3Recorder, waitFor } from "./egress-support.ts";
+import {
+  type S3Recorder,
+  s3UploadTo,
+  startS3Recorder,
+  untilEgressStatus,
+  waitFor,
+} from "./egress-support.ts";
 
 // Participant and track composite egress: egress' SDK source, which waits for its participant
 // or tracks (livekit/egress pkg/pipeline/source/sdk.go, subscriptionTimeout) and ends when its
@@ -19,30 +25,10 @@ const file = (filepath: string, fileType = EncodedFileType.MP4) =>
   new EncodedFileOutput({
     fileType,
     filepath,
-    output: {
-      case: "s3",
-      value: new S3Upload({
-        accessKey: STORAGE_KEY,
-        secret: STORAGE_SECRET,
-        region: "us-east-1",
-        endpoint: s3.url,
-        bucket: "recordings",
-        forcePathStyle: true,
-      }),
-    },
+    output: { case: "s3", value: s3UploadTo(s3, STORAGE_KEY, STORAGE_SECRET) },
   });
 
-async function infoOf(egressId: string) {
-  const [info] = await client.listEgress({ egressId });
-  return info;
-}
-
-async function until(egressId: string, status: EgressStatus) {
-  return waitFor(async () => {
-    const info = await infoOf(egressId);
-    return info?.status === status ? info : undefined;
-  });
-}
+const until = (egressId: string, status: EgressStatus) => untilEgressStatus(client, egressId, status);
 
 beforeAll(async () => {
   s3 = await startS3Recorder({ [STORAGE_KEY]: STORAGE_SECRET });

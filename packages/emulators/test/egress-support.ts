@@ -3,6 +3,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { scaled } from "@recfleet/testing";
+import { type EgressClient, type EgressInfo, type EgressStatus, S3Upload } from "livekit-server-sdk";
 import { closeServer, listen, readBody } from "../src/common/http.ts";
 
 export interface StoredObject {
@@ -187,6 +188,36 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Polls ListEgress until the egress is in `status`; answers its EgressInfo then. */
+export function untilEgressStatus(
+  client: EgressClient,
+  egressId: string,
+  status: EgressStatus,
+): Promise<EgressInfo> {
+  return waitFor(async () => {
+    const [info] = await client.listEgress({ egressId });
+    return info?.status === status ? info : undefined;
+  });
+}
+
+/** A request's s3 block uploading to the S3 recorder with these credentials (path style, us-east-1). */
+export function s3UploadTo(
+  s3: S3Recorder,
+  accessKey: string,
+  secret: string,
+  overrides: Partial<S3Upload> = {},
+): S3Upload {
+  return new S3Upload({
+    accessKey,
+    secret,
+    region: "us-east-1",
+    endpoint: s3.url,
+    bucket: "recordings",
+    forcePathStyle: true,
+    ...overrides,
+  });
 }
 
 /** The error a call failed with; fails the test when the call succeeded. */

@@ -15,7 +15,7 @@ import {
 } from "livekit-server-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type LiveKitEmulator, startLiveKitEmulator } from "../src/livekit/index.ts";
-import { failure, startWebhookSink, type WebhookSink, waitFor } from "./egress-support.ts";
+import { failure, startWebhookSink, untilEgressStatus, type WebhookSink, waitFor } from "./egress-support.ts";
 
 let sink: WebhookSink;
 let emulator: LiveKitEmulator;
@@ -60,8 +60,7 @@ async function statusOf(egressId: string): Promise<EgressStatus | undefined> {
   return (await egress.listEgress({ egressId }))[0]?.status;
 }
 
-const untilStatus = (egressId: string, status: EgressStatus) =>
-  waitFor(async () => ((await statusOf(egressId)) === status ? true : undefined));
+const untilStatus = (egressId: string, status: EgressStatus) => untilEgressStatus(egress, egressId, status);
 
 /** The egress is still STARTING after several activation delays: nothing is going to move it. */
 async function stillStarting(egressId: string): Promise<void> {
