@@ -1,6 +1,6 @@
 import type { ProfileCatalog, RecorderConfig, StorageConfig } from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
-import type { RecordingStore } from "@recfleet/recordings";
+import type { RecordingStore, StorageReader } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { EgressClient } from "livekit-server-sdk";
 import type { Client as MinioClient } from "minio";
@@ -15,6 +15,8 @@ export interface RecorderContext {
   profiles: ProfileCatalog;
   storage: StorageConfig;
   minio: MinioClient;
+  /** The artifact check's and deletion's reads of storage, over `minio` with the storage timeout. */
+  reader: StorageReader;
   recorder: RecorderConfig;
   /** LIVEKIT_REQUEST_TIMEOUT_MS: bounds a start lease. */
   egressTimeoutMs: number;

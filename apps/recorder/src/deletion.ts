@@ -1,11 +1,4 @@
-import {
-  DELETABLE,
-  dirOf,
-  isInProgress,
-  manifestKeyIn,
-  type Recording,
-  s3StorageReader,
-} from "@recfleet/recordings";
+import { DELETABLE, dirOf, isInProgress, manifestKeyIn, type Recording } from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import type { RecorderContext } from "./context.ts";
 
@@ -82,14 +75,7 @@ export async function removeFiles(context: RecorderContext, recording: Recording
   const directory = directoryOf(recording);
   if (!directory) return objects.length;
   // Segments and thumbnails run to thousands: DeleteObjects takes up to 1,000 keys a call.
-  const keys = [
-    ...(
-      await s3StorageReader(context.minio, context.storage.requestTimeoutMs).list(
-        directory.bucket,
-        directory.prefix,
-      )
-    ).keys(),
-  ];
+  const keys = [...(await context.reader.list(directory.bucket, directory.prefix)).keys()];
   // An egress that failed before writing anything leaves an empty directory: nothing to send.
   if (keys.length === 0) return objects.length;
   const failed = (

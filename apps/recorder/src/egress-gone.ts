@@ -4,7 +4,6 @@ import {
   hasWaitNote,
   type Recording,
   type RecordingOutput,
-  s3StorageReader,
   WAIT_NOTES,
 } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
@@ -29,7 +28,7 @@ export async function findArtifacts(
   try {
     return await checkArtifacts(
       { output: expectedOutput(context, recording), egressId: recording.egressId },
-      s3StorageReader(context.minio, context.storage.requestTimeoutMs),
+      context.reader,
     );
   } catch (error) {
     context.logger.warn(

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { APP_SECTIONS, loadProfileCatalog } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
-import { RecordingStore } from "@recfleet/recordings";
+import { RecordingStore, s3StorageReader } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 import type { RecorderContext } from "./context.ts";
@@ -29,20 +29,22 @@ await runApp({
     lifecycle.add("queues", () => producer.close());
     const registry = createMetricsRegistry("recorder");
     const egress = createEgressClient(config.livekit);
+    const minio = new MinioClient({
+      endPoint: config.storage.endpoint,
+      port: config.storage.port,
+      useSSL: config.storage.useSSL,
+      accessKey: config.storage.accessKey,
+      secretKey: config.storage.secretKey,
+      region: config.storage.region,
+    });
     const context: RecorderContext = {
       store: new RecordingStore({ redis: client, prefix, retentionDays: config.recordings.retentionDays }),
       producer,
       egress,
       profiles,
       storage: config.storage,
-      minio: new MinioClient({
-        endPoint: config.storage.endpoint,
-        port: config.storage.port,
-        useSSL: config.storage.useSSL,
-        accessKey: config.storage.accessKey,
-        secretKey: config.storage.secretKey,
-        region: config.storage.region,
-      }),
+      minio,
+      reader: s3StorageReader(minio, config.storage.requestTimeoutMs),
       recorder: config.recorder,
       egressTimeoutMs: config.livekit.requestTimeoutMs,
       leases: new StartLeases(client, prefix, `${hostname()}-${process.pid}`),

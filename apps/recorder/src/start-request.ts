@@ -95,7 +95,7 @@ export function plannedOutput(
       ? {
           filenamePrefix: `${dir}${DIRECTORY_NAMES.imagePrefix}`,
           keyPrefix: landed(`${dir}${DIRECTORY_NAMES.imagePrefix}`),
-          dir: `${landed(dir.slice(0, -1))}/`,
+          dir: landed(dir),
         }
       : null,
   };

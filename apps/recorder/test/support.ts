@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/config";
 import { type S3Emulator, startS3Emulator } from "@recfleet/emulators/s3";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
-import { type NewRecording, type Recording, RecordingStore } from "@recfleet/recordings";
+import { type NewRecording, type Recording, RecordingStore, s3StorageReader } from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
 import { type RunningProcess, scaled, spawnTs, uniquePrefix } from "@recfleet/testing";
 import type { Worker } from "bullmq";
@@ -144,20 +144,22 @@ export async function startHarness(options: {
   await Promise.all([waitUntilReady(client, 5000), waitUntilReady(producerConnection, 5000)]);
   const producer = new JobProducer(producerConnection, prefix);
   const store = new RecordingStore({ redis: client, prefix, retentionDays: 1 });
+  const minio = new MinioClient({
+    endPoint: config.storage.endpoint,
+    port: config.storage.port,
+    useSSL: false,
+    accessKey: config.storage.accessKey,
+    secretKey: config.storage.secretKey,
+    region: config.storage.region,
+  });
   const context: RecorderContext = {
     store,
     producer,
     egress: createEgressClient(config.livekit),
     profiles: loadProfileCatalog(config.profiles),
     storage: config.storage,
-    minio: new MinioClient({
-      endPoint: config.storage.endpoint,
-      port: config.storage.port,
-      useSSL: false,
-      accessKey: config.storage.accessKey,
-      secretKey: config.storage.secretKey,
-      region: config.storage.region,
-    }),
+    minio,
+    reader: s3StorageReader(minio, config.storage.requestTimeoutMs),
     recorder,
     egressTimeoutMs: config.livekit.requestTimeoutMs,
     leases: new StartLeases(client, prefix, `test-${process.pid}`),
