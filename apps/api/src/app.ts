@@ -4,6 +4,7 @@ import type {
   ProfileCatalog,
   RecordingsConfig,
   RedisConfig,
+  StreamsConfig,
   TenantRegistry,
 } from "@recfleet/config";
 import type { JobProducer, QueueName } from "@recfleet/queues";
@@ -41,7 +42,13 @@ export interface ApiTimeouts {
 }
 
 export interface ApiDeps {
-  config: { api: ApiConfig; redis: RedisConfig; recordings: RecordingsConfig; encoding: EncodingConfig };
+  config: {
+    api: ApiConfig;
+    redis: RedisConfig;
+    recordings: RecordingsConfig;
+    encoding: EncodingConfig;
+    streams: StreamsConfig;
+  };
   logger: Logger;
   store: RecordingStore;
   /** Adds jobs on its own fail-fast ("producer") connection. */
@@ -106,6 +113,7 @@ export function createApp(deps: ApiDeps): Express {
     producer: deps.producer,
     profiles: deps.profiles,
     encoding: config.encoding,
+    streamTargets: { allowPrivate: config.streams.allowPrivateTargets },
     webhookReceiver: deps.webhookReceiver,
     work,
     links: linkBase(config.api.publicUrl),

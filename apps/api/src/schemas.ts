@@ -81,6 +81,21 @@ const wholeNumber = (min: number, max: number, unit: string) =>
     .min(min, { error: `must be a whole number ${unit}from ${min} to ${max}` })
     .max(max, { error: `must be a whole number ${unit}from ${min} to ${max}` });
 
+/** Stream URLs a recording may send to at once (the outputs' and a PATCH's limit). */
+export const MAX_STREAM_URLS = 10;
+
+// A stream URL holds its key: no message here ever repeats the value.
+const streamUrlSchema = z
+  .string({ error: "must be a string" })
+  .min(1, { error: "must not be empty" })
+  .max(2048, { error: "must be at most 2048 characters" })
+  .meta({ description: "rtmp://, rtmps:// (host/app/stream-key) or srt:// (host:port) URL." });
+
+const streamUrlsSchema = z
+  .array(streamUrlSchema, { error: "must be a list of stream URLs" })
+  .min(1, { error: "must name at least one URL" })
+  .max(MAX_STREAM_URLS, { error: `must name at most ${MAX_STREAM_URLS} URLs` });
+
 export const outputsSchema = z
   .array(
     z.discriminatedUnion(
@@ -116,13 +131,21 @@ export const outputsSchema = z
             description:
               "JPEG thumbnails every intervalSeconds (egress' default 10), width × height (each the video's when absent). Not for an audio recording.",
           }),
+        z
+          .strictObject({
+            type: z.literal("stream"),
+            urls: streamUrlsSchema,
+          })
+          .meta({
+            description: `Live streams to RTMP(S) or SRT destinations (all of one protocol), at most ${MAX_STREAM_URLS}. A stream key is a secret: answers, logs, jobs and emails show each URL with its key redacted as egress does (rtmp://host/app/{abc...xyz}), and a stream-only recording stores nothing and ends stopped → notified.`,
+          }),
       ],
-      { error: "must be file, hls or images (an object with that type)" },
+      { error: "must be file, hls, images or stream (an object with that type)" },
     ),
     { error: "must be a list of outputs" },
   )
   .min(1, { error: "must name at least one output" })
-  .max(3, { error: "must name at most one output of each type" })
+  .max(4, { error: "must name at most one output of each type" })
   .meta({
     description:
       "Where the recording goes: one or several outputs, at most one of each type; one file of the kind when absent.",
@@ -242,9 +265,39 @@ export const updateRecordingRequestSchema = z
   .strictObject({
     layout: z
       .enum(LAYOUTS, { error: `must be one of ${LAYOUTS.join(", ")}` })
+      .optional()
       .meta({ description: "The room composite's new layout, applied while it records (UpdateLayout)." }),
+    streams: z
+      .strictObject({
+        add: z
+          .array(streamUrlSchema, { error: "must be a list of stream URLs" })
+          .max(MAX_STREAM_URLS, { error: `must name at most ${MAX_STREAM_URLS} URLs` })
+          .default([])
+          .meta({ description: "Whole URLs to start streaming to, of the protocol the output has." }),
+        remove: z
+          .array(z.string({ error: "must be a string" }).max(2048), {
+            error: "must be a list of stream URLs",
+          })
+          .max(MAX_STREAM_URLS, { error: `must name at most ${MAX_STREAM_URLS} URLs` })
+          .default([])
+          .meta({
+            description:
+              "URLs to stop streaming to, as the recording shows them (outputs[].urls, key redacted) or whole.",
+          }),
+      })
+      .refine((streams) => streams.add.length + streams.remove.length > 0, {
+        error: "must add or remove at least one URL",
+      })
+      .optional()
+      .meta({
+        description:
+          "Stream URLs added to and removed from the stream output while it records (UpdateStream); at least one stays.",
+      }),
   })
-  .meta({ description: "A change to a recording in progress." });
+  .refine((body) => body.layout !== undefined || body.streams !== undefined, {
+    error: "must change layout or streams",
+  })
+  .meta({ description: "A change to a recording in progress: its layout, its stream URLs, or both." });
 
 export const listRecordingsQuerySchema = z.strictObject({
   tenant: z.string().regex(TENANT_NAME, { error: "must be a tenant name" }).optional().meta({

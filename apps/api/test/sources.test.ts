@@ -120,8 +120,8 @@ describe("where a recording goes", () => {
 
   it("refuses outputs egress would refuse, each named by its field", async () => {
     expect(await refusal({ room: "r2", outputs: [] })).toEqual(["/outputs must name at least one output"]);
-    expect(await refusal({ room: "r2", outputs: [{ type: "stream" }] })).toEqual([
-      "/outputs/0/type must be file, hls or images (an object with that type)",
+    expect(await refusal({ room: "r2", outputs: [{ type: "webpage" }] })).toEqual([
+      "/outputs/0/type must be file, hls, images or stream (an object with that type)",
     ]);
     expect(
       await refusal({ room: "r2", outputs: [{ type: "hls" }, { type: "hls", segmentSeconds: 2 }] }),

@@ -54,6 +54,8 @@ export interface TestApiOptions {
   expireDays?: number;
   /** ENCODING_*; the defaults otherwise. */
   encoding?: Partial<EncodingConfig>;
+  /** STREAMS_ALLOW_PRIVATE_TARGETS; off (as in production) unless a test turns it on. */
+  allowPrivateStreams?: boolean;
   bodyLimit?: number;
   timeouts?: Partial<ApiTimeouts>;
 }
@@ -122,6 +124,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
       redis: redisConfig(options.redisUrl),
       recordings: { retentionDays: 30, expireDays: options.expireDays ?? 0 },
       encoding: { ...DEFAULT_ENCODING, ...options.encoding },
+      streams: { allowPrivateTargets: options.allowPrivateStreams ?? false },
     },
     logger,
     tenants,

@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from "prom-client";
 
 export interface MailerMetrics {
-  /** Emails the SMTP server accepted, by kind (saved, failed). */
+  /** Emails the SMTP server accepted, by kind (saved, failed, ended). */
   sent: Counter<"kind">;
   /** Send attempts that failed, by kind and class; transient ones are retried. */
   sendFailures: Counter<"kind" | "class">;
@@ -21,7 +21,7 @@ export function createMailerMetrics(registry: Registry): MailerMetrics {
   return {
     sent: new Counter({
       name: "recfleet_mailer_emails_sent_total",
-      help: "Emails accepted by the SMTP server, by kind (saved, failed).",
+      help: "Emails accepted by the SMTP server, by kind (saved, failed, ended).",
       labelNames: ["kind"],
       registers: [registry],
     }),

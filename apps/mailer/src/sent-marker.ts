@@ -2,7 +2,7 @@ import { KEEP_COMPLETED, KEEP_FAILED } from "@recfleet/queues";
 import type { KeepJobs } from "bullmq";
 import type { Redis } from "ioredis";
 
-export type NotificationKind = "saved" | "failed";
+export type NotificationKind = "saved" | "failed" | "ended";
 
 export interface SentRecord {
   at: string;

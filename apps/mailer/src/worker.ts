@@ -4,6 +4,7 @@ import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { handleCallback } from "./callbacks/handler.ts";
 import type { MailerContext } from "./context.ts";
+import { handleEnded } from "./handlers/ended.ts";
 import { handleFailed } from "./handlers/failed.ts";
 import { handleSaved } from "./handlers/saved.ts";
 
@@ -14,13 +15,14 @@ export interface MailerWorkerOptions {
   logger: Logger;
 }
 
-/** The notifications-queue worker: recording-saved and recording-failed emails, tenant callbacks. */
+/** The notifications-queue worker: recording-saved, recording-failed and stream-ended emails, tenant callbacks. */
 export function createMailerWorker(context: MailerContext, options: MailerWorkerOptions): Worker {
   const worker = createConsumer(
     "notifications",
     {
       "recording-saved": (data, job, token) => handleSaved(context, data, job, token),
       "recording-failed": (data, job, token) => handleFailed(context, data, job, token),
+      "stream-ended": (data, job, token) => handleEnded(context, data, job, token),
       callback: (data, job, token) => handleCallback(context, data, job, token),
     },
     {

@@ -2,11 +2,12 @@ import type { LookupAddress } from "node:dns";
 import { lookup } from "node:dns";
 import type { CallbackEvent, Tenant, TenantRegistry } from "@recfleet/config";
 import { webhookIdOf } from "@recfleet/recordings";
+import { nonPublicKind } from "@recfleet/runtime";
 import { type Receiver, secretOf, startReceiver, startRedis, type TestRedis } from "@recfleet/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { classify } from "../src/callbacks/handler.ts";
 import { retryAfterMs } from "../src/callbacks/post.ts";
-import { checkTargetUrl, nonPublicKind, type Resolver } from "../src/callbacks/target.ts";
+import { checkTargetUrl, type Resolver } from "../src/callbacks/target.ts";
 
 import { type MailerUnderTest, seedRecording, startMailer } from "./support.ts";
 

@@ -10,6 +10,7 @@ import {
   type MailerUnderTest,
   metricValue,
   type SmtpCatcher,
+  STREAM_URLS,
   seedRecording,
   startMailer,
   startSmtpCatcher,
@@ -406,5 +407,60 @@ describe("recording-failed", () => {
       "skipped: not emailed for this reason",
     );
     expect(await smtp.messages(to)).toEqual([]);
+  });
+});
+
+describe("stream-ended", () => {
+  it("tells the owner where the stream went and how each destination ended, then moves it stopped → notified", async () => {
+    const m = await start();
+    const to = recipient();
+    const recording = await seedRecording(m.redis, m.prefix, { notify: { email: to }, outcome: "streamed" });
+    expect(recording.status).toBe("stopped");
+    await m.producer.enqueue("stream-ended", { recordingId: recording.id });
+    const [caught] = await smtp.waitForMessages(to, 1);
+    const email = await smtp.parsed(caught?.id ?? "");
+    expect(email.subject).toBe('Your live stream of "Weekly sync" has ended');
+    expect(email.messageId).toBe(`<ended.${recording.id}@recfleet.test>`);
+    expect(plain(email.text)).toContain("there is no file to download");
+    expect(email.text).toContain(
+      "Streamed to:\n- rtmp://a.rtmp.youtube.com/live2/{abc...nop} (ended normally)\n- rtmps://live.twitch.example:443/app/{liv...yxw} (stopped with an error: connection closed by the server, reconnected 2 times)",
+    );
+    expect(email.text).toContain("Duration: 1 hour, 2 minutes");
+    expect(email.html).toContain("<code>rtmp://a.rtmp.youtube.com/live2/{abc...nop}</code>");
+    // The keys themselves are nowhere in the message.
+    const shown = `${email.subject}${email.text}${email.html}`;
+    for (const url of STREAM_URLS) expect(shown).not.toContain(url.slice(url.lastIndexOf("/") + 1));
+
+    expect((await m.finished(`ended-${recording.id}`)).returnvalue).toBe("sent");
+    const after = await recordingIn(m, recording.id);
+    expect(after.status).toBe("notified");
+    expect(after.timeline.at(-1)?.reason).toBe(`stream end emailed to ${maskAddress(to)}`);
+    // A duplicate job sends nothing more.
+    await m.producer
+      .queue("notifications")
+      .add("stream-ended", { recordingId: recording.id }, { jobId: `ended-again-${recording.id}` });
+    expect((await m.finished(`ended-again-${recording.id}`)).returnvalue).toBe(
+      "skipped: recording is notified",
+    );
+    expect(await smtp.messages(to)).toHaveLength(1);
+  });
+
+  it("is not sent for a recording that stores files: that one is emailed once saved", async () => {
+    const m = await start();
+    const to = recipient();
+    const recording = await seedRecording(m.redis, m.prefix, { notify: { email: to } });
+    await m.producer.enqueue("stream-ended", { recordingId: recording.id });
+    expect((await m.finished(`ended-${recording.id}`)).returnvalue).toBe(
+      "skipped: the recording stores files",
+    );
+    expect(await smtp.messages(to)).toEqual([]);
+  });
+
+  it("with no recipient, moves the recording to notified without sending", async () => {
+    const m = await start();
+    const recording = await seedRecording(m.redis, m.prefix, { notify: null, outcome: "streamed" });
+    await m.producer.enqueue("stream-ended", { recordingId: recording.id });
+    expect((await m.finished(`ended-${recording.id}`)).returnvalue).toBe("skipped: no recipient");
+    expect((await recordingIn(m, recording.id)).status).toBe("notified");
   });
 });

@@ -25,6 +25,8 @@ const recording: Recording = {
   source: { type: "room" },
   outputs: null,
   artifacts: [],
+  streams: [],
+  streamsAsOf: null,
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },

@@ -3,7 +3,14 @@
 import { fileURLToPath } from "node:url";
 import type { CallbacksConfig, SmtpConfig, StorageConfig, TenantRegistry } from "@recfleet/config";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
-import { DeliveryLog, type FailureCode, type Recording, RecordingStore } from "@recfleet/recordings";
+import {
+  DeliveryLog,
+  type FailureCode,
+  type Recording,
+  RecordingStore,
+  redactStreamUrl,
+  type StreamResult,
+} from "@recfleet/recordings";
 import { createLogger, createMetricsRegistry } from "@recfleet/runtime";
 import { type RunningProcess, scaled, spawnTs, uniquePrefix } from "@recfleet/testing";
 import type { Job, Worker } from "bullmq";
@@ -123,12 +130,38 @@ export function storageConfigFor(overrides: Partial<StorageConfig> = {}): Storag
   };
 }
 
+/** A seeded stream-only recording's destinations, whole (stream keys in them). */
+export const STREAM_URLS = [
+  "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop",
+  "rtmps://live.twitch.example:443/app/live_1234_zyxw",
+];
+
+/** What egress reported of them (keys redacted, as egress does). */
+export const STREAMED: StreamResult[] = [
+  {
+    url: redactStreamUrl(STREAM_URLS[0] ?? ""),
+    status: "finished",
+    startedAt: "2026-01-15T10:00:03.000Z",
+    endedAt: "2026-01-15T11:02:31.000Z",
+    error: null,
+    retries: 0,
+  },
+  {
+    url: redactStreamUrl(STREAM_URLS[1] ?? ""),
+    status: "failed",
+    startedAt: "2026-01-15T10:00:03.000Z",
+    endedAt: "2026-01-15T10:20:00.000Z",
+    error: "connection closed by the server",
+    retries: 2,
+  },
+];
+
 export interface SeedOptions {
   tenant?: string;
   room?: string;
   notify?: Recording["notify"];
-  /** Default saved. */
-  outcome?: "saved" | { failed: FailureCode };
+  /** Default saved; "streamed": a stream-only recording whose egress ended (stopped). */
+  outcome?: "saved" | "streamed" | { failed: FailureCode };
   fileSize?: number | null;
   startedAt?: string;
   durationMs?: number;
@@ -154,6 +187,12 @@ export async function seedRecording(
     layout: "speaker",
     notify: options.notify === undefined ? { email: "owner@example.com" } : options.notify,
     metadata: null,
+    ...(options.outcome === "streamed"
+      ? {
+          outputs: [{ type: "stream" as const, urls: STREAMED.map((stream) => stream.url) }],
+          streamUrls: STREAM_URLS,
+        }
+      : {}),
   });
   if (created.outcome !== "created") throw new Error(`could not create a recording: ${created.outcome}`);
   const id = created.recording.id;
@@ -167,6 +206,11 @@ export async function seedRecording(
   await move("active", { reason: "egress EG_test is recording", egressId: "EG_test" });
   clock = startedAt + (options.durationMs ?? 3_749_000);
   const outcome = options.outcome ?? "saved";
+  if (outcome === "streamed") {
+    const report = await store.recordStreams(id, STREAMED, new Date(clock).toISOString(), "egress_updated");
+    if (!report.ok) throw new Error(`could not record the streams of ${id}`);
+    return move("stopped", { reason: "egress EG_test complete" });
+  }
   if (outcome === "saved") {
     await move("stopped", { reason: "egress EG_test complete" });
     clock += 5000;

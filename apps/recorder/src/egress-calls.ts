@@ -1,12 +1,15 @@
 import type { EgressInfo } from "@livekit/protocol";
-import type { Recording } from "@recfleet/recordings";
+import { outputOfType, type Recording, scrubStreamUrls } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { classifyEgressError } from "./egress-errors.ts";
 import { buildStartRequest, outputOf, writesPlannedOutput } from "./start-request.ts";
 
-type Method = "start" | "stop" | "list" | "update_layout";
+type Method = "start" | "stop" | "list" | "update_layout" | "update_stream";
 
-/** Runs one Egress API call, recording its latency and error code. */
+/**
+ * Runs one Egress API call, recording its latency and error code. Egress names a bad stream URL
+ * whole in its error: the message is redacted here, before any handler, log or job sees it.
+ */
 async function measured<T>(context: RecorderContext, method: Method, call: () => Promise<T>): Promise<T> {
   const end = context.metrics.egressCalls.startTimer({ method });
   try {
@@ -14,6 +17,11 @@ async function measured<T>(context: RecorderContext, method: Method, call: () =>
     end({ outcome: "ok" });
     return result;
   } catch (error) {
+    // Only a message that names a URL is rewritten: some errors (a DOMException timeout) have a
+    // read-only message, and their class must not change.
+    if (error instanceof Error && scrubStreamUrls(error.message) !== error.message) {
+      Object.defineProperty(error, "message", { value: scrubStreamUrls(error.message), configurable: true });
+    }
     const { code } = classifyEgressError(error);
     end({ outcome: code });
     context.metrics.egressErrors.inc({ method, code });
@@ -21,8 +29,13 @@ async function measured<T>(context: RecorderContext, method: Method, call: () =>
   }
 }
 
-export function startEgress(context: RecorderContext, recording: Recording): Promise<EgressInfo> {
-  const request = buildStartRequest(recording, context.profiles, context.storage);
+export async function startEgress(context: RecorderContext, recording: Recording): Promise<EgressInfo> {
+  const streamUrls = outputOfType(recording, "stream")
+    ? (await context.store.streamUrlsOf(recording.id))
+        .filter((entry) => entry.wanted)
+        .map((entry) => entry.url)
+    : [];
+  const request = buildStartRequest(recording, context.profiles, context.storage, streamUrls);
   const { egress } = context;
   return measured(context, "start", () => {
     switch (request.method) {
@@ -53,6 +66,15 @@ export function updateEgressLayout(
   return measured(context, "update_layout", () => context.egress.updateLayout(egressId, layout));
 }
 
+export function updateEgressStreams(
+  context: RecorderContext,
+  egressId: string,
+  add: string[],
+  remove: string[],
+): Promise<EgressInfo> {
+  return measured(context, "update_stream", () => context.egress.updateStream(egressId, add, remove));
+}
+
 export async function getEgress(context: RecorderContext, egressId: string): Promise<EgressInfo | undefined> {
   const items = await measured(context, "list", () => context.egress.listEgress({ egressId }));
   return items.find((item) => item.egressId === egressId);
@@ -70,7 +92,9 @@ export async function findRunningEgress(
   const items = await measured(context, "list", () =>
     context.egress.listEgress({ roomName: recording.room, active: true }),
   );
-  return items.find((item) => writesPlannedOutput(item, planned));
+  return items.find((item) =>
+    writesPlannedOutput(item, planned, outputOfType(recording, "stream")?.urls ?? []),
+  );
 }
 
 /** Every egress LiveKit reports as running (all rooms), for the orphan sweep. */

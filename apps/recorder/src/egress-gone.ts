@@ -4,11 +4,14 @@ import {
   hasWaitNote,
   type Recording,
   type RecordingOutput,
+  storesObjects,
   WAIT_NOTES,
 } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { stopEgress } from "./egress-calls.ts";
+
 import { classifyEgressError } from "./egress-errors.ts";
+import { stopped } from "./outcomes.ts";
 import { outputOf } from "./start-request.ts";
 
 /** What recfleet asked egress for and where it lands. */
@@ -59,7 +62,8 @@ export async function saveFound(
   reason: string,
 ): Promise<"saved" | "not saved" | "absent" | "unknown"> {
   if (found === "unknown") return found;
-  if (!found.complete) return "absent";
+  // Nothing to find for a stream-only recording: never "saved" for lack of expected objects.
+  if (!found.complete || !storesObjects(recording)) return "absent";
   const saved = await context.store.transition(recording.id, "saved", {
     reason,
     file: found.file,
@@ -90,6 +94,16 @@ export async function settleUnknownEgress(
   const stored = await saveIfStored(context, recording, goneButStored(egressId));
   if (stored === "saved") return "saved";
   if (stored !== "absent") return undefined;
+  // A stream-only recording asked to stop whose egress LiveKit no longer knows: its streams are
+  // over, and there is no file to wait for.
+  if (!storesObjects(recording) && recording.status === "stopping") {
+    await stopped(
+      context,
+      recording,
+      `egress ${egressId} is gone from LiveKit after the stop: its streams are over`,
+    );
+    return "noted";
+  }
   if (hasWaitNote(recording, "unknownEgress")) return "absent";
   await context.store.annotate(
     recording.id,

@@ -1,4 +1,4 @@
-import type { FailureCode, Recording } from "@recfleet/recordings";
+import { type FailureCode, type Recording, storesObjects } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 
 /**
@@ -24,6 +24,14 @@ export async function failRecording(
     context.logger.warn({ recordingId, code, message }, "recording failed");
   }
   return recording;
+}
+
+/** Moves a recording to stopped; a stream-only one, which stores nothing, has its owner told. */
+export async function stopped(context: RecorderContext, recording: Recording, reason: string): Promise<void> {
+  const moved = await context.store.transition(recording.id, "stopped", { reason });
+  if (moved.ok && !storesObjects(recording)) {
+    await context.producer.enqueue("stream-ended", { recordingId: recording.id });
+  }
 }
 
 /**

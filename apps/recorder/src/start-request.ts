@@ -4,6 +4,8 @@ import {
   ImageOutput,
   S3Upload,
   SegmentedFileOutput,
+  StreamOutput,
+  StreamProtocol,
 } from "@livekit/protocol";
 import { landedKey, type ProfileCatalog, type StorageConfig, withOverrides } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
@@ -14,6 +16,8 @@ import {
   outputOfType,
   type Recording,
   type RecordingOutput,
+  shownReportedUrl,
+  urlSchemeOf,
 } from "@recfleet/recordings";
 import type {
   EncodedOutputs,
@@ -127,6 +131,7 @@ function encodedOutputs(
   planned: RecordingOutput,
   fileType: EncodedFileOutput["fileType"],
   storage: StorageConfig,
+  streamUrls: readonly string[],
 ): EncodedOutputs {
   const upload = storage.egressUpload ? { case: "s3" as const, value: s3Upload(storage) } : undefined;
   const outputs: EncodedOutputs = {};
@@ -145,6 +150,12 @@ function encodedOutputs(
     });
     if (upload) outputs.segments.output = upload;
   }
+  if (outputOfType(recording, "stream") && streamUrls.length > 0) {
+    outputs.stream = new StreamOutput({
+      protocol: urlSchemeOf(streamUrls[0] ?? "") === "srt" ? StreamProtocol.SRT : StreamProtocol.RTMP,
+      urls: [...streamUrls],
+    });
+  }
   const images = outputOfType(recording, "images");
   if (planned.images && images) {
     outputs.images = new ImageOutput({
@@ -158,17 +169,21 @@ function encodedOutputs(
   return outputs;
 }
 
-/** Builds the Start request of a recording from its source, outputs, profile and storage settings. */
+/**
+ * Builds the Start request of a recording from its source, outputs, profile and storage
+ * settings, and its stream output's whole URLs (kept apart from the recording).
+ */
 export function buildStartRequest(
   recording: Recording,
   profiles: ProfileCatalog,
   storage: StorageConfig,
+  streamUrls: readonly string[] = [],
 ): StartRequest {
   const encoding = encodingOf(recording, profiles);
   const planned = outputOf(recording, profiles, storage);
   const base = {
     roomName: recording.room,
-    output: encodedOutputs(recording, planned, encoding.fileType, storage),
+    output: encodedOutputs(recording, planned, encoding.fileType, storage, streamUrls),
   };
   const encodingOptions =
     encoding.encodingOptions !== undefined ? { encodingOptions: encoding.encodingOptions } : {};
@@ -228,10 +243,19 @@ export function requestedNamesOf(info: EgressInfo): { filepath: string; playlist
   };
 }
 
-/** Whether an egress writes what a recording planned: its file, or its playlist, or its images. */
-export function writesPlannedOutput(info: EgressInfo, planned: RecordingOutput): boolean {
+/**
+ * Whether an egress writes what a recording planned: its file, or its playlist, or its images;
+ * for a stream-only recording, whether it streams to every one of its (redacted) URLs.
+ */
+export function writesPlannedOutput(
+  info: EgressInfo,
+  planned: RecordingOutput,
+  streamUrls: readonly string[],
+): boolean {
   const names = requestedNamesOf(info);
   if (planned.file) return names.filepath === planned.file.filepath;
   if (planned.hls) return names.playlist === planned.hls.playlistName;
-  return planned.images !== null && names.images === planned.images.filenamePrefix;
+  if (planned.images) return names.images === planned.images.filenamePrefix;
+  const streamed = new Set(info.streamResults.map((result) => shownReportedUrl(result.url)));
+  return streamUrls.length > 0 && streamUrls.every((url) => streamed.has(url));
 }

@@ -9,6 +9,7 @@ import { handleReconcile } from "./handlers/reconcile.ts";
 import { handleStart } from "./handlers/start.ts";
 import { handleStop } from "./handlers/stop.ts";
 import { handleUpdateLayout } from "./handlers/update-layout.ts";
+import { handleUpdateStream } from "./handlers/update-stream.ts";
 
 export interface RecorderWorkerOptions {
   connection: Redis;
@@ -56,6 +57,8 @@ export function createRecorderWorker(context: RecorderContext, options: Recorder
         instrumented(context, "delete", job, () => handleDelete(context, data, job, token)),
       "update-layout": (data, job) =>
         instrumented(context, "update-layout", job, () => handleUpdateLayout(context, data)),
+      "update-stream": (data, job) =>
+        instrumented(context, "update-stream", job, () => handleUpdateStream(context, data)),
       "late-file": (data, job) =>
         instrumented(context, "late-file", job, () => removeLateFile(context, data.recordingId, data.key)),
       reconcile: (_data, job) =>

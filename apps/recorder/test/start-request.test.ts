@@ -38,6 +38,8 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   output: null,
   file: null,
   artifacts: [],
+  streams: [],
+  streamsAsOf: null,
   error: null,
   stopRequested: false,
   expireDays: null,
@@ -287,7 +289,7 @@ describe("buildStartRequest", () => {
         egressId: "EG_2",
         request: { case: "participant", value: { segmentOutputs: [{ playlistName }] } },
       } as ConstructorParameters<typeof EgressInfo>[0]);
-    expect(writesPlannedOutput(echoed(`recordings/${id}/playlist.m3u8`), planned)).toBe(true);
-    expect(writesPlannedOutput(echoed("recordings/other/playlist.m3u8"), planned)).toBe(false);
+    expect(writesPlannedOutput(echoed(`recordings/${id}/playlist.m3u8`), planned, [])).toBe(true);
+    expect(writesPlannedOutput(echoed("recordings/other/playlist.m3u8"), planned, [])).toBe(false);
   });
 });

@@ -27,6 +27,8 @@ export interface EgressProcess {
   egresses(): Promise<{ info: Record<string, unknown>; crashed: boolean }[]>;
   /** Opens a room with a participant publishing (or not) a camera and a microphone. */
   openRoom(room: string, options?: { publish?: boolean }): Promise<void>;
+  /** The RTMP ingest's port, when started with --rtmp-ingest-port. */
+  rtmpIngestPort: number | null;
 }
 
 /** The LiveKit emulator as a separate process, driven through its admin endpoint. */
@@ -43,7 +45,7 @@ export async function startEgressProcess(
     },
   );
   const line = await process.waitForLine(/livekit emulator listening/);
-  const port = (JSON.parse(line) as { port: number }).port;
+  const { port, rtmpIngestPort } = JSON.parse(line) as { port: number; rtmpIngestPort?: number | null };
   const url = `http://127.0.0.1:${port}`;
   const admin = async <T>(path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${url}/_admin${path}`, {
@@ -59,6 +61,7 @@ export async function startEgressProcess(
     url,
     process,
     admin,
+    rtmpIngestPort: rtmpIngestPort ?? null,
     startRequests: async () =>
       (
         await admin<{

@@ -25,6 +25,7 @@ export function renderBanner(info: SandboxInfo, stateDir: string, cwd = process.
     `             browse it: http://${info.s3.endpoint}:${info.s3.port}/_browse`,
     `  LiveKit    ${info.livekit.url}   API key ${info.livekit.apiKey}`,
     "             API secret in sandbox.json",
+    `  RTMP       ${info.rtmpIngestUrl}/<key>   (any stream key is taken)`,
     `  Logs       ${shown(info.logs)}`,
     `  State      ${shown(stateDir)}   (npm start -- --fresh wipes it)`,
     "",

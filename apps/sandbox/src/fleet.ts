@@ -51,9 +51,11 @@ export interface EmulatorPorts {
   /** A mail catcher's SMTP port and web page (MailHog, Mailpit). */
   smtp: number;
   mail: number;
+  /** RTMP's own port: the LiveKit emulator's stand-in for a live-streaming service. */
+  rtmp: number;
 }
 
-export const DEFAULT_PORTS: EmulatorPorts = { livekit: 7880, s3: 9000, smtp: 1025, mail: 8025 };
+export const DEFAULT_PORTS: EmulatorPorts = { livekit: 7880, s3: 9000, smtp: 1025, mail: 8025, rtmp: 1935 };
 
 /** The setting that overrides each emulator's port in `npm start`. */
 export const PORT_SETTINGS: Record<keyof EmulatorPorts, string> = {
@@ -61,6 +63,7 @@ export const PORT_SETTINGS: Record<keyof EmulatorPorts, string> = {
   s3: "SANDBOX_S3_PORT",
   smtp: "SANDBOX_SMTP_PORT",
   mail: "SANDBOX_MAIL_PORT",
+  rtmp: "SANDBOX_RTMP_PORT",
 };
 
 const WORKERS = ["recorder", "storage-listener", "mailer"] as const;
@@ -112,12 +115,13 @@ async function waitForRedis(url: string, timeoutMs: number): Promise<void> {
 export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
   const { state, secrets } = options;
   const fixed = options.ports ?? {};
-  const [redisPort, s3Port, smtpPort, mailHttpPort, livekitPort] = await Promise.all([
+  const [redisPort, s3Port, smtpPort, mailHttpPort, livekitPort, rtmpPort] = await Promise.all([
     freePort(),
     fixed.s3 ?? freePort(),
     fixed.smtp ?? freePort(),
     fixed.mail ?? freePort(),
     fixed.livekit ?? freePort(),
+    fixed.rtmp ?? freePort(),
   ]);
   const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${redisPort}`;
   const apiUrl = `http://127.0.0.1:${options.apiPort}`;
@@ -148,6 +152,8 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     // A tenant's callback receiver in the sandbox runs on this machine, on loopback.
     CALLBACKS_ALLOW_PRIVATE_TARGETS: "true",
     CALLBACKS_RETRY_DELAY_MS: "1000",
+    // So are the sandbox's stream destinations (the LiveKit emulator's RTMP ingest).
+    STREAMS_ALLOW_PRIVATE_TARGETS: "true",
   };
   // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
   // the command line shows in `ps` to every user of the machine.
@@ -241,6 +247,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         "activation-delay-ms": "300",
         // A full fleet refuses after ~20 s in LiveKit; the sandbox keeps the wait short.
         "refusal-delay-ms": "2000",
+        "rtmp-ingest-port": String(rtmpPort),
         ...(options.autoRoom
           ? { "auto-room": "true", "auto-room-delay-ms": String(options.autoRoomDelayMs ?? 0) }
           : {}),
@@ -295,6 +302,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         apiSecret: secrets.livekit,
         autoRoom: options.autoRoom,
       },
+      rtmpIngestUrl: `rtmp://127.0.0.1:${rtmpPort}/live`,
       redisUrl,
       logs: state.logs,
       mailDir: state.mail,

@@ -24,9 +24,10 @@ catcher, a LiveKit emulator (rooms, participants, egress) and the four apps.
   -h, --help   this help
 
 Environment: PORT (API port, default 8080); SANDBOX_LIVEKIT_PORT (7880), SANDBOX_S3_PORT (9000),
-SANDBOX_SMTP_PORT (1025), SANDBOX_MAIL_PORT (the mail page, 8025); API_KEYS (else a key is generated and kept in
-<state>/api-key), SANDBOX_DIR (default .sandbox; one sandbox per folder), REDIS_URL (use this Redis instead of starting
-one), LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
+SANDBOX_SMTP_PORT (1025), SANDBOX_MAIL_PORT (the mail page, 8025), SANDBOX_RTMP_PORT (the RTMP
+ingest, 1935); API_KEYS (else a key is generated and kept in <state>/api-key), SANDBOX_DIR
+(default .sandbox; one sandbox per folder), REDIS_URL (use this Redis instead of starting one),
+LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
 that does not exist opens it with one participant publishing a camera and a microphone; false
 behaves like LiveKit, where the room must exist or open within the recording's room wait).`;
 
@@ -68,6 +69,7 @@ const ports: EmulatorPorts = {
   s3: portSetting(PORT_SETTINGS.s3, DEFAULT_PORTS.s3),
   smtp: portSetting(PORT_SETTINGS.smtp, DEFAULT_PORTS.smtp),
   mail: portSetting(PORT_SETTINGS.mail, DEFAULT_PORTS.mail),
+  rtmp: portSetting(PORT_SETTINGS.rtmp, DEFAULT_PORTS.rtmp),
 };
 let releaseLock: () => void;
 try {

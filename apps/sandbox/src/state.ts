@@ -158,6 +158,8 @@ export interface SandboxInfo {
   livekitUrl: string;
   /** What a LiveKit SDK or CLI needs to talk to the sandbox's LiveKit emulator. */
   livekit: { url: string; apiKey: string; apiSecret: string; autoRoom: boolean };
+  /** The LiveKit emulator's RTMP ingest: a stream output's destination takes any key after it. */
+  rtmpIngestUrl: string;
   redisUrl: string;
   logs: string;
   mailDir: string;

@@ -25,6 +25,7 @@ const EXAMPLE: SandboxInfo = {
   },
   livekitUrl: "http://127.0.0.1:7880",
   livekit: { url: "http://127.0.0.1:7880", apiKey: "sandbox-key", apiSecret: "not shown", autoRoom: true },
+  rtmpIngestUrl: "rtmp://127.0.0.1:1935/live",
   redisUrl: "redis://127.0.0.1:6379",
   health: {},
 };

@@ -6,7 +6,7 @@ import type { Section } from "./schema.ts";
  * give each of them.
  */
 export const APP_SECTIONS = {
-  api: ["redis", "livekit", "api", "profiles", "encoding", "recordings", "tenants"],
+  api: ["redis", "livekit", "api", "profiles", "encoding", "streams", "recordings", "tenants"],
   recorder: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
   "storage-listener": ["redis", "storage", "listener", "recordings", "health"],
   mailer: ["redis", "storage", "smtp", "mailer", "callbacks", "recordings", "tenants", "health"],

@@ -105,6 +105,9 @@ export interface EncodingConfig {
   /** Custom template base URLs a recording may name (customBaseUrl starts with one); empty: none. */
   customBaseUrls: string[];
 }
+export interface StreamsConfig {
+  allowPrivateTargets: boolean;
+}
 export interface RecordingsConfig {
   retentionDays: number;
   expireDays: number;
@@ -144,6 +147,7 @@ export interface FleetConfig {
   recorder: RecorderConfig;
   profiles: ProfilesConfig;
   encoding: EncodingConfig;
+  streams: StreamsConfig;
   recordings: RecordingsConfig;
   tenants: TenantsConfig;
   mailer: MailerConfig;
@@ -568,6 +572,14 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "base-url-list",
       default: [],
       env: "ENCODING_CUSTOM_BASE_URLS",
+    },
+  },
+  streams: {
+    allowPrivateTargets: {
+      doc: "Whether a recording's stream outputs may name loopback, private, link-local and other non-public hosts (IP literals, and names that resolve to one when the recording is created or changed). Off in production: egress runs inside the fleet's network, and a tenant's stream URL must not make it push media there. The sandbox turns it on for its local RTMP ingest.",
+      format: "strict-boolean",
+      default: false,
+      env: "STREAMS_ALLOW_PRIVATE_TARGETS",
     },
   },
   recordings: {

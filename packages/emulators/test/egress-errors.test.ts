@@ -174,7 +174,7 @@ describe("Twirp routing and decoding", () => {
       msg: 'no handler for path "/twirp/livekit.Egress/StartSomething"',
       meta: { twirp_invalid_route: "POST /twirp/livekit.Egress/StartSomething" },
     });
-    const stream = await rawCall("UpdateStream", '{"egressId":"EG_x","addOutputUrls":["rtmp://x/app/key"]}');
+    const stream = await rawCall("StartWebEgress", '{"url":"https://example.com"}');
     expect(stream.status).toBe(501);
     expect(JSON.parse(stream.text)).toMatchObject({ code: "unimplemented" });
     const get = await rawCall("ListEgress", "", {}, "GET");

@@ -2,11 +2,12 @@ import type { z } from "zod";
 import { callbackJob } from "./jobs/callbacks.ts";
 import { deleteJob } from "./jobs/delete.ts";
 import { lateFileJob } from "./jobs/late-file.ts";
-import { recordingFailedJob, recordingSavedJob } from "./jobs/notifications.ts";
+import { recordingFailedJob, recordingSavedJob, streamEndedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
 import { startJob } from "./jobs/start.ts";
 import { stopJob } from "./jobs/stop.ts";
 import { updateLayoutJob } from "./jobs/update-layout.ts";
+import { updateStreamJob } from "./jobs/update-stream.ts";
 import type { QueueName } from "./names.ts";
 
 /** Every job of the fleet, by name: the single source of truth for producers and consumers. */
@@ -16,9 +17,11 @@ export const JOBS = {
   [deleteJob.name]: deleteJob,
   [lateFileJob.name]: lateFileJob,
   [updateLayoutJob.name]: updateLayoutJob,
+  [updateStreamJob.name]: updateStreamJob,
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,
+  [streamEndedJob.name]: streamEndedJob,
   [callbackJob.name]: callbackJob,
 } as const;
 

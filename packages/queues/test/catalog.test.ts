@@ -97,6 +97,7 @@ describe("createConsumer", () => {
           resolve();
         },
         "recording-failed": async () => {},
+        "stream-ended": async () => {},
         callback: async () => {},
       },
       { connection: workerConnection, prefix, logger },
@@ -144,6 +145,9 @@ describe("createConsumer", () => {
           handled += 1;
         },
         "update-layout": async () => {
+          handled += 1;
+        },
+        "update-stream": async () => {
           handled += 1;
         },
       },

@@ -120,6 +120,7 @@ export const callbackPayloadSchema = z
         egressId: true,
         metadata: true,
         error: true,
+        streams: true,
         expiresAt: true,
         deleteRequested: true,
         createdAt: true,

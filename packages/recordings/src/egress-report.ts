@@ -1,6 +1,14 @@
-import type { FailureCode, Recording, RecordingOutput, StoredFile } from "./model.ts";
+import {
+  type FailureCode,
+  type Recording,
+  type RecordingOutput,
+  type StoredFile,
+  type StreamResult,
+  storesObjects,
+} from "./model.ts";
 import type { RecordingStatus } from "./states.ts";
 import type { RecordingStore } from "./store.ts";
+import { scrubStreamUrls, shownReportedUrl } from "./stream-urls.ts";
 
 /** LiveKit's EgressStatus names. */
 export type EgressStatusName =
@@ -31,6 +39,16 @@ export interface EgressInfoLike {
   /** Egress' "End reason: …" (SetEndReason). */
   details: string;
   fileResults: readonly { filename: string; size: bigint; location: string }[];
+  /** Nanoseconds since the epoch; 0 when not set. */
+  updatedAt: bigint;
+  streamResults: readonly {
+    url: string;
+    status: number;
+    startedAt: bigint;
+    endedAt: bigint;
+    error: string;
+    retries: number;
+  }[];
   /** The upload to the primary storage failed and egress wrote the file to its backup storage. */
   backupStorageUsed: boolean;
 }
@@ -56,6 +74,10 @@ export interface EgressReport {
   /** The first file result, once the egress has ended. */
   file?: { filename: string; size: number | null; location: string };
   backupStorageUsed: boolean;
+  /** Each stream URL's state, URLs and errors redacted. */
+  streams: StreamResult[];
+  /** When egress wrote this report (ISO); null when it did not say. */
+  updatedAt: string | null;
 }
 
 export interface ReportOutcome {
@@ -64,11 +86,19 @@ export interface ReportOutcome {
   changed: boolean;
   /** Set when the report failed the recording: the caller queues the failure email. */
   failed?: FailureCode;
+  /** A stream-only recording's egress ended: nothing will land, the caller queues `stream-ended`. */
+  streamEnded?: boolean;
   /**
    * The report named a file other than the one recfleet asked for: it was not taken (the caller
    * logs it). A signed webhook can still be wrong; the bucket decides what is saved.
    */
   refusedFilename?: string;
+}
+
+const STREAM_STATUSES = ["active", "finished", "failed"] as const;
+
+function isoOfNanos(nanos: bigint): string | null {
+  return nanos > 0n ? new Date(Number(nanos / 1_000_000n)).toISOString() : null;
 }
 
 /** The report an EgressInfo (webhook or ListEgress) makes; undefined for an unknown status. */
@@ -84,11 +114,21 @@ export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
           location: result.location,
         }
       : undefined;
+  // Egress names a stream's URL in its errors (SRT ones whole): nothing from it is kept unredacted.
   return {
     egressId: info.egressId,
     status,
-    error: info.error,
-    details: info.details,
+    error: scrubStreamUrls(info.error),
+    details: scrubStreamUrls(info.details),
+    streams: info.streamResults.map((stream) => ({
+      url: shownReportedUrl(stream.url),
+      status: STREAM_STATUSES[stream.status] ?? "active",
+      startedAt: isoOfNanos(stream.startedAt),
+      endedAt: isoOfNanos(stream.endedAt),
+      error: stream.error === "" ? null : scrubStreamUrls(stream.error),
+      retries: stream.retries,
+    })),
+    updatedAt: isoOfNanos(info.updatedAt),
     ...(file ? { file } : {}),
     backupStorageUsed: info.backupStorageUsed,
   };
@@ -202,6 +242,7 @@ export async function applyEgressReport(
   const file = typeof reported === "object" ? reported : undefined;
   if (file && report.backupStorageUsed) reason += `; its file went to the backup storage ${file.bucket}`;
   const refusedFilename = reported === "refused" ? report.file?.filename : undefined;
+  const streams = newerStreams(recording, report);
   const result = await store.transition(recording.id, to, {
     reason,
     ...(failed ? { onlyFrom: FAILABLE_BY_EGRESS } : {}),
@@ -209,9 +250,15 @@ export async function applyEgressReport(
     ...(failed
       ? { error: { code: failed, message: failed === "no_start_signal" ? reason : report.error || reason } }
       : {}),
+    ...(streams ? { streams } : {}),
   });
   if (!result.ok) {
-    const current = result.reason === "illegal" ? result.recording : recording;
+    let current = result.reason === "illegal" ? result.recording : recording;
+    // Same status, news about its streams (one started, failed, was removed): kept all the same.
+    if (result.reason === "illegal" && newerStreams(current, report)) {
+      const updated = await store.recordStreams(current.id, report.streams, report.updatedAt, source);
+      if (updated.ok) current = updated.recording;
+    }
     // A repeat of a failure still reports it, so a crash before the email was queued heals.
     const repeatFailure =
       failed && current.status === "failed" && current.error?.code === failed ? failed : undefined;
@@ -227,5 +274,22 @@ export async function applyEgressReport(
     changed: true,
     ...(failed ? { failed } : {}),
     ...(refusedFilename ? { refusedFilename } : {}),
+    ...(to === "stopped" && !storesObjects(recording) ? { streamEnded: true } : {}),
   };
+}
+
+/** The report's stream results with their time, when they are newer than the recording's. */
+function newerStreams(
+  recording: Recording,
+  report: EgressReport,
+): { results: StreamResult[]; asOf: string | null } | undefined {
+  if (report.streams.length === 0 && recording.streams.length === 0) return undefined;
+  if (
+    recording.streamsAsOf !== null &&
+    (report.updatedAt === null || report.updatedAt < recording.streamsAsOf)
+  ) {
+    return undefined;
+  }
+  if (JSON.stringify(report.streams) === JSON.stringify(recording.streams)) return undefined;
+  return { results: report.streams, asOf: report.updatedAt };
 }

@@ -7,7 +7,11 @@ import { isInProgress, type RecordingStatus } from "./states.ts";
  * event stream in the same atomic step as the change, so an event can be neither lost (the
  * process dies after the change) nor invented (the change lost its compare-and-set).
  */
-export function eventsOf(from: RecordingStatus, to: RecordingStatus): CallbackEvent[] {
+export function eventsOf(
+  from: RecordingStatus,
+  to: RecordingStatus,
+  errorCode: string | null = null,
+): CallbackEvent[] {
   switch (to) {
     case "active":
       return ["recording.started"];
@@ -16,9 +20,10 @@ export function eventsOf(from: RecordingStatus, to: RecordingStatus): CallbackEv
     // The file may land before egress says it ended: the stop is announced with the file then.
     case "saved":
       return isInProgress(from) ? ["recording.stopped", "recording.ready"] : ["recording.ready"];
-    // From saved it is the email that failed; the recording and its file are fine.
+    // notification_failed is about the email: the recording (its file, or its finished stream,
+    // already announced as recording.stopped) is fine.
     case "failed":
-      return from === "saved" ? [] : ["recording.failed"];
+      return from === "saved" || errorCode === "notification_failed" ? [] : ["recording.failed"];
     case "cancelled":
       return ["recording.cancelled"];
     case "deleted":

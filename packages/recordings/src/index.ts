@@ -65,7 +65,10 @@ export {
   recordingSchema,
   recordingSourceSchema,
   type StoredFile,
+  type StreamResult,
   storedFileSchema,
+  storesObjects,
+  streamResultSchema,
   type TimelineEntry,
 } from "./model.ts";
 export { hasWaitNote, WAIT_NOTES, type WaitNote } from "./notes.ts";
@@ -90,6 +93,18 @@ export {
   type Page,
   RecordingStore,
   type RecordingStoreOptions,
+  type StreamUrl,
   type TransitionChanges,
   type TransitionResult,
 } from "./store.ts";
+export {
+  redactIdentifier,
+  redactStreamUrl,
+  STREAM_SCHEMES,
+  type StreamScheme,
+  scrubStreamUrls,
+  shownReportedUrl,
+  streamHostOf,
+  streamUrlProblem,
+  urlSchemeOf,
+} from "./stream-urls.ts";

@@ -86,10 +86,21 @@ export const imagesOutputSpecSchema = z.object({
   width: z.number().int().positive().nullable(),
   height: z.number().int().positive().nullable(),
 });
+/**
+ * A live stream to RTMP(S) or SRT destinations. The URLs here are the redacted ones
+ * (stream-urls.ts): the whole URLs, stream keys and all, never enter the document.
+ */
+export const streamOutputSpecSchema = z.object({
+  type: z.literal("stream"),
+  urls: z.array(z.string()).meta({
+    description: "The URLs streamed to, each with its stream key redacted ({abc...xyz}) as egress shows it.",
+  }),
+});
 /** Where a recording goes: one or several outputs, at most one of each type (egress' rule). */
 export const outputSpecSchema = z.discriminatedUnion("type", [
   fileOutputSpecSchema,
   hlsOutputSpecSchema,
+  streamOutputSpecSchema,
   imagesOutputSpecSchema,
 ]);
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
@@ -160,6 +171,18 @@ export const recordingOutputSchema = z.preprocess(
 );
 export type RecordingOutput = z.infer<typeof recordingOutputSchema>;
 
+/** One stream URL as egress last reported it (EgressInfo.stream_results), its URL redacted. */
+export const streamResultSchema = z.object({
+  url: z.string(),
+  status: z.enum(["active", "finished", "failed"]),
+  startedAt: z.iso.datetime().nullable(),
+  endedAt: z.iso.datetime().nullable(),
+  error: z.string().nullable(),
+  /** Reconnections after the destination dropped it. */
+  retries: z.number().int().nonnegative(),
+});
+export type StreamResult = z.infer<typeof streamResultSchema>;
+
 /** An object of a saved recording, as found in storage: what emails and callbacks link to. */
 export const artifactSchema = z.object({
   type: z.enum(["file", "playlist", "live-playlist", "images"]),
@@ -202,6 +225,10 @@ export const recordingSchema = z.object({
   file: storedFileSchema.nullable(),
   /** Every final object once saved (older documents: only `file`). */
   artifacts: z.array(artifactSchema).default([]),
+  /** Its stream outputs' URLs as egress last reported them; empty without a stream output. */
+  streams: z.array(streamResultSchema).default([]),
+  /** EgressInfo.updated_at of the report `streams` come from: an older report changes nothing. */
+  streamsAsOf: z.iso.datetime().nullable().default(null),
   error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
   stopRequested: z.boolean(),
   /** Days its files are kept once saved; null: until the bucket's own lifecycle rules remove them. */
@@ -229,8 +256,10 @@ export interface NewRecording {
   kind: RecordingKind;
   /** Absent: the room. */
   source?: RecordingSource;
-  /** Absent: the kind's one file. */
+  /** Absent: the kind's one file. A stream output's URLs are the redacted ones. */
   outputs?: OutputSpec[];
+  /** A stream output's whole URLs, kept apart from the document (RecordingStore.streamUrlsOf). */
+  streamUrls?: string[];
   profile: string;
   layout: string;
   encoding?: EncodingOverrides | null;
@@ -255,4 +284,9 @@ export function outputOfType<T extends OutputType>(
   return outputsOf(recording).find(
     (output): output is Extract<OutputSpec, { type: T }> => output.type === type,
   );
+}
+
+/** Whether a recording writes anything to storage: a stream-only one does not, and is never saved. */
+export function storesObjects(recording: { kind: RecordingKind; outputs: OutputSpec[] | null }): boolean {
+  return outputsOf(recording).some((output) => output.type !== "stream");
 }

@@ -8,7 +8,7 @@ const CREATE = `
 -- KEYS: recording, active, idempotency (or ''), byRoom, byStatus, all, tenantAll, tenantStatus,
 --       then the tenant's in-progress status indexes (counted against the concurrency limit)
 -- ARGV: id, doc, status, idempotencyValue (or ''), idempotencyTtlMs, recordingKeyPrefix,
---       concurrencyLimit (0: none)
+--       concurrencyLimit (0: none), streamUrls (JSON, or '')
 if ARGV[4] ~= '' then
   local existing = redis.call('GET', KEYS[3])
   if existing then return {'idempotent', existing} end
@@ -25,6 +25,7 @@ if limit > 0 then
 end
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('HSET', KEYS[1], 'v', 1, 'status', ARGV[3], 'doc', ARGV[2])
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'streamUrls', ARGV[8]) end
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
 -- A recording in progress keeps its room's index: the last one to finish gives it a TTL.
 redis.call('PERSIST', KEYS[4])
@@ -43,11 +44,13 @@ const UPDATE = `
 --       expiry, deleting, events, byRoom
 -- ARGV: expectedVersion, status, doc, releaseActive, id, expireMs, egressId,
 --       expiry ('add' with ARGV[9] the time in ms, 'remove', or ''), deleting ('add', 'remove' or ''),
---       tenant, at, recordingKeyPrefix, ',final,statuses,', then the events this change announces
+--       tenant, at, recordingKeyPrefix, streamUrls (JSON, or '' to keep them), then the events
+--       this change announces
 local version = redis.call('HGET', KEYS[1], 'v')
 if not version then return {'missing'} end
 if version ~= ARGV[1] then return {'conflict'} end
 redis.call('HSET', KEYS[1], 'v', tonumber(version) + 1, 'status', ARGV[2], 'doc', ARGV[3])
+if ARGV[14] ~= '' then redis.call('HSET', KEYS[1], 'streamUrls', ARGV[14]) end
 if KEYS[2] ~= KEYS[3] then
   redis.call('ZREM', KEYS[2], ARGV[5])
   redis.call('ZADD', KEYS[3], 0, ARGV[5])
@@ -73,17 +76,17 @@ end
 local expireMs = tonumber(ARGV[6])
 if expireMs > 0 then
   redis.call('PEXPIRE', KEYS[1], expireMs)
+  -- A final recording needs its stream keys no more.
+  redis.call('HDEL', KEYS[1], 'streamUrls')
   if ARGV[7] ~= '' then redis.call('PEXPIRE', KEYS[5], expireMs) end
   -- The room's index lives as long as its longest-lived record, once none of its recent ones
-  -- is still unfinished (the same 100 newest that inProgressIn reads).
+  -- is still unfinished (the same 100 newest that inProgressIn reads). A record gets its TTL
+  -- exactly when it becomes final: one without (PTTL -1) is unfinished.
   local unfinished = false
   for _, other in ipairs(redis.call('ZRANGE', KEYS[11], '+', '-', 'BYLEX', 'REV', 'LIMIT', 0, 100)) do
-    if other ~= ARGV[5] then
-      local status = redis.call('HGET', ARGV[13] .. other, 'status')
-      if status and not string.find(ARGV[14], ',' .. status .. ',', 1, true) then
-        unfinished = true
-        break
-      end
+    if other ~= ARGV[5] and redis.call('PTTL', ARGV[13] .. other) == -1 then
+      unfinished = true
+      break
     end
   end
   if not unfinished then

@@ -22,10 +22,12 @@ export const STATUS_MEANING: Record<RecordingStatus, string> = {
   starting: "a recorder is asking LiveKit Egress to start (retried while the egress fleet is full)",
   active: "egress is recording",
   stopping: "stop requested from egress; its files are being finished and uploaded",
-  stopped: "egress ended; its files are not all seen in storage yet",
+  stopped:
+    "egress ended; its files are not all seen in storage yet (a stream-only recording, which stores nothing, is told to its owner next)",
   saved:
     "every final file (the file, the closed HLS playlist and its segments, the thumbnails' index) is confirmed in storage",
-  notified: "the owner was emailed the download link (or there was nobody to email)",
+  notified:
+    "the owner was emailed the download links, or that the live stream ended (or there was nobody to email)",
   failed: "ended without a usable file, or the notification could not be delivered; see error.code",
   cancelled: "stopped before it started; nothing was recorded",
   deleted: "deleted through the API: its files are removed from storage; the record stays as a tombstone",
@@ -41,7 +43,8 @@ export const TRANSITIONS: Record<RecordingStatus, readonly RecordingStatus[]> = 
   starting: ["active", "stopping", "stopped", "saved", "cancelled", "failed"],
   active: ["stopping", "stopped", "saved", "failed"],
   stopping: ["stopped", "saved", "failed"],
-  stopped: ["saved", "failed"],
+  // A stream-only recording has nothing to save: once its egress ended, its owner is told.
+  stopped: ["saved", "notified", "failed"],
   saved: ["notified", "failed", "deleted", "expired"],
   notified: ["deleted", "expired"],
   failed: ["deleted", "expired"],

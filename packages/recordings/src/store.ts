@@ -1,5 +1,6 @@
 import { DEFAULT_TENANT } from "@recfleet/config";
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import { eventsOf } from "./events.ts";
 import { newRecordingId } from "./id.ts";
 import { type RecordingKeys, recordingKeys } from "./keys.ts";
@@ -14,11 +15,11 @@ import {
   ROOM_SOURCE,
   recordingSchema,
   type StoredFile,
+  type StreamResult,
 } from "./model.ts";
 import { type StoreScripts, storeScripts } from "./scripts.ts";
 import {
   canTransition,
-  FINAL,
   IN_PROGRESS,
   isFinal,
   isInProgress,
@@ -76,6 +77,8 @@ export interface TransitionChanges {
   file?: StoredFile;
   /** Every final object, with the move to `saved`. */
   artifacts?: Artifact[];
+  /** The stream results of the report that moved it, kept unless the recording holds newer ones. */
+  streams?: { results: StreamResult[]; asOf: string | null };
   error?: { code: FailureCode; message: string };
 }
 
@@ -97,6 +100,22 @@ export interface ListQuery {
 const AWAITING_FILES: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped"];
 
 const MAX_CAS_ATTEMPTS = 20;
+/** The hash field holding a stream output's whole URLs (see streamUrlsOf). */
+const STREAM_URLS_FIELD = "streamUrls";
+/** At most this many stream URLs are kept for a recording, removed ones included. */
+const MAX_STREAM_URLS = 40;
+
+/** A stream URL kept for a recording: wanted now, or removed and waiting for egress to drop it. */
+export interface StreamUrl {
+  url: string;
+  wanted: boolean;
+}
+
+const streamUrlsSchema = z.array(z.object({ url: z.string(), wanted: z.boolean() }));
+
+function parseStreamUrls(raw: string | null | undefined): StreamUrl[] {
+  return raw == null ? [] : streamUrlsSchema.parse(JSON.parse(raw));
+}
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
@@ -127,9 +146,10 @@ export class RecordingStore {
     const { idempotency, concurrencyLimit } = options;
     const at = this.now().toISOString();
     const tenant = input.tenant ?? DEFAULT_TENANT;
+    const { streamUrls = [], ...fields } = input;
     const recording: Recording = {
       id: newRecordingId(),
-      ...input,
+      ...fields,
       tenant,
       source: input.source ?? ROOM_SOURCE,
       outputs: input.outputs ?? defaultOutputs(input.kind),
@@ -138,6 +158,8 @@ export class RecordingStore {
       output: null,
       file: null,
       artifacts: [],
+      streams: [],
+      streamsAsOf: null,
       error: null,
       stopRequested: false,
       encoding: input.encoding ?? null,
@@ -174,6 +196,7 @@ export class RecordingStore {
         String(idempotency?.ttlMs ?? 0),
         this.keys.recordingPrefix,
         String(concurrencyLimit ?? 0),
+        streamUrls.length > 0 ? JSON.stringify(streamUrls.map((url) => ({ url, wanted: true }))) : "",
       ],
     );
     if (outcome === "created") return { outcome, recording };
@@ -195,6 +218,15 @@ export class RecordingStore {
 
   async get(id: string): Promise<Recording | undefined> {
     return (await this.read(id))?.recording;
+  }
+
+  /**
+   * A stream output's whole URLs, stream keys included, for the calls to egress only: the ones
+   * wanted now, and the ones removed since (UpdateStream names a URL to remove whole). Kept while
+   * the recording is not final, then dropped with the move to a final state.
+   */
+  async streamUrlsOf(id: string): Promise<StreamUrl[]> {
+    return parseStreamUrls(await this.redis.hget(this.keys.recording(id), STREAM_URLS_FIELD));
   }
 
   /** A recording's status alone (one small HGET, no document to parse); undefined when gone. */
@@ -238,6 +270,10 @@ export class RecordingStore {
       if (changes.output !== undefined && next.output === null) next.output = changes.output;
       if (changes.file !== undefined) next.file = changes.file;
       if (changes.artifacts !== undefined) next.artifacts = changes.artifacts;
+      if (changes.streams && isNewer(changes.streams.asOf, current.streamsAsOf)) {
+        next.streams = changes.streams.results;
+        next.streamsAsOf = changes.streams.asOf;
+      }
       if (changes.error !== undefined) next.error = changes.error;
       if (to === "active" && next.startedAt === null) next.startedAt = at;
       if (to === "saved" && next.expiresAt === null && next.expireDays !== null) {
@@ -266,6 +302,75 @@ export class RecordingStore {
       if (!["queued", "starting", "active"].includes(current.status) || current.stopRequested)
         return undefined;
       return this.note(current, reason, { layout });
+    });
+  }
+
+  /**
+   * Egress' latest word on the recording's streams, without a change of status; the timeline
+   * says what changed. Older news (an out-of-order webhook) and no news change nothing.
+   */
+  recordStreams(
+    id: string,
+    results: StreamResult[],
+    asOf: string | null,
+    source: string,
+  ): Promise<TransitionResult> {
+    return this.change(id, (current) => {
+      if (!isNewer(asOf, current.streamsAsOf)) return undefined;
+      if (JSON.stringify(results) === JSON.stringify(current.streams)) return undefined;
+      const changed = results
+        .filter((result, index) => {
+          const before = current.streams[index];
+          return (
+            !before ||
+            before.status !== result.status ||
+            (before.startedAt === null) !== (result.startedAt === null)
+          );
+        })
+        .map((result) => describeStream(result));
+      const reason = `${changed.length > 0 ? changed.join("; ") : "streams updated"} (${source})`;
+      return this.note(current, reason, { streams: results, streamsAsOf: asOf });
+    });
+  }
+
+  /**
+   * Adds and removes stream URLs of a recording in progress that has a stream output: the whole
+   * URLs (kept apart) and their redacted forms (in the document) in one step. `remove` names
+   * URLs by their redacted form. A no-op when nothing changes or the recording is not in progress.
+   */
+  changeStreams(
+    id: string,
+    change: { add: readonly string[]; remove: readonly string[] },
+    redact: (url: string) => string,
+    reason: string,
+  ): Promise<TransitionResult> {
+    return this.change(id, (current, entries) => {
+      const output = current.outputs?.find((spec) => spec.type === "stream");
+      if (!output || !isInProgress(current.status) || current.stopRequested) return undefined;
+      const removed = new Set(change.remove);
+      const next = entries.map((entry) =>
+        entry.wanted && removed.has(redact(entry.url)) ? { ...entry, wanted: false } : entry,
+      );
+      for (const url of change.add) {
+        const index = next.findIndex((entry) => entry.url === url);
+        if (index >= 0) next[index] = { url, wanted: true };
+        else next.push({ url, wanted: true });
+      }
+      const wanted = next.filter((entry) => entry.wanted).map((entry) => entry.url);
+      const before = entries.filter((entry) => entry.wanted).map((entry) => entry.url);
+      if (JSON.stringify(wanted) === JSON.stringify(before)) return undefined;
+      // Removed URLs are only needed until egress dropped them: the oldest go beyond the cap.
+      while (next.length > MAX_STREAM_URLS) {
+        const oldest = next.findIndex((entry) => !entry.wanted);
+        if (oldest < 0) break;
+        next.splice(oldest, 1);
+      }
+      const recording = this.note(current, reason, {
+        outputs: (current.outputs ?? []).map((spec) =>
+          spec.type === "stream" ? { type: "stream" as const, urls: wanted.map(redact) } : spec,
+        ),
+      });
+      return { recording, streamUrls: next };
     });
   }
 
@@ -482,19 +587,43 @@ export class RecordingStore {
     return { recording: recordingSchema.parse(JSON.parse(doc)), version };
   }
 
+  /** read(), with the stream URLs of the same version. */
+  private async readWithStreams(
+    id: string,
+  ): Promise<{ recording: Recording; version: string; streamUrls: StreamUrl[] } | undefined> {
+    const [version, doc, urls] = await this.redis.hmget(
+      this.keys.recording(id),
+      "v",
+      "doc",
+      STREAM_URLS_FIELD,
+    );
+    if (version == null || doc == null) return undefined;
+    return { recording: recordingSchema.parse(JSON.parse(doc)), version, streamUrls: parseStreamUrls(urls) };
+  }
+
   /**
    * Read, compute, compare-and-set; on a concurrent change, read again and recompute. `compute`
    * returns undefined when the change does not apply to the current state.
    */
   private async change(
     id: string,
-    compute: (current: Recording) => Recording | undefined,
+    compute: (
+      current: Recording,
+      streamUrls: readonly StreamUrl[],
+    ) => Recording | { recording: Recording; streamUrls: StreamUrl[] } | undefined,
   ): Promise<TransitionResult> {
+    // Only a change of the stream URLs needs to read them (compute's second parameter).
+    const withStreams = compute.length > 1;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt += 1) {
-      const current = await this.read(id);
+      const current = withStreams ? await this.readWithStreams(id) : await this.read(id);
       if (!current) return { ok: false, reason: "not_found" };
-      const next = compute(current.recording);
-      if (!next) return { ok: false, reason: "illegal", recording: current.recording };
+      const computed = compute(
+        current.recording,
+        "streamUrls" in current ? (current.streamUrls as StreamUrl[]) : [],
+      );
+      if (!computed) return { ok: false, reason: "illegal", recording: current.recording };
+      const next = "streamUrls" in computed ? computed.recording : computed;
+      const streamUrls = "streamUrls" in computed ? JSON.stringify(computed.streamUrls) : "";
       const from = current.recording.status;
       const releaseActive = isInProgress(from) && !isInProgress(next.status);
       const newEgress = next.egressId !== null && next.egressId !== current.recording.egressId;
@@ -543,8 +672,8 @@ export class RecordingStore {
           next.tenant,
           next.updatedAt,
           this.keys.recordingPrefix,
-          `,${FINAL.join(",")},`,
-          ...(from === next.status ? [] : eventsOf(from, next.status)),
+          streamUrls,
+          ...(from === next.status ? [] : eventsOf(from, next.status, next.error?.code ?? null)),
         ],
       );
       if (outcome === "ok") return { ok: true, recording: next };
@@ -560,4 +689,15 @@ function encodeCursor(id: string): string {
 
 function decodeCursor(cursor: string): string {
   return Buffer.from(cursor, "base64url").toString("utf8");
+}
+
+/** Whether stream results as of `asOf` may replace those as of `held` (null: unknown time). */
+function isNewer(asOf: string | null, held: string | null): boolean {
+  return held === null || (asOf !== null && asOf >= held);
+}
+
+function describeStream(result: StreamResult): string {
+  if (result.status === "failed") return `stream ${result.url} failed: ${result.error ?? "no reason given"}`;
+  if (result.status === "finished") return `stream ${result.url} finished`;
+  return result.startedAt === null ? `stream ${result.url} added` : `stream ${result.url} is live`;
 }

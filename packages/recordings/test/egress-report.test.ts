@@ -73,6 +73,8 @@ describe("applyEgressReport", () => {
       details: "",
       file: { filename, size: 1234, location: `http://s3.test/recordings/egress/${filename}` },
       backupStorageUsed,
+      streams: [],
+      updatedAt: null,
     };
   }
 
@@ -165,6 +167,8 @@ describe("applyEgressReport", () => {
       error: "pipeline crashed",
       details: "",
       backupStorageUsed: false,
+      streams: [],
+      updatedAt: null,
     };
     const first = await applyEgressReport(store, recording, report, "webhook");
     expect(first).toMatchObject({
@@ -185,7 +189,15 @@ describe("applyEgressReport", () => {
     const late = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_FAILED", error: "x", details: "", backupStorageUsed: false },
+      {
+        egressId: "EG_1",
+        status: "EGRESS_FAILED",
+        error: "x",
+        details: "",
+        backupStorageUsed: false,
+        streams: [],
+        updatedAt: null,
+      },
       "webhook",
     );
     expect(late).toEqual({ recording: expect.objectContaining({ status: "saved" }), changed: false });
@@ -200,6 +212,8 @@ describe("applyEgressReport", () => {
         details: "",
         fileResults: [{ filename: "recordings/x.ogg", size: 2048n, location: "http://s3/x.ogg" }],
         backupStorageUsed: true,
+        updatedAt: 0n,
+        streamResults: [],
       }),
     ).toEqual({
       egressId: "EG_2",
@@ -208,6 +222,8 @@ describe("applyEgressReport", () => {
       details: "",
       file: { filename: "recordings/x.ogg", size: 2048, location: "http://s3/x.ogg" },
       backupStorageUsed: true,
+      streams: [],
+      updatedAt: null,
     });
     expect(
       egressReportOf({
@@ -217,6 +233,8 @@ describe("applyEgressReport", () => {
         details: "",
         fileResults: [],
         backupStorageUsed: false,
+        updatedAt: 0n,
+        streamResults: [],
       })?.status,
     ).toBe("EGRESS_LIMIT_REACHED");
     expect(
@@ -227,6 +245,8 @@ describe("applyEgressReport", () => {
         details: "",
         fileResults: [],
         backupStorageUsed: false,
+        updatedAt: 0n,
+        streamResults: [],
       }),
     ).toBeUndefined();
   });
@@ -253,6 +273,8 @@ describe("applyEgressReport", () => {
       error: "Stop called before pipeline could start",
       details: "",
       backupStorageUsed: false,
+      streams: [],
+      updatedAt: null,
     };
     const outcome = await applyEgressReport(store, asked.recording, aborted, "webhook");
     expect(outcome).toMatchObject({ changed: true, recording: { status: "cancelled" } });
@@ -266,14 +288,30 @@ describe("applyEgressReport", () => {
     const late = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_ENDING", error: "", details: "", backupStorageUsed: false },
+      {
+        egressId: "EG_1",
+        status: "EGRESS_ENDING",
+        error: "",
+        details: "",
+        backupStorageUsed: false,
+        streams: [],
+        updatedAt: null,
+      },
       "webhook",
     );
     expect(late).toMatchObject({ changed: false, recording: { status: "saved" } });
     const starting = await applyEgressReport(
       store,
       recording,
-      { egressId: "EG_1", status: "EGRESS_STARTING", error: "", details: "", backupStorageUsed: false },
+      {
+        egressId: "EG_1",
+        status: "EGRESS_STARTING",
+        error: "",
+        details: "",
+        backupStorageUsed: false,
+        streams: [],
+        updatedAt: null,
+      },
       "webhook",
     );
     expect(starting.changed).toBe(false);

@@ -11,6 +11,7 @@ export {
 export { flushAndExit, Lifecycle } from "./lifecycle.ts";
 export { createLogger, type Logger, type LoggerOptions, REDACTED_PATHS } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
+export { nonPublicKind, withArticle } from "./non-public-address.ts";
 export { freePort, listenError } from "./ports.ts";
 export { processAlive } from "./process-alive.ts";
 export { formatSpan } from "./span.ts";

@@ -5,6 +5,7 @@ import type { Logger } from "@recfleet/runtime";
 import type { WebhookReceiver } from "livekit-server-sdk";
 import type { RedisWork } from "../http/dependency.ts";
 import type { ApiLimits } from "../http/limits.ts";
+import type { StreamTargetPolicy } from "./stream-targets.ts";
 
 /** What route modules share; built once by createApp. */
 export interface RouteContext {
@@ -18,6 +19,8 @@ export interface RouteContext {
   profiles: ProfileCatalog;
   /** ENCODING_*: the bounds of per-recording overrides and the template allow-list. */
   encoding: EncodingConfig;
+  /** STREAMS_*: where a stream output may send to. */
+  streamTargets: StreamTargetPolicy;
   webhookReceiver: WebhookReceiver;
   work: RedisWork;
   /** API_PUBLIC_URL without a trailing slash: the base of every link. */

@@ -7,6 +7,7 @@ import {
 } from "@recfleet/config";
 import type { FieldError } from "../http/problem.ts";
 import { bodyFieldError } from "../schemas.ts";
+import { streamUrlsProblems } from "./stream-targets.ts";
 
 /** Whether a customBaseUrl lies under one of the operator's template base URLs. */
 export function isAllowedTemplate(candidate: string, allowed: readonly string[]): boolean {
@@ -39,6 +40,7 @@ export function createRequestProblems(
           format?: string | undefined;
           width?: number | undefined;
           height?: number | undefined;
+          urls?: readonly string[] | undefined;
         }[]
       | undefined;
   },
@@ -89,9 +91,10 @@ const MULTIPLE: Record<string, string> = {
   file: "multiple file outputs",
   hls: "multiple segmented file outputs",
   images: "multiple image outputs",
+  stream: "multiple stream outputs",
 };
 
-/** Egress' rules for outputs: one of each type, the kind's container, no images of audio. */
+/** Egress' rules for outputs: one of each type, the kind's container, no images of audio, stream URLs it takes. */
 function outputProblems(
   kind: RecordingKind,
   outputs: NonNullable<Parameters<typeof createRequestProblems>[0]["outputs"]>,
@@ -117,6 +120,7 @@ function outputProblems(
         ),
       );
     }
+    if (output.type === "stream") errors.push(...streamUrlsProblems(output.urls ?? [], `${here}.urls`));
     if (output.type === "images") {
       if (kind === "audio")
         errors.push(at(here, "has no place in an audio recording (egress: audio_only images)"));

@@ -6,10 +6,12 @@ import {
   isInProgress,
   type NewRecording,
   type OutputSpec,
+  outputOfType,
   type Recording,
   type RecordingKind,
   type RecordingSource,
   ROOM_SOURCE,
+  redactStreamUrl,
 } from "@recfleet/recordings";
 import { type Response, Router } from "express";
 import { callerOf, canSee, hasScope, requireScope } from "../http/auth.ts";
@@ -25,6 +27,7 @@ import {
   createRecordingRequestSchema,
   DEFAULT_PAGE_SIZE,
   listRecordingsQuerySchema,
+  MAX_STREAM_URLS,
   parseOrThrow,
   stopRecordingRequestSchema,
   updateRecordingRequestSchema,
@@ -32,6 +35,7 @@ import {
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
 import { createRequestProblems } from "./create-checks.ts";
+import { streamHostProblems, streamUrlsProblems } from "./stream-targets.ts";
 import { loadVisible, notFound } from "./visible.ts";
 
 const API_REASON = "through the API";
@@ -66,6 +70,9 @@ function outputOf(
         width: output.width ?? null,
         height: output.height ?? null,
       };
+    case "stream":
+      // The whole URLs go to the store's stream URL field (NewRecording.streamUrls), never here.
+      return { type: "stream", urls: output.urls.map(redactStreamUrl) };
   }
 }
 
@@ -83,6 +90,15 @@ function notInProgress(recording: Recording): ProblemError {
   return new ProblemError("recording-not-in-progress", {
     detail: `Recording ${recording.id} is ${recording.status}: there is nothing to stop.`,
     extensions: { recording: { id: recording.id, status: recording.status } },
+  });
+}
+
+/** A PATCH of a recording that can no longer change `what` (its layout, its streams). */
+function notChanging(recording: Recording, what: string): ProblemError {
+  const { id, status, stopRequested } = recording;
+  return new ProblemError("recording-not-in-progress", {
+    detail: `Recording ${id} is ${stopRequested ? "stopping" : status}: its ${what} can no longer change.`,
+    extensions: { recording: { id, status } },
   });
 }
 
@@ -114,7 +130,8 @@ function assertRecipientAllowed(tenant: Tenant, email: string): void {
 
 /** POST/GET /v1/recordings, GET/PATCH/DELETE /v1/recordings/:id, POST /v1/recordings/:id/stop. */
 export function recordingRoutes(ctx: RouteContext): Router {
-  const { api, logger, store, producer, profiles, encoding, work, links, limits, expireDays } = ctx;
+  const { api, logger, store, producer, profiles, encoding, work, links, limits, expireDays, streamTargets } =
+    ctx;
   const router = Router();
 
   const respond = (res: Response, status: number, recording: Recording) => {
@@ -201,6 +218,85 @@ export function recordingRoutes(ctx: RouteContext): Router {
     }
   };
 
+  /**
+   * PATCH streams: checks the URLs as a create does, records the change (the whole URLs apart,
+   * the redacted ones in the document) and queues the update-stream job that tells egress.
+   */
+  const changeStreams = async (
+    recording: Recording,
+    current: readonly string[],
+    change: { add: string[]; remove: string[] },
+  ): Promise<Recording> => {
+    if (!isInProgress(recording.status) || recording.stopRequested) throw notChanging(recording, "streams");
+    // A removal names a URL as the recording shows it; a whole URL is redacted to match.
+    const remove = change.remove.map((url) => (current.includes(url) ? url : redactStreamUrl(url)));
+    const kept = current.filter((url) => !remove.includes(url));
+    const protocol = current[0]?.startsWith("srt:") ? "srt" : "rtmp";
+    // Adding a URL it already streams to changes nothing; another one shown the same is refused.
+    const streamed = (await work(store.streamUrlsOf(recording.id), "reading the stream URLs"))
+      .filter((entry) => entry.wanted)
+      .map((entry) => entry.url);
+    const readded = new Set(change.add.filter((url) => streamed.includes(url)).map(redactStreamUrl));
+    const errors = [
+      ...streamUrlsProblems(
+        change.add,
+        "streams.add",
+        kept.filter((url) => !readded.has(url)),
+        protocol,
+      ),
+      ...remove.flatMap((url, index) =>
+        current.includes(url)
+          ? []
+          : [
+              bodyFieldError(
+                `streams.remove.${index}`,
+                "is not one of the recording's stream URLs (outputs[].urls)",
+              ),
+            ],
+      ),
+    ];
+    const total = new Set([...kept, ...change.add.map(redactStreamUrl)]).size;
+    if (errors.length === 0 && total === 0) {
+      errors.push(
+        bodyFieldError("streams.remove", "would remove every stream URL: stop the recording instead"),
+      );
+    }
+    if (errors.length === 0 && total > MAX_STREAM_URLS) {
+      errors.push(bodyFieldError("streams.add", `would stream to more than ${MAX_STREAM_URLS} URLs`));
+    }
+    if (errors.length > 0) throw validationProblem(errors);
+    const hostErrors = await streamHostProblems(change.add, "streams.add", streamTargets);
+    if (hostErrors.length > 0) throw validationProblem(hostErrors);
+    const added = change.add.map(redactStreamUrl);
+    const described = [...added.map((url) => `+${url}`), ...remove.map((url) => `-${url}`)].join(", ");
+    const changed = await work(
+      store.changeStreams(
+        recording.id,
+        { add: change.add, remove },
+        redactStreamUrl,
+        `streams ${described} ${API_REASON}`,
+      ),
+      "changing the streams",
+    );
+    if (!changed.ok) {
+      if (changed.reason === "not_found") throw notFound(recording.id);
+      const now = changed.recording;
+      // Nothing to change (the URLs are already as asked): answered like a change made.
+      if (isInProgress(now.status) && !now.stopRequested) return now;
+      throw notChanging(now, "streams");
+    }
+    await work(
+      producer.enqueue("update-stream", {
+        recordingId: recording.id,
+        add: added,
+        remove,
+        requestedAtMs: Date.parse(changed.recording.updatedAt),
+      }),
+      "queueing the stream change",
+    );
+    return changed.recording;
+  };
+
   router
     .route("/v1/recordings")
     .post(
@@ -212,6 +308,11 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const body = parseOrThrow(createRecordingRequestSchema, req.body, "body");
         const requestErrors = createRequestProblems(body, encoding);
         if (requestErrors.length > 0) throw validationProblem(requestErrors);
+        const streamIndex = body.outputs?.findIndex((output) => output.type === "stream") ?? -1;
+        const streamOutput = body.outputs?.[streamIndex];
+        const streamUrls = streamOutput?.type === "stream" ? streamOutput.urls : [];
+        const hostErrors = await streamHostProblems(streamUrls, `outputs.${streamIndex}.urls`, streamTargets);
+        if (hostErrors.length > 0) throw validationProblem(hostErrors);
         if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
         const profile = body.profile ?? profiles.defaultName;
         if (!profiles.get(profile)) {
@@ -245,6 +346,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
           notify: body.notify ?? null,
           metadata: body.metadata ?? null,
           ...(body.roomWaitSeconds !== undefined ? { roomWaitSeconds: body.roomWaitSeconds } : {}),
+          ...(streamUrls.length > 0 ? { streamUrls } : {}),
         };
         // Scoped by tenant, not by key: a retry after a key rotation still finds its recording.
         const claim = key ? idempotencyClaim(tenant.name, key, req.body) : undefined;
@@ -392,32 +494,40 @@ export function recordingRoutes(ctx: RouteContext): Router {
       ...jsonBody(api.bodyLimit, { required: true }),
       async (req, res) => {
         const body = parseOrThrow(updateRecordingRequestSchema, req.body, "body");
-        const recording = await load(res, req.params.id);
-        if (recording.source.type !== "room") {
-          throw validationProblem([bodyFieldError("layout", "applies to a room source only")]);
+        let recording = await load(res, req.params.id);
+        const output = outputOfType(recording, "stream");
+        const errors = [
+          ...(body.layout !== undefined && recording.source.type !== "room"
+            ? [bodyFieldError("layout", "applies to a room source only")]
+            : []),
+          ...(body.streams && !output
+            ? [bodyFieldError("streams", "applies to a recording with a stream output")]
+            : []),
+        ];
+        if (errors.length > 0) throw validationProblem(errors);
+        if (
+          body.layout !== undefined &&
+          !(recording.layout === body.layout && isInProgress(recording.status))
+        ) {
+          const changed = await work(
+            store.changeLayout(recording.id, body.layout, `layout changed to ${body.layout} ${API_REASON}`),
+            "changing the layout",
+          );
+          if (!changed.ok) {
+            if (changed.reason === "not_found") throw notFound(recording.id);
+            throw notChanging(changed.recording, "layout");
+          }
+          recording = changed.recording;
+          await work(
+            producer.enqueue("update-layout", {
+              recordingId: recording.id,
+              requestedAtMs: Date.parse(recording.updatedAt),
+            }),
+            "queueing the layout change",
+          );
         }
-        if (recording.layout === body.layout && isInProgress(recording.status))
-          return respond(res, 202, recording);
-        const changed = await work(
-          store.changeLayout(recording.id, body.layout, `layout changed to ${body.layout} ${API_REASON}`),
-          "changing the layout",
-        );
-        if (!changed.ok) {
-          if (changed.reason === "not_found") throw notFound(recording.id);
-          const { id, status, stopRequested } = changed.recording;
-          throw new ProblemError("recording-not-in-progress", {
-            detail: `Recording ${id} is ${stopRequested ? "stopping" : status}: its layout can no longer change.`,
-            extensions: { recording: { id, status } },
-          });
-        }
-        await work(
-          producer.enqueue("update-layout", {
-            recordingId: recording.id,
-            requestedAtMs: Date.parse(changed.recording.updatedAt),
-          }),
-          "queueing the layout change",
-        );
-        return respond(res, 202, changed.recording);
+        if (body.streams && output) recording = await changeStreams(recording, output.urls, body.streams);
+        return respond(res, 202, recording);
       },
     )
     .delete(requireScope("recordings:write"), async (req, res) => {

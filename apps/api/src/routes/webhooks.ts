@@ -127,6 +127,12 @@ export function webhookRoutes(ctx: RouteContext): Router {
           "queueing the failure notification",
         );
       }
+      if (outcome.streamEnded) {
+        await work(
+          producer.enqueue("stream-ended", { recordingId: recording.id }),
+          "queueing the stream-ended notification",
+        );
+      }
       if (outcome.changed)
         return ack("applied", `recording is now ${outcome.recording.status}`, recording.id);
       return ack(

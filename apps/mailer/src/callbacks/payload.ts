@@ -43,6 +43,7 @@ export function callbackPayload(
           download: other ? linkOf(other.link) : null,
         };
       }),
+      streams: recording.streams,
       expiresAt: recording.expiresAt,
       deleteRequested: recording.deleteRequested,
       createdAt: recording.createdAt,

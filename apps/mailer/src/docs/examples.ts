@@ -3,7 +3,12 @@
 import type { StorageConfig } from "@recfleet/config";
 import type { Recording } from "@recfleet/recordings";
 import { createDownloadLinks } from "../links.ts";
-import { type RenderedEmail, renderFailedEmail, renderSavedEmail } from "../render/index.ts";
+import {
+  type RenderedEmail,
+  renderEndedEmail,
+  renderFailedEmail,
+  renderSavedEmail,
+} from "../render/index.ts";
 
 const ID = "019bc0a2-5e1f-7c3a-9d2e-4b8f1a6c7d30";
 
@@ -17,6 +22,8 @@ export const exampleRecording: Recording = {
   source: { type: "room" },
   outputs: null,
   artifacts: [],
+  streams: [],
+  streamsAsOf: null,
   encoding: null,
   customBaseUrl: null,
   notify: { email: "owner@example.com" },
@@ -50,6 +57,37 @@ export const exampleFailedRecording: Recording = {
   error: { code: "lost", message: "egress EG_ab12cd34ef56 no longer exists in LiveKit" },
 };
 
+/** A stream-only recording whose egress ended: one destination finished, one failed. */
+export const exampleStreamedRecording: Recording = {
+  ...exampleRecording,
+  status: "stopped",
+  file: null,
+  outputs: [
+    {
+      type: "stream",
+      urls: ["rtmp://a.rtmp.youtube.com/live2/{abc...mnp}", "rtmps://live.example.com:443/app/{sk_...9f2}"],
+    },
+  ],
+  streams: [
+    {
+      url: "rtmp://a.rtmp.youtube.com/live2/{abc...mnp}",
+      status: "finished",
+      startedAt: "2026-01-15T10:00:03.000Z",
+      endedAt: "2026-01-15T11:02:31.000Z",
+      error: null,
+      retries: 0,
+    },
+    {
+      url: "rtmps://live.example.com:443/app/{sk_...9f2}",
+      status: "failed",
+      startedAt: "2026-01-15T10:00:03.000Z",
+      endedAt: "2026-01-15T10:41:12.000Z",
+      error: "connection closed by the server",
+      retries: 3,
+    },
+  ],
+};
+
 /** Storage settings of the examples: links signed for a public host with example credentials. */
 export const exampleStorage: StorageConfig = {
   endpoint: "minio",
@@ -77,6 +115,7 @@ export interface ExampleEmails {
   savedEn: RenderedEmail;
   savedFr: RenderedEmail;
   failedEn: RenderedEmail;
+  endedEn: RenderedEmail;
 }
 
 export async function renderExampleEmails(): Promise<ExampleEmails> {
@@ -95,5 +134,6 @@ export async function renderExampleEmails(): Promise<ExampleEmails> {
     ),
     savedFr: renderSavedEmail(french, await links.linkFor(french, exampleSentAt), options),
     failedEn: renderFailedEmail(exampleFailedRecording, "lost", options),
+    endedEn: renderEndedEmail(exampleStreamedRecording, options),
   };
 }

@@ -43,6 +43,7 @@ async function regions(): Promise<Record<string, string>> {
     "saved-en": emailExample(emails.savedEn, true),
     "saved-fr": emailExample(emails.savedFr, false),
     "failed-en": emailExample(emails.failedEn, true),
+    "ended-en": emailExample(emails.endedEn, false),
     "failure-reasons": reasonsTable(),
   };
 }

@@ -1,29 +1,11 @@
 import type { JobData } from "@recfleet/queues";
-import type { Recording } from "@recfleet/recordings";
 import { type Job, UnrecoverableError } from "bullmq";
 import type { MailerContext } from "../context.ts";
 import { type DeliveryResult, deliver, handleSendFailure } from "../delivery.ts";
 import { NoFileError } from "../links.ts";
 import { maskAddress } from "../mask.ts";
 import { renderSavedEmail } from "../render/index.ts";
-
-/** Moves a saved recording to failed(notification_failed); a no-op when it is no longer saved. */
-async function failNotification(context: MailerContext, recordingId: string, message: string): Promise<void> {
-  await context.store.transition(recordingId, "failed", {
-    reason: message,
-    error: { code: "notification_failed", message },
-  });
-}
-
-async function markNotified(context: MailerContext, recording: Recording, reason: string): Promise<void> {
-  const result = await context.store.transition(recording.id, "notified", { reason });
-  if (!result.ok && result.reason === "illegal" && result.recording.status !== "notified") {
-    context.logger.warn(
-      { recordingId: recording.id, status: result.recording.status },
-      "email sent but the recording moved on meanwhile; left as it is",
-    );
-  }
-}
+import { failNotification, markNotified } from "./outcome.ts";
 
 /**
  * `recording-saved`: email the owner the download link, then move the recording saved → notified.

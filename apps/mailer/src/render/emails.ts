@@ -169,3 +169,63 @@ ${factsTable(facts)}`;
     lang: wording.lang,
   };
 }
+
+/** The "live stream ended" email of a stream-only recording: where it went and how each stream ended. */
+export function renderEndedEmail(recording: Recording, options: RenderOptions): RenderedEmail {
+  const { wording, intlLocale } = resolveLocale(recording.notify?.locale, options.defaultLanguage);
+  const words = wording.ended;
+  const room = displayedRoom(recording.room);
+  const duration = durationOf(recording);
+  const facts: Fact[] = [
+    { label: wording.labels.room, value: room },
+    ...participantFact(recording, wording),
+    {
+      label: wording.labels.streamedAt,
+      value: formatDateTime(
+        new Date(recording.startedAt ?? recording.createdAt),
+        intlLocale,
+        options.timeZone,
+      ),
+    },
+    ...(duration !== undefined
+      ? [{ label: wording.labels.duration, value: formatDuration(duration, intlLocale) }]
+      : []),
+  ];
+  const reference = { label: wording.labels.reference, value: recording.id };
+  // URLs as egress reported them: stream keys already redacted, never shown whole.
+  const streams = recording.streams.map((stream) => {
+    const status =
+      stream.status === "failed"
+        ? words.streamStatus.failed(stream.error ?? "?")
+        : words.streamStatus[stream.status];
+    const retries = stream.retries > 0 ? `, ${words.reconnected(stream.retries)}` : "";
+    return { url: stream.url, how: `${status}${retries}` };
+  });
+  const subject = words.subject(room);
+  const streamsText =
+    streams.length === 0
+      ? words.noStreams
+      : `${words.streamedTo}${wording.colon.trimEnd()}\n${streams.map((s) => `- ${s.url} (${s.how})`).join("\n")}`;
+  const streamsHtml =
+    streams.length === 0
+      ? html`<p style="${STYLE.p}">${words.noStreams}</p>`
+      : html`<h2 style="${STYLE.h2}">${words.streamedTo}</h2>
+<ul>${streams.map((s) => html`<li style="${STYLE.p}"><code>${s.url}</code> (${s.how})</li>`)}</ul>`;
+  const text = textDocument(wording, words.heading, [
+    words.intro(room),
+    textFacts(wording, facts),
+    streamsText,
+    textFacts(wording, [reference]),
+  ]);
+  const body = html`<h1 style="${STYLE.h1}">${words.heading}</h1>
+<p style="${STYLE.p}">${words.intro(room)}</p>
+${factsTable(facts)}
+${streamsHtml}
+<p style="${STYLE.small}">${reference.label}${wording.colon}${reference.value}</p>`;
+  return {
+    subject,
+    text,
+    html: htmlDocument({ lang: wording.lang, title: subject, body, footer: wording.footer }),
+    lang: wording.lang,
+  };
+}

@@ -1,4 +1,10 @@
-export { type RenderedEmail, type RenderOptions, renderFailedEmail, renderSavedEmail } from "./emails.ts";
+export {
+  type RenderedEmail,
+  type RenderOptions,
+  renderEndedEmail,
+  renderFailedEmail,
+  renderSavedEmail,
+} from "./emails.ts";
 export { formatDateTime, formatDuration, formatSize } from "./format.ts";
 export { escapeHtml, html, SafeHtml, safeHref } from "./html.ts";
 export { type ResolvedLocale, resolveLocale } from "./locale.ts";

@@ -19,6 +19,8 @@ export interface Wording {
     /** For a recording of one participant: who. */
     participant: string;
     recordedAt: string;
+    /** When a stream-only recording started streaming. */
+    streamedAt: string;
     requestedAt: string;
     duration: string;
     size: string;
@@ -45,6 +47,23 @@ export interface Wording {
       images: (images: number) => string;
       file: string;
     };
+  };
+  /** A stream-only recording's egress ended: nothing was stored, the streams are over. */
+  ended: {
+    subject: (room: string) => string;
+    heading: string;
+    intro: (room: string) => string;
+    /** The heading of the list of destinations, each with how its stream ended. */
+    streamedTo: string;
+    streamStatus: {
+      finished: string;
+      failed: (error: string) => string;
+      /** Egress' last report still had it live when the egress ended. */
+      active: string;
+    };
+    reconnected: (times: number) => string;
+    /** When no destination was reported at all (the egress ended before streaming). */
+    noStreams: string;
   };
   failed: {
     subject: (room: string) => string;

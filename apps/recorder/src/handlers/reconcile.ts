@@ -5,6 +5,7 @@ import {
   hasWaitNote,
   type Recording,
   type RecordingStatus,
+  storesObjects,
   WAIT_NOTES,
 } from "@recfleet/recordings";
 import { formatSpan } from "@recfleet/runtime";
@@ -87,6 +88,10 @@ async function reconcileWithEgress(
         reason: outcome.failed,
       });
       return `failed: ${outcome.failed}`;
+    }
+    if (outcome.streamEnded) {
+      await context.producer.enqueue("stream-ended", { recordingId: recording.id });
+      return "stream ended";
     }
     if (outcome.changed) return `moved to ${outcome.recording.status}`;
     current = outcome.recording;
@@ -184,6 +189,13 @@ async function reconcileStarting(
 /** Egress ended but the listener never reported the file: look in the bucket. */
 async function reconcileStopped(context: RecorderContext, recording: Recording): Promise<Action> {
   const { recorder } = context;
+  // A stream-only recording stores nothing: its owner is told once it stopped (same job id).
+  if (!storesObjects(recording)) {
+    const job = await context.producer.queue("notifications").getJob(`ended-${recording.id}`);
+    if (job) return undefined;
+    await context.producer.enqueue("stream-ended", { recordingId: recording.id });
+    return "requeued notification";
+  }
   const since = enteredAt(recording, "stopped") ?? context.now();
   const age = context.now() - since;
   // No bucket event comes from the backup storage: a file egress says it put there is looked

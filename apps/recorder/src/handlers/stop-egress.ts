@@ -4,7 +4,7 @@ import type { RecorderContext } from "../context.ts";
 import { stopEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { goneButStored, saveIfStored } from "../egress-gone.ts";
-import { failRecording } from "../outcomes.ts";
+import { failRecording, stopped } from "../outcomes.ts";
 
 /**
  * Asks egress to stop a recording's egress and records the outcome. Throws to have the job
@@ -31,9 +31,7 @@ export async function stopRecordingEgress(
       case "already_ended":
         // Stopping already: egress is finishing the file; its webhook or the reconciler settles it.
         if (recording.status === "stopping") return "already ending";
-        await store.transition(recording.id, "stopped", {
-          reason: `egress had already ended (${failure.message})`,
-        });
+        await stopped(context, recording, `egress had already ended (${failure.message})`);
         return "already ended";
       case "not_found": {
         // No instance answered (a live one would have, whatever LiveKit's records say) and

@@ -18,6 +18,7 @@ const SECTION_TITLES: Record<Section, string> = {
   recorder: "Recorder",
   profiles: "Encoding profiles",
   encoding: "Encoding overrides per recording",
+  streams: "Stream outputs (RTMP, SRT destinations)",
   recordings: "Recording store",
   tenants: "Tenants (API consumers)",
   mailer: "Mailer",

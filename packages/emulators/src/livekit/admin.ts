@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { AdminRequestError, parseAdminBody, readJsonBody } from "../common/admin.ts";
 import { sendJson } from "../common/http.ts";
+import type { IngestedStream } from "../rtmp/index.ts";
 import { EgressAdminError, type EgressSnapshot, type FailOptions } from "./egress-fleet.ts";
 import { type EgressFaults, InvalidFaultsError } from "./faults.ts";
 import type { RecordedRequest } from "./request-log.ts";
@@ -30,6 +31,10 @@ export interface EgressAdminApi {
   unpublish(room: string, identity: string, track: string): void;
   mute(room: string, identity: string, track: string, muted: boolean): Record<string, unknown>;
   failEgress(egressId: string, options?: FailOptions): EgressSnapshot;
+  /** The publishes the RTMP ingest received (keys shown by hint only); null without an ingest. */
+  rtmpStreams(): Omit<IngestedStream, "key">[] | null;
+  /** Cuts the ingest's publishing connections, as its restart would; answers how many. */
+  dropRtmpStreams(): number;
   crashEgress(egressId: string): EgressSnapshot;
   reset(): void;
 }
@@ -126,6 +131,7 @@ async function handleRooms(
  *   POST /_admin/egresses/{id}/fail  {"error"?, "errorCode"?}    POST /_admin/egresses/{id}/crash
  *   POST /_admin/egresses/forget   {"all"?}: LiveKit forgets ended egresses (all: every one)
  *   GET  /_admin/webhooks          webhook deliveries  POST /_admin/reset  forget everything
+ *   GET  /_admin/rtmp              what the RTMP ingest received  POST /_admin/rtmp/drop  cut its publishes
  *   GET|POST /_admin/rooms  {"name"}            DELETE /_admin/rooms/{room}  (closes it)
  *   POST /_admin/rooms/{room}/participants {"identity","name"?,"metadata"?,"publish"?: [sources]}
  *   DELETE /_admin/rooms/{room}/participants/{identity}
@@ -151,6 +157,12 @@ export async function handleAdmin(
       return sendJson(res, 200, { deliveries: api.webhooks() });
     } else if (path === "/egresses" && method === "GET") {
       return sendJson(res, 200, { egresses: api.egresses() });
+    } else if (path === "/rtmp" && method === "GET") {
+      const streams = api.rtmpStreams();
+      if (streams === null) throw new AdminRequestError(404, "no RTMP ingest runs (--rtmp-ingest-port)");
+      return sendJson(res, 200, { streams });
+    } else if (path === "/rtmp/drop" && method === "POST") {
+      return sendJson(res, 200, { dropped: api.dropRtmpStreams() });
     } else if (path === "/reset" && method === "POST") {
       api.reset();
       return sendJson(res, 200, { reset: true });

@@ -39,6 +39,10 @@ Rooms
   --ended-retention-ms <ms>      ended egresses are forgotten after this long (default 86400000, LiveKit's)
   --source-wait-ms <ms>          a participant or track composite egress waits this long for its
                                  participant or tracks, then fails "… not found" (default 30000, egress')
+  --stream-give-up-ms <ms>       a stream that broke after media flowed is given up after reconnecting
+                                 this long (default 30000, egress')
+  --rtmp-ingest-port <n>         also run an RTMP ingest (a stand-in for YouTube Live or Twitch) on this
+                                 port, 0 for a free one; it takes any stream key (default: none)
   --auto-room <true|false>       sandbox only: a Start for an unknown room opens it with one publishing
                                  participant instead of the real 404 (default false)
   --auto-room-delay-ms <ms>      with --auto-room: the room opens this long after the first Start, which
@@ -148,6 +152,8 @@ const OPTIONS = {
   "departure-timeout-ms": { type: "string" },
   "ended-retention-ms": { type: "string" },
   "source-wait-ms": { type: "string" },
+  "stream-give-up-ms": { type: "string" },
+  "rtmp-ingest-port": { type: "string" },
   "auto-room": { type: "string" },
   "auto-room-delay-ms": { type: "string" },
   "start-latency-ms": { type: "string" },
@@ -194,6 +200,8 @@ async function main(): Promise<void> {
       departureTimeoutMs: wholeNumber("departure-timeout-ms", values["departure-timeout-ms"], { min: 1 }),
       endedRetentionMs: wholeNumber("ended-retention-ms", values["ended-retention-ms"], { min: 1 }),
       sourceWaitMs: wholeNumber("source-wait-ms", values["source-wait-ms"], { min: 1 }),
+      streamGiveUpMs: wholeNumber("stream-give-up-ms", values["stream-give-up-ms"]),
+      rtmpIngestPort: wholeNumber("rtmp-ingest-port", values["rtmp-ingest-port"], { max: 65535 }),
       autoRoom: bool("auto-room", values["auto-room"]) ?? false,
       autoRoomDelayMs: wholeNumber("auto-room-delay-ms", values["auto-room-delay-ms"]),
       startLatencyMs: wholeNumber("start-latency-ms", values["start-latency-ms"]),
@@ -222,6 +230,7 @@ async function main(): Promise<void> {
       webhookUrl: options.webhookUrl ?? null,
       autoRoom: options.autoRoom ?? false,
       defaultStorage: options.defaultStorage ? options.defaultStorage.endpoint : null,
+      rtmpIngestPort: emulator.rtmpIngest?.port ?? null,
     }),
   );
 }

@@ -9,6 +9,9 @@ import {
   type ParticipantEgressRequest,
   type RoomCompositeEgressRequest,
   SegmentsInfo,
+  StreamInfo,
+  StreamInfo_Status,
+  StreamInfoList,
   type TrackCompositeEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
@@ -42,6 +45,15 @@ import {
   targetFromRequest,
   uploadWithRetries,
 } from "./storage.ts";
+import {
+  connectStream,
+  redactStreamKey,
+  type StreamConnection,
+  type StreamKind,
+  type StreamTarget,
+  streamKindOf,
+  streamTarget,
+} from "./stream-output.ts";
 import { TwirpError } from "./twirp.ts";
 import type { EgressEventName, WebhookPayload } from "./webhooks.ts";
 
@@ -89,6 +101,23 @@ interface ImageSink {
   locations: { filename: string; timestamp: string; location: string }[];
 }
 
+/** One URL of a stream output while it streams (egress' config.Stream and its sink). */
+interface StreamSink {
+  target: StreamTarget;
+  info: StreamInfo;
+  connection: StreamConnection | null;
+  /** Media reached the destination at least once: a later break is retried, not fatal at once. */
+  progressed: boolean;
+  /** Since when it has been reconnecting; null while connected. */
+  disconnectedAtMs: number | null;
+}
+
+interface StreamSinks {
+  kind: StreamKind;
+  /** By the URL egress streams to; gone once finished or failed (their StreamInfo stays). */
+  live: Map<string, StreamSink>;
+}
+
 interface EgressRun {
   info: EgressInfo;
   plan: EncodingPlan;
@@ -100,6 +129,7 @@ interface EgressRun {
   target: S3Target | null;
   segments: SegmentSink | null;
   images: ImageSink[];
+  streams: StreamSinks | null;
   /** Segment and image uploads made while recording, in order; the end waits for them. */
   uploads: Promise<void>;
   /** Egress' backup storage, tried when an upload to the target fails. */
@@ -147,6 +177,14 @@ export interface FleetSettings {
    * real 404, as for a meeting that begins a moment after its recording was asked for. 0: at once.
    */
   autoRoomDelayMs: number;
+  /** How long a stream's connection (TCP and the RTMP handshake, or TLS too) may take. */
+  streamConnectTimeoutMs: number;
+  /** Pause between reconnections of a stream that broke after media flowed. */
+  streamRetryDelayMs: number;
+  /** A broken stream is given up (FAILED) after reconnecting this long (egress: 30 s). */
+  streamGiveUpMs: number;
+  /** Media sent to a stream every this many ms. */
+  streamMediaIntervalMs: number;
   /** Ended egresses are forgotten this long after they ended (LiveKit: 24 h). */
   endedRetentionMs: number;
   /**
@@ -201,6 +239,7 @@ const END_REASON = {
   failure: "End reason: Failure",
 } as const;
 const END_REASON_SOURCE_CLOSED = "End reason: Source closed";
+const END_REASON_STREAMS_STOPPED = "End reason: All streams stopped";
 const MSG_STOPPED_BEFORE_STARTED = "Stop called before pipeline could start";
 const MSG_START_NOT_RECEIVED = "Start signal not received";
 const MSG_LIMIT_REACHED = "Session limit reached";
@@ -283,6 +322,12 @@ export class EgressFleet {
     const outputs = selectOutputs(request);
     if (outputs.images.length > 0 && !plan.videoEnabled) throw invalidInput("audio_only images");
     const format = outputs.file ? resolveFileFormat(outputs.file.fileType, plan) : null;
+    const streamKind = outputs.stream ? streamKindOf(outputs.stream) : null;
+    // A stream output without URLs is only valid beside another output.
+    const others = (outputs.file ? 1 : 0) + (outputs.segments ? 1 : 0) + outputs.images.length;
+    if (outputs.stream && outputs.stream.urls.length === 0 && others === 0) throw invalidInput("stream url");
+    const streamTargets =
+      outputs.stream && streamKind ? outputs.stream.urls.map((url) => streamTarget(url, streamKind)) : [];
 
     const egressId = newId("EG_");
     const roomId = room.sid;
@@ -303,14 +348,18 @@ export class EgressFleet {
         })
       : null;
     const imagesInfos = imagePlans.map((image) => new ImagesInfo({ filenamePrefix: image.filenamePrefix }));
+    const streamInfos = streamTargets.map(newStreamInfo);
     // egress sets the deprecated single result only when one output of one type is asked for.
-    const only = (file ? 1 : 0) + (segmentsInfo ? 1 : 0) + imagesInfos.length === 1;
+    const only =
+      (file ? 1 : 0) + (segmentsInfo ? 1 : 0) + imagesInfos.length + (outputs.stream ? 1 : 0) === 1;
     const result: EgressInfo["result"] =
       only && file
         ? { case: "file", value: file }
         : only && segmentsInfo
           ? { case: "segments", value: segmentsInfo }
-          : { case: undefined };
+          : only && outputs.stream
+            ? { case: "stream", value: new StreamInfoList({ info: streamInfos }) }
+            : { case: undefined };
     const info = new EgressInfo({
       egressId,
       roomId,
@@ -322,6 +371,7 @@ export class EgressFleet {
       updatedAt: nowNanos(),
       request: redactedSource(source),
       fileResults: file ? [file] : [],
+      streamResults: streamInfos,
       segmentResults: segmentsInfo ? [segmentsInfo] : [],
       imageResults: imagesInfos,
       result,
@@ -366,6 +416,23 @@ export class EgressFleet {
         nextIndex: 0,
         locations: [],
       })),
+      streams: streamKind
+        ? {
+            kind: streamKind,
+            live: new Map(
+              streamTargets.map((target, index) => [
+                target.parsedUrl,
+                {
+                  target,
+                  info: streamInfos[index] ?? newStreamInfo(target),
+                  connection: null,
+                  progressed: false,
+                  disconnectedAtMs: null,
+                },
+              ]),
+            ),
+          }
+        : null,
       uploads: Promise.resolve(),
       backup: anyTarget && backupStorage ? targetFromDefault(backupStorage, backupStorage.prefix) : null,
       primaryFailed: false,
@@ -392,6 +459,7 @@ export class EgressFleet {
         filename: file?.filename,
         playlist: segmentsInfo?.playlistName,
         images: imagesInfos.map((image) => image.filenamePrefix),
+        streams: streamTargets.map((target) => redactStreamKey(target.parsedUrl)),
         plannedFault: run.plannedFault,
       },
       "egress starting",
@@ -590,6 +658,7 @@ export class EgressFleet {
   reset(): void {
     for (const run of this.runs.values()) {
       this.clearTimers(run);
+      this.endStreams(run, null, nowNanos());
       run.running = false;
     }
     for (const timer of [...this.purgeTimers.values(), ...this.autoRoomTimers.values()]) clearTimeout(timer);
@@ -737,6 +806,185 @@ export class EgressFleet {
       this.captureImage(run, sink);
       this.every(run, sink.plan.captureInterval * 1000, () => this.captureImage(run, sink));
     }
+    for (const sink of run.streams?.live.values() ?? []) {
+      // SRT streams count from the pipeline's start; RTMP ones from their publish (egress).
+      if (sink.target.kind === "srt") sink.info.startedAt = now;
+      this.connect(run, sink);
+    }
+  }
+
+  /**
+   * UpdateStream as livekit-server and egress answer it: adds first, then removes, each URL on
+   * its own; what failed is reported together (the first error's code) after the rest was done.
+   * Removing the last output ends the egress ("All streams stopped").
+   */
+  updateStream(egressId: string, add: readonly string[], remove: readonly string[]): EgressInfo {
+    const run = this.known(egressId);
+    if (!run) throw new TwirpError("not_found", "egress does not exist");
+    const { status } = run.info;
+    const updatable = status === EgressStatus.EGRESS_STARTING || status === EgressStatus.EGRESS_ACTIVE;
+    if (run.crashed && updatable) throw new TwirpError("deadline_exceeded", "request timed out");
+    if (!run.running || !updatable) {
+      throw new TwirpError(
+        "failed_precondition",
+        `egress with status ${statusName(status)} cannot be updated`,
+      );
+    }
+    const { streams } = run;
+    if (!streams) throw new TwirpError("invalid_argument", "UpdateStream called on non-streaming egress");
+    const errors: TwirpError[] = [];
+    for (const url of add) {
+      let target: StreamTarget;
+      try {
+        target = streamTarget(url, streams.kind);
+      } catch (error) {
+        if (!(error instanceof TwirpError)) throw error;
+        errors.push(error);
+        continue;
+      }
+      const sink: StreamSink = {
+        target,
+        info: newStreamInfo(target),
+        connection: null,
+        progressed: false,
+        disconnectedAtMs: null,
+      };
+      if (target.kind === "srt" && status === EgressStatus.EGRESS_ACTIVE) sink.info.startedAt = nowNanos();
+      streams.live.set(target.parsedUrl, sink);
+      run.info.streamResults.push(sink.info);
+      if (run.info.result.case === "stream") run.info.result.value.info.push(sink.info);
+      if (status === EgressStatus.EGRESS_ACTIVE) this.connect(run, sink);
+    }
+    for (const url of remove) {
+      const parsed = /^mux:\/\//.test(url) ? `rtmps://global-live.mux.com:443/app/${url.slice(6)}` : url;
+      const sink = streams.live.get(parsed);
+      if (!sink) {
+        errors.push(new TwirpError("not_found", `stream ${url} not found`));
+        continue;
+      }
+      this.streamFinished(run, sink);
+    }
+    run.info.updatedAt = nowNanos();
+    if (run.running && run.info.status === status) this.emit(run, "egress_updated");
+    const [first] = errors;
+    if (first) throw new TwirpError(first.code, errors.map((error) => error.message).join("\n"));
+    return run.info.clone();
+  }
+
+  /** Opens a stream's connection; its breaks are retried or fail it, as egress' sink does. */
+  private connect(run: EgressRun, sink: StreamSink): void {
+    const { settings } = this;
+    sink.connection = connectStream(
+      sink.target,
+      { connectTimeoutMs: settings.streamConnectTimeoutMs, mediaIntervalMs: settings.streamMediaIntervalMs },
+      {
+        started: () => {
+          if (!this.streaming(run, sink)) return;
+          sink.progressed = true;
+          sink.disconnectedAtMs = null;
+          if (sink.info.startedAt === 0n) {
+            sink.info.startedAt = nowNanos();
+            run.info.updatedAt = nowNanos();
+            this.emit(run, "egress_updated");
+          }
+        },
+        broke: (error) => {
+          if (!this.streaming(run, sink)) return;
+          sink.connection = null;
+          const now = Date.now();
+          // A first error before any media is a bad URL or key: egress fails it at once.
+          if (!sink.progressed) {
+            this.streamFailed(run, sink, error.message);
+            return;
+          }
+          sink.disconnectedAtMs ??= now;
+          if (now - sink.disconnectedAtMs > settings.streamGiveUpMs) {
+            this.streamFailed(run, sink, error.message);
+            return;
+          }
+          sink.info.retries += 1;
+          sink.info.lastRetryAt = nowNanos();
+          run.info.updatedAt = nowNanos();
+          this.emit(run, "egress_updated");
+          this.after(run, settings.streamRetryDelayMs, () => {
+            if (this.streaming(run, sink)) this.connect(run, sink);
+          });
+        },
+      },
+    );
+  }
+
+  /** The sink still belongs to a live egress that streams. */
+  private streaming(run: EgressRun, sink: StreamSink): boolean {
+    return (
+      run.running &&
+      !run.crashed &&
+      run.info.status === EgressStatus.EGRESS_ACTIVE &&
+      run.streams?.live.get(sink.target.parsedUrl) === sink
+    );
+  }
+
+  /** Outputs still writing: the file, the segments, each image output, each live stream. */
+  private outputCount(run: EgressRun): number {
+    return (run.file ? 1 : 0) + (run.segments ? 1 : 0) + run.images.length + (run.streams?.live.size ?? 0);
+  }
+
+  /** egress' streamFinished: removed by UpdateStream; the last output gone ends the egress. */
+  private streamFinished(run: EgressRun, sink: StreamSink): void {
+    sink.info.status = StreamInfo_Status.FINISHED;
+    endStream(sink.info, nowNanos());
+    this.closeStream(run, sink);
+    this.settings.logger.info(
+      { egressId: run.info.egressId, url: redactStreamKey(sink.target.parsedUrl) },
+      "stream finished",
+    );
+    if (this.outputCount(run) > 0) return;
+    if (run.info.status === EgressStatus.EGRESS_STARTING) {
+      this.clearTimers(run);
+      run.info.details = END_REASON_STREAMS_STOPPED;
+      this.end(run, EgressStatus.EGRESS_ABORTED, MSG_STOPPED_BEFORE_STARTED, 412);
+      return;
+    }
+    this.clearTimers(run);
+    run.info.details = END_REASON_STREAMS_STOPPED;
+    this.setStatus(run, EgressStatus.EGRESS_ENDING);
+    this.emit(run, "egress_updated");
+    this.finish(run, EgressStatus.EGRESS_COMPLETE);
+  }
+
+  /** egress' streamFailed: the stream is dropped; with no output left the egress fails. */
+  private streamFailed(run: EgressRun, sink: StreamSink, error: string): void {
+    sink.info.status = StreamInfo_Status.FAILED;
+    sink.info.error = error;
+    endStream(sink.info, nowNanos());
+    this.closeStream(run, sink);
+    this.settings.logger.info(
+      { egressId: run.info.egressId, url: redactStreamKey(sink.target.parsedUrl), error },
+      "stream failed",
+    );
+    if (this.outputCount(run) === 0) {
+      this.failRun(run, error, 503);
+      return;
+    }
+    run.info.updatedAt = nowNanos();
+    this.emit(run, "egress_updated");
+  }
+
+  private closeStream(run: EgressRun, sink: StreamSink): void {
+    sink.connection?.close();
+    sink.connection = null;
+    run.streams?.live.delete(sink.target.parsedUrl);
+  }
+
+  /** The egress ended: its streams end with it (FINISHED, or FAILED when it failed). */
+  private endStreams(run: EgressRun, status: StreamInfo_Status | null, endedAt: bigint): void {
+    for (const sink of [...(run.streams?.live.values() ?? [])]) {
+      if (status !== null) {
+        sink.info.status = status;
+        endStream(sink.info, endedAt);
+      }
+      this.closeStream(run, sink);
+    }
   }
 
   /** Queues an upload made while recording; a failure fails the egress (egress' OnError). */
@@ -863,6 +1111,8 @@ export class EgressFleet {
 
   private crashRun(run: EgressRun): void {
     this.clearTimers(run);
+    // The instance's sockets die with it: the ingest sees the streams drop; nobody reports it.
+    for (const sink of run.streams?.live.values() ?? []) sink.connection?.close();
     run.crashed = true;
     this.settings.logger.info(
       { egressId: run.info.egressId, status: statusName(run.info.status) },
@@ -876,6 +1126,7 @@ export class EgressFleet {
    */
   private finish(run: EgressRun, endStatus: EgressStatus): void {
     const endedAt = nowNanos();
+    this.endStreams(run, StreamInfo_Status.FINISHED, endedAt);
     const activeMs = run.activeSinceMs === null ? 0 : Date.now() - run.activeSinceMs;
     let upload: UploadRecord | null = null;
     if (run.file && run.format) {
@@ -1074,6 +1325,7 @@ export class EgressFleet {
   /** A terminal status that needs no upload (ABORTED, FAILED): set, announce, done. */
   private end(run: EgressRun, status: EgressStatus, error: string, errorCode: number): void {
     const now = nowNanos();
+    this.endStreams(run, status === EgressStatus.EGRESS_FAILED ? StreamInfo_Status.FAILED : null, now);
     run.info.error = error;
     run.info.errorCode = errorCode;
     run.info.endedAt = now;
@@ -1152,6 +1404,17 @@ function manifestJson(run: EgressRun, fileLocation: string, endedAt: bigint): st
   const images = run.images.flatMap((sink) => sink.locations);
   if (images.length > 0) fields.push(`"images":${JSON.stringify(images)}`);
   return `{${fields.join(",")}}\n`;
+}
+
+function newStreamInfo(target: StreamTarget): StreamInfo {
+  return new StreamInfo({ url: target.shownUrl, status: StreamInfo_Status.ACTIVE });
+}
+
+/** egress' Stream.UpdateEndTime: a stream that never started is shown as starting when it ended. */
+function endStream(info: StreamInfo, endedAt: bigint): void {
+  info.endedAt = endedAt;
+  if (info.startedAt === 0n) info.startedAt = endedAt;
+  else info.duration = endedAt - info.startedAt;
 }
 
 function cannotStop(status: EgressStatus): TwirpError {

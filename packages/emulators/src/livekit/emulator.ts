@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createLogger, type Logger } from "@recfleet/runtime";
 import { closeServer, listen } from "../common/http.ts";
+import { RtmpIngest } from "../rtmp/index.ts";
 import { ADMIN_PREFIX, type EgressAdminApi, handleAdmin } from "./admin.ts";
 import {
   EgressAdminError,
@@ -51,6 +52,18 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
   endedRetentionMs?: number;
   /** A participant or track composite egress waits this long for its participant or tracks (egress: 30 s). */
   sourceWaitMs?: number;
+  /** A stream that broke after media flowed is given up after reconnecting this long (egress: 30 s). */
+  streamGiveUpMs?: number;
+  /** Pause between a broken stream's reconnections (default 1 s). */
+  streamRetryDelayMs?: number;
+  /** Timeout of a stream's connection and RTMP handshake (default 5 s). */
+  streamConnectTimeoutMs?: number;
+  /**
+   * Also run an RTMP ingest (a stand-in for YouTube Live or Twitch) on this port, 0 for a free
+   * one; none when absent. It takes every key, or only `rtmpIngestKeys`.
+   */
+  rtmpIngestPort?: number;
+  rtmpIngestKeys?: readonly string[];
   /**
    * Sandbox only: a Start for a room that does not exist opens it, with one participant
    * publishing a camera and a microphone, instead of the real 404. Off by default.
@@ -66,6 +79,8 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
 export interface LiveKitEmulator extends EgressAdminApi {
   /** Base URL for EgressClient (http://host:port). */
   readonly url: string;
+  /** The RTMP ingest, when one runs. */
+  readonly rtmpIngest: RtmpIngest | null;
   readonly port: number;
   readonly apiKey: string;
   readonly apiSecret: string;
@@ -156,6 +171,10 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     autoRoomDelayMs: positive("autoRoomDelayMs", options.autoRoomDelayMs, 0),
     endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
     sourceWaitMs: positive("sourceWaitMs", options.sourceWaitMs, 30_000, 1),
+    streamGiveUpMs: positive("streamGiveUpMs", options.streamGiveUpMs, 30_000),
+    streamRetryDelayMs: positive("streamRetryDelayMs", options.streamRetryDelayMs, 1_000, 1),
+    streamConnectTimeoutMs: positive("streamConnectTimeoutMs", options.streamConnectTimeoutMs, 5_000, 1),
+    streamMediaIntervalMs: 500,
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
     uploadRetryDelayMs: positive("uploadRetryDelayMs", options.uploadRetryDelayMs, 100),
@@ -232,6 +251,8 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
       fleet.crash(egressId);
       return snapshotOf(egressId);
     },
+    rtmpStreams: () => rtmpIngest?.streams().map(({ key: _key, ...shown }) => shown) ?? null,
+    dropRtmpStreams: () => rtmpIngest?.dropAll() ?? 0,
     reset() {
       fleet.reset();
       rooms.reset();
@@ -270,6 +291,11 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
       else res.destroy();
     });
   });
+  const rtmpIngest =
+    options.rtmpIngestPort === undefined
+      ? null
+      : new RtmpIngest({ host, port: options.rtmpIngestPort, keys: options.rtmpIngestKeys ?? [], logger });
+  if (rtmpIngest) await rtmpIngest.start();
   const port = await listen(server, options.port ?? 0, host);
   const urlHost = host.includes(":") ? `[${host}]` : host;
 
@@ -278,6 +304,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     port,
     apiKey,
     apiSecret,
+    rtmpIngest,
     ...api,
     setFaults: (patch: FaultPatch) => api.setFaults(patch),
     async idle() {
@@ -289,6 +316,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
       fleet.reset();
       rooms.reset();
       await notifier.close();
+      await rtmpIngest?.close();
       await closeServer(server);
     },
   };

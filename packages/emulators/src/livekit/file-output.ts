@@ -1,5 +1,12 @@
-import type { EncodedFileOutput, ImageOutput, S3Upload, SegmentedFileOutput } from "@livekit/protocol";
+import type {
+  EncodedFileOutput,
+  ImageOutput,
+  S3Upload,
+  SegmentedFileOutput,
+  StreamOutput,
+} from "@livekit/protocol";
 import { type FileFormat, invalidInput } from "./encoding.ts";
+import { redactStreamKey } from "./stream-output.ts";
 import { TwirpError } from "./twirp.ts";
 
 /**
@@ -8,7 +15,7 @@ import { TwirpError } from "./twirp.ts";
  */
 export interface EncodedOutputs {
   fileOutputs: EncodedFileOutput[];
-  streamOutputs: unknown[];
+  streamOutputs: StreamOutput[];
   segmentOutputs: SegmentedFileOutput[];
   imageOutputs: ImageOutput[];
   output?: { case: string | undefined; value?: unknown };
@@ -17,6 +24,7 @@ export interface EncodedOutputs {
 /** What a Start request asks to be written, egress' way. */
 export interface SelectedOutputs {
   file: EncodedFileOutput | null;
+  stream: StreamOutput | null;
   segments: SegmentedFileOutput | null;
   images: ImageOutput[];
 }
@@ -29,25 +37,25 @@ function checkUpload(upload: string | undefined): void {
 
 /**
  * egress' updateEncodedOutputs: at most one file (`fileOutputs`, else the legacy `file`), at
- * most one segmented output (`segmentOutputs`, else the legacy `segments`), any number of image
- * outputs, at least one output in all. Streams are not something this emulator sends.
+ * most one stream output and one segmented output (likewise), any number of image outputs, at
+ * least one output in all.
  */
 export function selectOutputs(request: EncodedOutputs): SelectedOutputs {
   const legacy = request.output?.case;
-  if (request.streamOutputs.length > 0 || legacy === "stream") {
-    throw new TwirpError("unimplemented", "the egress emulator sends no stream outputs");
-  }
   if (request.fileOutputs.length > 1) throw invalidInput("multiple file outputs");
+  if (request.streamOutputs.length > 1) throw invalidInput("multiple stream outputs");
   if (request.segmentOutputs.length > 1) throw invalidInput("multiple segmented file outputs");
   const file =
     request.fileOutputs[0] ?? (legacy === "file" ? (request.output?.value as EncodedFileOutput) : null);
+  const stream =
+    request.streamOutputs[0] ?? (legacy === "stream" ? (request.output?.value as StreamOutput) : null);
   const segments =
     request.segmentOutputs[0] ??
     (legacy === "segments" ? (request.output?.value as SegmentedFileOutput) : null);
   const images = request.imageOutputs;
-  if (!file && !segments && images.length === 0) throw invalidInput("output");
+  if (!file && !stream && !segments && images.length === 0) throw invalidInput("output");
   for (const output of [file, segments, ...images]) if (output) checkUpload(output.output.case);
-  return { file, segments, images };
+  return { file, stream, segments, images };
 }
 
 // Extensions egress recognises (and replaces) at the end of a requested filepath.
@@ -123,5 +131,10 @@ export function redactedRequest<T extends EncodedOutputs & { clone(): T }>(reque
   if (copy.output?.case === "file" || copy.output?.case === "segments") {
     redactUpload((copy.output.value as EncodedFileOutput).output);
   }
+  const streams = [
+    ...copy.streamOutputs,
+    ...(copy.output?.case === "stream" ? [copy.output.value as StreamOutput] : []),
+  ];
+  for (const stream of streams) stream.urls = stream.urls.map(redactStreamKey);
   return copy;
 }

@@ -16,6 +16,7 @@ import {
   StopEgressRequest,
   TrackCompositeEgressRequest,
   UpdateLayoutRequest,
+  UpdateStreamRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError, readBody } from "../common/http.ts";
@@ -36,6 +37,7 @@ const EMULATED: Record<string, readonly string[]> = {
     "StopEgress",
     "ListEgress",
     "UpdateLayout",
+    "UpdateStream",
   ],
   "livekit.RoomService": ["CreateRoom", "ListRooms", "DeleteRoom", "ListParticipants", "RemoveParticipant"],
 };
@@ -43,7 +45,7 @@ const EMULATED: Record<string, readonly string[]> = {
 // Methods that exist on a real server but are not emulated: answered `unimplemented` rather
 // than `bad_route`, so a caller can tell "wrong path" from "not here".
 const NOT_EMULATED: Record<string, readonly string[]> = {
-  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress", "UpdateStream"],
+  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress"],
   "livekit.RoomService": [
     "GetParticipant",
     "MutePublishedTrack",
@@ -276,6 +278,14 @@ async function egressMethod(
     requireRecordGrant(auth);
     entry.egressId = request.egressId || null;
     return { message: context.fleet.updateLayout(request.egressId, request.layout) };
+  }
+  if (methodName === "UpdateStream") {
+    const request = decoded(UpdateStreamRequest);
+    requireRecordGrant(auth);
+    entry.egressId = request.egressId || null;
+    return {
+      message: context.fleet.updateStream(request.egressId, request.addOutputUrls, request.removeOutputUrls),
+    };
   }
   if (methodName === "StopEgress") {
     const request = decoded(StopEgressRequest);

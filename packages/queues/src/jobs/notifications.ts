@@ -27,3 +27,12 @@ export const recordingFailedJob = defineJob({
   jobId: (data) => `failed-${data.recordingId}`,
   options: { ...MAIL_RETRY, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
 });
+
+/** A stream-only recording's egress ended (nothing to store): tell its owner the stream ended. */
+export const streamEndedJob = defineJob({
+  name: "stream-ended",
+  queue: QUEUE.notifications,
+  schema: z.strictObject({ recordingId }),
+  jobId: (data) => `ended-${data.recordingId}`,
+  options: { ...MAIL_RETRY, removeOnComplete: KEEP_COMPLETED, removeOnFail: KEEP_FAILED },
+});

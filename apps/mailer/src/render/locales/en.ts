@@ -8,6 +8,7 @@ export const en: Wording = {
     room: "Room",
     participant: "Participant",
     recordedAt: "Recorded",
+    streamedAt: "Streamed",
     requestedAt: "Requested",
     duration: "Duration",
     size: "Size",
@@ -30,6 +31,20 @@ export const en: Wording = {
       images: (images) => `Thumbnails (${images} image${images === 1 ? "" : "s"}), their index`,
       file: "The file",
     },
+  },
+  ended: {
+    subject: (room) => `Your live stream of "${room}" has ended`,
+    heading: "Your live stream has ended",
+    intro: (room) =>
+      `The live stream of “${room}” has ended. It was only streamed, so there is no file to download.`,
+    streamedTo: "Streamed to",
+    streamStatus: {
+      finished: "ended normally",
+      failed: (error) => `stopped with an error: ${error}`,
+      active: "still live when the recording ended",
+    },
+    reconnected: (times) => `reconnected ${times} time${times === 1 ? "" : "s"}`,
+    noStreams: "The stream ended before it reached any destination.",
   },
   failed: {
     subject: (room) => `Your recording of "${room}" failed`,

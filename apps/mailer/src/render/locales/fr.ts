@@ -8,6 +8,7 @@ export const fr: Wording = {
     room: "Salle",
     participant: "Participant",
     recordedAt: "Enregistré le",
+    streamedAt: "Diffusé le",
     requestedAt: "Demandé le",
     duration: "Durée",
     size: "Taille",
@@ -30,6 +31,20 @@ export const fr: Wording = {
       images: (images) => `Vignettes (${images} image${images > 1 ? "s" : ""}), leur index`,
       file: "Le fichier",
     },
+  },
+  ended: {
+    subject: (room) => `Votre diffusion en direct de « ${room} » est terminée`,
+    heading: "Votre diffusion en direct est terminée",
+    intro: (room) =>
+      `La diffusion en direct de « ${room} » est terminée. Elle a seulement été diffusée\u00a0: il n’y a pas de fichier à télécharger.`,
+    streamedTo: "Diffusée vers",
+    streamStatus: {
+      finished: "terminée normalement",
+      failed: (error) => `arrêtée par une erreur\u00a0: ${error}`,
+      active: "encore en direct à la fin de l’enregistrement",
+    },
+    reconnected: (times) => `reconnectée ${times} fois`,
+    noStreams: "La diffusion s’est terminée avant d’atteindre une destination.",
   },
   failed: {
     subject: (room) => `Votre enregistrement de « ${room} » a échoué`,
