@@ -39,6 +39,13 @@ describe("PATCH /v1/recordings/{id}", () => {
       (job) => job.name === "update-layout",
     );
     expect(again).toHaveLength(1);
+    // Unless its job was lost (the API died before queueing it): the retry queues it, same id.
+    await again[0]?.remove();
+    expect((await patch(created.id, { layout: "grid-light" })).status).toBe(202);
+    const requeued = (await api.queues.control.getJobs(["waiting", "delayed"])).filter(
+      (job) => job.name === "update-layout",
+    );
+    expect(requeued.map((job) => job.id)).toEqual([again[0]?.id]);
   });
 
   it("refuses a bad layout, another source, and a recording that ended", async () => {

@@ -186,6 +186,22 @@ describe("PATCH streams", () => {
     for (const job of jobs) expect(JSON.stringify(job.data)).not.toMatch(new RegExp(`${KEY}|${TWITCH_KEY}`));
   });
 
+  it("queues the job again when a client retries a change whose job was lost, never twice", async () => {
+    const recording = await activeStreaming("stream-patch-retry", [YOUTUBE]);
+    expect((await patch(recording.id, { streams: { add: [TWITCH] } })).status).toBe(202);
+    const [job] = await streamJobs(recording.id);
+    // As if the API died (or Redis went away) between the change and its job.
+    await job?.remove();
+    expect(await streamJobs(recording.id)).toEqual([]);
+    expect((await patch(recording.id, { streams: { add: [TWITCH] } })).status).toBe(202);
+    const again = await streamJobs(recording.id);
+    expect(again.map((entry) => entry.id)).toEqual([job?.id]);
+    expect(again[0]?.data.add).toEqual([redactStreamUrl(TWITCH)]);
+    // The job exists now: one more retry adds none.
+    expect((await patch(recording.id, { streams: { add: [TWITCH] } })).status).toBe(202);
+    expect(await streamJobs(recording.id)).toHaveLength(1);
+  });
+
   it("refuses a change that egress would refuse or that leaves nothing to stream", async () => {
     const recording = await activeStreaming("stream-patch-bad", [YOUTUBE]);
     expect(await refusal(await patch(recording.id, { streams: { remove: [YOUTUBE] } }))).toEqual([

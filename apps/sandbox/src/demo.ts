@@ -173,10 +173,38 @@ async function main(): Promise<void> {
     notify: { email: "demo@example.com" },
   });
   await waitFor(info, guest.id, "active", 40_000);
+  const liveRoom = `demo-live-${stamp}`;
+  const streamKey = `demo-key-${stamp}-secret`;
+  step(
+    `streaming room ${liveRoom} live to the sandbox's RTMP ingest (${info.rtmpIngestUrl}/<key>); the key is a secret and is shown redacted`,
+  );
+  await livekit(info, `/rooms/${liveRoom}/participants`, {
+    identity: "demo-host",
+    publish: ["microphone", "camera"],
+  });
+  const live = await api<RecordingView & { outputs: { type: string; urls?: string[] }[] }>(
+    info,
+    "POST",
+    "/v1/recordings",
+    {
+      room: liveRoom,
+      outputs: [{ type: "stream", urls: [`${info.rtmpIngestUrl}/${streamKey}`] }],
+      profile: "low-cpu",
+      notify: { email: "demo@example.com" },
+    },
+  );
+  await waitFor(info, live.id, "active", 30_000);
   const all = [video, audio, late, guest];
-  step("all four are recording; letting them run for 3 seconds");
+  step("all five are recording; letting them run for 3 seconds");
   await new Promise((resolve) => setTimeout(resolve, 3000));
-  for (const recording of all) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
+  const ingested = (await (await fetch(`${info.livekit.url}/_admin/rtmp`)).json()) as {
+    streams: { keyHint: string; mediaMessages: number; mediaBytes: number; endedAt: string | null }[];
+  };
+  const received = ingested.streams.find(
+    (stream) => stream.keyHint === `${streamKey.slice(0, 3)}…${streamKey.slice(-3)}`,
+  );
+  if (!received || received.mediaMessages === 0) throw new DemoFailure("the RTMP ingest received no media");
+  for (const recording of [...all, live]) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
   step("stopped; waiting for the emails");
   const minio = new MinioClient({
     endPoint: info.s3.endpoint,
@@ -213,8 +241,21 @@ async function main(): Promise<void> {
     }
     if (recording.id === guest.id) await showHls(minio, info, recording);
   }
+  const streamed = await waitFor(info, live.id, "notified", 60_000);
+  const { entry: ended, text: endedText } = await findEmail(info, live.id);
+  if (!endedText.includes(live.outputs[0]?.urls?.[0] ?? "?") || endedText.includes(streamKey)) {
+    throw new DemoFailure(`the stream-ended email does not list the redacted URL:\n${endedText}`);
+  }
   process.stdout.write(
-    "\ndemo passed: all four recordings (a room that opened after the request, a presenter who shared late, one participant as HLS with thumbnails) were made, stored, emailed and downloaded.\n",
+    `\n  live stream ${streamed.id} to ${live.outputs[0]?.urls?.[0]}\n` +
+      `  the ingest received ${received.mediaMessages} media messages (${received.mediaBytes} bytes) under key ${received.keyHint}\n` +
+      `  nothing stored (status ${streamed.status}, no file); email: ${ended.subject}\n  timeline:\n`,
+  );
+  for (const entry of streamed.timeline) {
+    process.stdout.write(`    ${entry.at.slice(11, 23)}  ${entry.status.padEnd(9)} ${entry.reason}\n`);
+  }
+  process.stdout.write(
+    "\ndemo passed: all five recordings (a room that opened after the request, a presenter who shared late, one participant as HLS with thumbnails, a live stream to RTMP) were made and their owners emailed; every file was stored and downloaded.\n",
   );
 }
 

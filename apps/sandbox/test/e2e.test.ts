@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadProfileCatalog } from "@recfleet/config";
 import { egressEncodingFor } from "@recfleet/config/egress";
 import { type Receiver, scaled, secretOf, startReceiver } from "@recfleet/testing";
+import { Redis } from "ioredis";
 import jpeg from "jpeg-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RecordingView, startTestFleet, type TestFleet } from "../src/harness.ts";
@@ -56,6 +57,27 @@ async function startRecordings(specs: { room: string; kind: "video" | "audio"; p
 async function stopAll(recordings: RecordingView[]) {
   for (const recording of recordings)
     expect((await fleet.api("POST", `/v1/recordings/${recording.id}/stop`)).status).toBe(202);
+}
+
+/** Every value in Redis as text, whatever its type: to check what it does not hold. */
+async function everyRedisValue(url: string): Promise<string> {
+  const redis = new Redis(url);
+  try {
+    const parts: string[] = [];
+    for (const key of await redis.keys("*")) {
+      const type = await redis.type(key);
+      if (type === "string") parts.push((await redis.get(key)) ?? "");
+      else if (type === "hash") parts.push(JSON.stringify(await redis.hgetall(key)));
+      else if (type === "list") parts.push(JSON.stringify(await redis.lrange(key, 0, -1)));
+      else if (type === "set") parts.push(JSON.stringify(await redis.smembers(key)));
+      else if (type === "zset") parts.push(JSON.stringify(await redis.zrange(key, 0, -1)));
+      else if (type === "stream") parts.push(JSON.stringify(await redis.xrange(key, "-", "+")));
+      parts.push(key);
+    }
+    return parts.join("\n");
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function linkIn(text: string): string {
@@ -269,6 +291,91 @@ describe("the whole fleet, through the public API only", () => {
       await fleet.waitFor(id, "deleted");
       expect(await keysIn(dir)).toEqual([]);
       expect(await keysIn(`recordings/${id}.mp4`)).toEqual([]);
+    },
+    scaled(120_000),
+  );
+
+  it(
+    "streams a room live to RTMP, adds and removes a destination while it runs, and emails that the stream ended; no stream key is ever logged",
+    async () => {
+      const room = "e2e-stream";
+      const keys = ["e2e-key-alpha-1234", "e2e-key-bravo-5678"];
+      const [first, second] = keys.map((key) => `${fleet.info.rtmpIngestUrl}/${key}`) as [string, string];
+      const shown = keys.map((key) => `${fleet.info.rtmpIngestUrl}/{${key.slice(0, 3)}...${key.slice(-3)}}`);
+      type Ingested = {
+        keyHint: string;
+        publishingSince: string | null;
+        endedAt: string | null;
+        mediaMessages: number;
+      };
+      const ingested = async () => (await fleet.livekitAdmin<{ streams: Ingested[] }>("/rtmp")).streams;
+      const until = async (what: string, check: (streams: Ingested[]) => boolean) => {
+        const deadline = Date.now() + scaled(30_000);
+        while (!check(await ingested())) {
+          if (Date.now() > deadline)
+            throw new Error(`RTMP ingest: ${what}: ${JSON.stringify(await ingested())}`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      };
+      const live = (hint: string) => (streams: Ingested[]) =>
+        streams.some(
+          (stream) => stream.keyHint === hint && stream.endedAt === null && stream.mediaMessages > 0,
+        );
+
+      await fleet.openRoom(room);
+      const created = await fleet.api<RecordingView & { outputs: unknown }>("POST", "/v1/recordings", {
+        room,
+        outputs: [{ type: "stream", urls: [first] }],
+        notify: { email: "streamer@example.com" },
+      });
+      expect(created.status).toBe(202);
+      expect(created.body.outputs).toEqual([{ type: "stream", urls: [shown[0]] }]);
+      const { id } = created.body;
+      await fleet.waitFor(id, "active");
+      await until("the first key live", live("e2e…234"));
+
+      const added = await fleet.api<{ outputs: unknown }>("PATCH", `/v1/recordings/${id}`, {
+        streams: { add: [second] },
+      });
+      expect(added.status).toBe(202);
+      expect(added.body.outputs).toEqual([{ type: "stream", urls: shown }]);
+      await until("the second key live", live("e2e…678"));
+      const removed = await fleet.api("PATCH", `/v1/recordings/${id}`, { streams: { remove: [shown[0]] } });
+      expect(removed.status).toBe(202);
+      await until("the first key ended", (streams) =>
+        streams.every((stream) => stream.keyHint !== "e2e…234" || stream.endedAt !== null),
+      );
+
+      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = (await fleet.waitFor(id, "notified")) as RecordingView & {
+        streams: { url: string; status: string }[];
+      };
+      expect(notified.file).toBeNull();
+      expect(notified.artifacts).toEqual([]);
+      expect(notified.streams.map((stream) => [stream.url, stream.status])).toEqual([
+        [shown[0], "finished"],
+        [shown[1], "finished"],
+      ]);
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<ended.${id}@sandbox.localhost>`,
+      );
+      expect(mail?.subject).toBe(`Your live stream of "${room}" has ended`);
+      const text = await fleet.mailText(mail?.id ?? "");
+      expect(text).toContain(`- ${shown[1]} (ended normally)`);
+
+      // Nothing the fleet keeps holds a key once the recording is over: not one process' log,
+      // not one Redis value (the recording, its jobs, events, markers), not the email.
+      const logs = readdirSync(fleet.info.logs).map((name) =>
+        readFileSync(join(fleet.info.logs, name), "utf8"),
+      );
+      expect(logs.length).toBeGreaterThanOrEqual(5);
+      const redisText = await everyRedisValue(fleet.info.redisUrl);
+      expect(redisText).toContain(shown[1]);
+      for (const key of keys) {
+        for (const log of logs) expect(log).not.toContain(key);
+        expect(redisText).not.toContain(key);
+        expect(text).not.toContain(key);
+      }
     },
     scaled(120_000),
   );

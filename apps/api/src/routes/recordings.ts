@@ -278,23 +278,22 @@ export function recordingRoutes(ctx: RouteContext): Router {
       ),
       "changing the streams",
     );
-    if (!changed.ok) {
-      if (changed.reason === "not_found") throw notFound(recording.id);
-      const now = changed.recording;
-      // Nothing to change (the URLs are already as asked): answered like a change made.
-      if (isInProgress(now.status) && !now.stopRequested) return now;
-      throw notChanging(now, "streams");
-    }
+    if (!changed.ok && changed.reason === "not_found") throw notFound(recording.id);
+    const now = changed.recording;
+    if (!changed.ok && !(isInProgress(now.status) && !now.stopRequested)) throw notChanging(now, "streams");
+    // Queued even when the URLs were already as asked: that is a client retrying a change whose
+    // job could not be queued. Its job id (from updatedAt) is then the first one's, so a job
+    // that exists is not queued twice, and the handler compares with egress anyway.
     await work(
       producer.enqueue("update-stream", {
         recordingId: recording.id,
         add: added,
         remove,
-        requestedAtMs: Date.parse(changed.recording.updatedAt),
+        requestedAtMs: Date.parse(now.updatedAt),
       }),
       "queueing the stream change",
     );
-    return changed.recording;
+    return now;
   };
 
   router
@@ -505,19 +504,20 @@ export function recordingRoutes(ctx: RouteContext): Router {
             : []),
         ];
         if (errors.length > 0) throw validationProblem(errors);
-        if (
-          body.layout !== undefined &&
-          !(recording.layout === body.layout && isInProgress(recording.status))
-        ) {
-          const changed = await work(
-            store.changeLayout(recording.id, body.layout, `layout changed to ${body.layout} ${API_REASON}`),
-            "changing the layout",
-          );
-          if (!changed.ok) {
-            if (changed.reason === "not_found") throw notFound(recording.id);
-            throw notChanging(changed.recording, "layout");
+        if (body.layout !== undefined) {
+          if (recording.layout !== body.layout || !isInProgress(recording.status)) {
+            const changed = await work(
+              store.changeLayout(recording.id, body.layout, `layout changed to ${body.layout} ${API_REASON}`),
+              "changing the layout",
+            );
+            if (!changed.ok) {
+              if (changed.reason === "not_found") throw notFound(recording.id);
+              throw notChanging(changed.recording, "layout");
+            }
+            recording = changed.recording;
           }
-          recording = changed.recording;
+          // Queued for a repeat too: a client retrying a change whose job could not be queued.
+          // Its id (from updatedAt) is then the first job's, so an existing job is not doubled.
           await work(
             producer.enqueue("update-layout", {
               recordingId: recording.id,
