@@ -30,3 +30,56 @@ export async function markNotified(
     );
   }
 }
+
+/** A recording to email, or why its job completes without an email (the job's result). */
+export type Emailable =
+  | { recording: Recording & { notify: NonNullable<Recording["notify"]> } }
+  | { skipped: string };
+
+/**
+ * What every "tell the owner it is over" job checks before it sends: the recording still
+ * exists, is in the status the email is about (`notified` already: a duplicate job), is not
+ * being deleted, and has a recipient — without one it moves to notified at once.
+ */
+export async function emailable(
+  context: MailerContext,
+  kind: "saved" | "ended",
+  job: string,
+  recordingId: string,
+  wanted: Recording["status"],
+  check: (recording: Recording) => { reason: string; result: string } | undefined = () => undefined,
+): Promise<Emailable> {
+  const { store, logger, metrics } = context;
+  const skip = (reason: string, result: string) => {
+    metrics.skipped.inc({ kind, reason });
+    return { skipped: result };
+  };
+  const recording = await store.get(recordingId);
+  if (!recording) {
+    logger.warn({ recordingId }, `${job}: recording not found (expired or removed)`);
+    return skip("missing", "skipped: recording not found");
+  }
+  const refused = check(recording);
+  if (refused) {
+    logger.warn({ recordingId, reason: refused.reason }, `${job}: ${refused.result}`);
+    return skip(refused.reason, refused.result);
+  }
+  if (recording.status !== wanted) {
+    if (recording.status !== "notified") {
+      logger.warn({ recordingId, status: recording.status }, `${job}: recording is not ${wanted}`);
+    }
+    return skip(`status_${recording.status}`, `skipped: recording is ${recording.status}`);
+  }
+  if (recording.deleteRequested) {
+    // Its owner deleted it: nothing to tell them, and no link to a file about to go.
+    logger.info({ recordingId }, "recording is being deleted: no email");
+    return skip("deleted", "skipped: recording is being deleted");
+  }
+  const { notify } = recording;
+  if (!notify) {
+    await markNotified(context, recording, "no recipient: nothing to send");
+    logger.info({ recordingId }, "no recipient: nothing to send");
+    return skip("no_recipient", "skipped: no recipient");
+  }
+  return { recording: { ...recording, notify } };
+}

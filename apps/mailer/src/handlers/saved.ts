@@ -5,7 +5,7 @@ import { type DeliveryResult, deliver, handleSendFailure } from "../delivery.ts"
 import { NoFileError } from "../links.ts";
 import { maskAddress } from "../mask.ts";
 import { renderSavedEmail } from "../render/index.ts";
-import { failNotification, markNotified } from "./outcome.ts";
+import { emailable, failNotification, markNotified } from "./outcome.ts";
 
 /**
  * `recording-saved`: email the owner the download link, then move the recording saved → notified.
@@ -17,38 +17,10 @@ export async function handleSaved(
   job: Job,
   token: string | undefined,
 ): Promise<string> {
-  const { store, logger, metrics } = context;
-  const recording = await store.get(data.recordingId);
-  const skip = (reason: string, result: string) => {
-    metrics.skipped.inc({ kind: "saved", reason });
-    return result;
-  };
-  if (!recording) {
-    logger.warn(
-      { recordingId: data.recordingId },
-      "recording-saved: recording not found (expired or removed)",
-    );
-    return skip("missing", "skipped: recording not found");
-  }
-  if (recording.status !== "saved") {
-    if (recording.status !== "notified") {
-      logger.warn(
-        { recordingId: recording.id, status: recording.status },
-        "recording-saved: recording is not saved",
-      );
-    }
-    return skip(`status_${recording.status}`, `skipped: recording is ${recording.status}`);
-  }
-  if (recording.deleteRequested) {
-    // Its owner deleted it: nothing to tell them, and no link to a file about to go.
-    logger.info({ recordingId: recording.id }, "recording is being deleted: no email");
-    return skip("deleted", "skipped: recording is being deleted");
-  }
-  if (!recording.notify) {
-    await markNotified(context, recording, "no recipient: nothing to send");
-    logger.info({ recordingId: recording.id }, "no recipient: nothing to send");
-    return skip("no_recipient", "skipped: no recipient");
-  }
+  const found = await emailable(context, "saved", "recording-saved", data.recordingId, "saved");
+  if ("skipped" in found) return found.skipped;
+  const { recording } = found;
+  const { logger, metrics } = context;
   const to = recording.notify.email;
   let result: DeliveryResult;
   try {
@@ -78,7 +50,8 @@ export async function handleSaved(
       { recordingId: recording.id, sentAt: result.record.at },
       "email was already sent: not sending again",
     );
-    return skip("already_sent", "already sent");
+    metrics.skipped.inc({ kind: "saved", reason: "already_sent" });
+    return "already sent";
   }
   return "sent";
 }
