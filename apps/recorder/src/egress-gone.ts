@@ -9,7 +9,6 @@ import {
 } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { stopEgress } from "./egress-calls.ts";
-
 import { classifyEgressError } from "./egress-errors.ts";
 import { stopped } from "./outcomes.ts";
 import { outputOf } from "./start-request.ts";
