@@ -19,8 +19,9 @@ async function measured<T>(context: RecorderContext, method: Method, call: () =>
   } catch (error) {
     // Only a message that names a URL is rewritten: some errors (a DOMException timeout) have a
     // read-only message, and their class must not change.
-    if (error instanceof Error && scrubStreamUrls(error.message) !== error.message) {
-      Object.defineProperty(error, "message", { value: scrubStreamUrls(error.message), configurable: true });
+    const scrubbed = error instanceof Error ? scrubStreamUrls(error.message) : undefined;
+    if (error instanceof Error && scrubbed !== error.message) {
+      Object.defineProperty(error, "message", { value: scrubbed, configurable: true });
     }
     const { code } = classifyEgressError(error);
     end({ outcome: code });

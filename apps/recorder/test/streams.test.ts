@@ -61,8 +61,23 @@ function untilLive(keyHint: string) {
   );
 }
 
-async function runJob(name: "update-stream", data: Record<string, unknown>) {
-  const job = await harness.producer.enqueue(name, data as never);
+/** Changes the recording's stream URLs as the API does, unless `retry`, then runs the job. */
+async function updateStreams(
+  recordingId: string,
+  change: { add?: string[]; remove?: string[] },
+  requestedAtMs: number,
+  retry = false,
+) {
+  const add = change.add ?? [];
+  const remove = (change.remove ?? []).map(redactStreamUrl);
+  if (!retry)
+    await harness.store.changeStreams(recordingId, { add, remove }, redactStreamUrl, "test: change");
+  const job = await harness.producer.enqueue("update-stream", {
+    recordingId,
+    add: add.map(redactStreamUrl),
+    remove,
+    requestedAtMs,
+  });
   return eventually(async () =>
     (await job.isCompleted())
       ? (await harness.producer.queue("control").getJob(String(job.id)))?.returnvalue
@@ -90,7 +105,6 @@ describe("a stream output", () => {
     expect(start?.body.streamOutputs).toEqual([{ protocol: "RTMP", urls: [first] }]);
 
     // Egress' report reaches the recording: the stream is live, named redacted.
-    await handleReconcile(harness.context, harness.client, harness.prefix);
     const reported = await eventually(async () => {
       await handleReconcile(harness.context, harness.client, harness.prefix);
       const current = await harness.store.get(recording.id);
@@ -99,44 +113,13 @@ describe("a stream output", () => {
     expect(reported.streams.map((stream) => stream.url)).toEqual([redactStreamUrl(first)]);
 
     // Add the second destination, then drop the first: egress streams to exactly the new set.
-    await harness.store.changeStreams(
-      recording.id,
-      { add: [second], remove: [] },
-      redactStreamUrl,
-      "test: add",
-    );
-    expect(
-      await runJob("update-stream", {
-        recordingId: recording.id,
-        add: [redactStreamUrl(second)],
-        remove: [],
-        requestedAtMs: 1,
-      }),
-    ).toBe("updated");
+    expect(await updateStreams(recording.id, { add: [second] }, 1)).toBe("updated");
     await untilLive("bra…002");
     // The same job again (a retry) changes nothing: egress already streams there.
-    expect(
-      await runJob("update-stream", {
-        recordingId: recording.id,
-        add: [redactStreamUrl(second)],
-        remove: [],
-        requestedAtMs: 2,
-      }),
-    ).toBe("skipped: egress already streams as asked");
-    await harness.store.changeStreams(
-      recording.id,
-      { add: [], remove: [redactStreamUrl(first)] },
-      redactStreamUrl,
-      "test: remove",
+    expect(await updateStreams(recording.id, { add: [second] }, 2, true)).toBe(
+      "skipped: egress already streams as asked",
     );
-    expect(
-      await runJob("update-stream", {
-        recordingId: recording.id,
-        add: [],
-        remove: [redactStreamUrl(first)],
-        requestedAtMs: 3,
-      }),
-    ).toBe("updated");
+    expect(await updateStreams(recording.id, { remove: [first] }, 3)).toBe("updated");
     await eventually(async () =>
       (await ingested()).find((entry) => entry.keyHint === "alp…001")?.endedAt ? true : undefined,
     );
@@ -184,20 +167,7 @@ describe("a stream output", () => {
     await untilLive("cha…003");
     // Egress refuses a URL it cannot take; the answer names it redacted on the timeline.
     const bad = "rtmp://127.0.0.1:1/x";
-    await harness.store.changeStreams(
-      recording.id,
-      { add: [bad], remove: [] },
-      redactStreamUrl,
-      "test: add bad",
-    );
-    expect(
-      await runJob("update-stream", {
-        recordingId: recording.id,
-        add: [redactStreamUrl(bad)],
-        remove: [],
-        requestedAtMs: 1,
-      }),
-    ).toBe("refused");
+    expect(await updateStreams(recording.id, { add: [bad] }, 1)).toBe("refused");
     const noted = await harness.store.get(recording.id);
     expect(noted?.status).toBe("active");
     expect(noted?.timeline.at(-1)?.reason).toMatch(

@@ -35,7 +35,7 @@ import {
 } from "../schemas.ts";
 import type { RouteContext } from "./context.ts";
 import { createRequestProblems } from "./create-checks.ts";
-import { streamHostProblems, streamUrlsProblems } from "./stream-targets.ts";
+import { protocolOf, streamHostProblems, streamUrlsProblems } from "./stream-targets.ts";
 import { loadVisible, notFound } from "./visible.ts";
 
 const API_REASON = "through the API";
@@ -231,7 +231,7 @@ export function recordingRoutes(ctx: RouteContext): Router {
     // A removal names a URL as the recording shows it; a whole URL is redacted to match.
     const remove = change.remove.map((url) => (current.includes(url) ? url : redactStreamUrl(url)));
     const kept = current.filter((url) => !remove.includes(url));
-    const protocol = current[0]?.startsWith("srt:") ? "srt" : "rtmp";
+    const protocol = current[0] === undefined ? undefined : protocolOf(current[0]);
     // Adding a URL it already streams to changes nothing; another one shown the same is refused.
     const streamed = (await work(store.streamUrlsOf(recording.id), "reading the stream URLs"))
       .filter((entry) => entry.wanted)

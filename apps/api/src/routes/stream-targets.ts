@@ -9,7 +9,7 @@ import { bodyFieldError } from "../schemas.ts";
 // A stream URL holds its key: nothing here ever repeats a URL, only its host or redacted form.
 
 /** RTMP and RTMPS are one StreamOutput protocol for egress; SRT is the other. */
-function protocolOf(url: string): "rtmp" | "srt" {
+export function protocolOf(url: string): "rtmp" | "srt" {
   return urlSchemeOf(url) === "srt" ? "srt" : "rtmp";
 }
 
