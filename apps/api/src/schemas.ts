@@ -5,6 +5,7 @@ import {
   callbackPayloadSchema,
   deliverySchema,
   EGRESS_STATUS_NAMES,
+  FILE_FORMATS,
   RECORDING_KINDS,
   recordingIdSchema,
   recordingSchema,
@@ -69,8 +70,27 @@ export const sourceSchema = z
           error: "must name audioTrackId, videoTrackId or both",
         })
         .meta({ description: "Chosen tracks (track composite): an audio track, a video track or both." }),
+      z.strictObject({ type: z.literal("track"), trackId: trackIdSchema }).meta({
+        description:
+          "One track as it was published, without transcoding (track egress): kind must be the track's (audio or video); no profile or encoding applies, and its one file is in the container of the track's codec. Egress waits up to 30 s for the track.",
+      }),
+      z
+        .strictObject({
+          type: z.literal("web"),
+          url: z
+            .string({ error: "must be a string" })
+            .max(2048, { error: "must be at most 2048 characters" })
+            .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+              error: "must be an http(s) URL",
+            }),
+          awaitStartSignal: z.boolean({ error: "must be true or false" }).default(false),
+        })
+        .meta({
+          description:
+            "A web page (web egress), under one of the service's web source URLs (GET /v1/profiles, webSourceUrls); no LiveKit room is involved, room only files the recording. With awaitStartSignal, egress records from the page's console.log('START_RECORDING') instead of from its load.",
+        }),
     ],
-    { error: "must be room, participant or tracks (an object with that type)" },
+    { error: "must be room, participant, tracks, track or web (an object with that type)" },
   )
   .meta({ description: "What to record; the room when absent." });
 
@@ -104,11 +124,11 @@ export const outputsSchema = z
         z
           .strictObject({
             type: z.literal("file"),
-            format: z.enum(["mp4", "ogg"], { error: "must be mp4 or ogg" }).optional(),
+            format: z.enum(FILE_FORMATS, { error: "must be mp4, ogg or webm" }).optional(),
           })
           .meta({
             description:
-              "One file: MP4 (H.264/AAC) for a video recording, OGG (Opus) for an audio one; the kind's when format is absent.",
+              "One file: MP4 (H.264/AAC) for a video recording, OGG (Opus) for an audio one; the kind's when format is absent. A track source's file is in its codec's container (OGG for Opus, MP4 for H.264, WebM for VP8/VP9): a format given there is checked against the track when the recording starts.",
           }),
         z
           .strictObject({
@@ -396,6 +416,9 @@ export const profileListSchema = z.object({
   customBaseUrls: z
     .array(z.string())
     .meta({ description: "Template base URLs a recording's customBaseUrl may lie under; empty: none." }),
+  webSourceUrls: z
+    .array(z.string())
+    .meta({ description: "Base URLs a web source's url may lie under; empty: web sources are refused." }),
 });
 
 export const problemSchema = z

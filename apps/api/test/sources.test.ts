@@ -9,7 +9,10 @@ beforeAll(async () => {
   redis = await startRedis();
   api = await startTestApi({
     redisUrl: redis.url,
-    encoding: { customBaseUrls: ["https://templates.example/"] },
+    encoding: {
+      customBaseUrls: ["https://templates.example/"],
+      webSourceUrls: ["https://dashboards.example/boards/"],
+    },
   });
 });
 afterAll(async () => {
@@ -68,7 +71,7 @@ describe("what a recording records", () => {
       "/source/identity must be a string",
     ]);
     expect(await refusal({ room: "r1", source: { type: "screen" } })).toEqual([
-      "/source/type must be room, participant or tracks (an object with that type)",
+      "/source/type must be room, participant, tracks, track or web (an object with that type)",
     ]);
     expect(await refusal({ room: "r1", source: { type: "tracks" } })).toEqual([
       "/source must name audioTrackId, videoTrackId or both",
@@ -99,6 +102,111 @@ describe("what a recording records", () => {
     expect(
       await refusal({ room: "r1", source: { type: "participant", identity: "x", extra: 1 } }),
     ).toHaveLength(1);
+  });
+});
+
+describe("a track as published, and a web page", () => {
+  it("records one track without a profile, its file's container left to the codec unless asked", async () => {
+    const video = await create({ room: "track-room", source: { type: "track", trackId: "TR_video1" } });
+    expect(video.status).toBe(202);
+    const recording = (await video.json()) as Recording;
+    expect(recording.source).toEqual({ type: "track", trackId: "TR_video1" });
+    expect(recording.profile).toBeNull();
+    expect(recording.outputs).toEqual([{ type: "file", format: null }]);
+    const audio = await create({
+      room: "track-room",
+      kind: "audio",
+      source: { type: "track", trackId: "TR_audio1" },
+    });
+    expect(((await audio.json()) as Recording).outputs).toEqual([{ type: "file", format: "ogg" }]);
+    const webm = await create({
+      room: "track-room",
+      source: { type: "track", trackId: "TR_video2" },
+      outputs: [{ type: "file", format: "webm" }],
+    });
+    expect(((await webm.json()) as Recording).outputs).toEqual([{ type: "file", format: "webm" }]);
+    const again = await create({ room: "track-room", source: { type: "track", trackId: "TR_video1" } });
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).detail).toMatch(
+      /^Track TR_video1 of room "track-room" has a recording already/,
+    );
+  });
+
+  it("refuses for a track what track egress cannot do: a profile, overrides, another output, a container its kind has not", async () => {
+    expect(
+      await refusal({
+        room: "r2",
+        source: { type: "track", trackId: "TR_v" },
+        profile: "low-cpu",
+        encoding: { framerate: 15 },
+        outputs: [{ type: "file", format: "ogg" }, { type: "hls" }],
+      }),
+    ).toEqual([
+      "/profile does not apply to a track source: egress records the track without transcoding",
+      "/encoding does not apply to a track source: egress records the track without transcoding",
+      "/outputs/0/format must be mp4 or webm for a video track (H.264: mp4, VP8/VP9: webm)",
+      "/outputs/1 has no place beside a track source: track egress writes one file and nothing else",
+    ]);
+    expect(
+      await refusal({
+        room: "r2",
+        kind: "audio",
+        source: { type: "track", trackId: "TR_a" },
+        outputs: [{ type: "file", format: "webm" }],
+      }),
+    ).toEqual(["/outputs/0/format must be ogg for an audio track (Opus: ogg)"]);
+    expect(await refusal({ room: "r2", outputs: [{ type: "file", format: "webm" }] })).toEqual([
+      "/outputs/0/format must be mp4 for a video recording",
+    ]);
+  });
+
+  it("records a page under the operator's web source URLs, filed under a room name, once per page and kind", async () => {
+    const url = "https://dashboards.example/boards/42?view=live";
+    const page = await create({ room: "ops", source: { type: "web", url } });
+    expect(page.status).toBe(202);
+    const recording = (await page.json()) as Recording;
+    expect(recording.source).toEqual({ type: "web", url, awaitStartSignal: false });
+    expect(recording.profile).toBe("low-cpu");
+    const audio = await create({
+      room: "ops",
+      kind: "audio",
+      source: { type: "web", url, awaitStartSignal: true },
+    });
+    expect(audio.status).toBe(202);
+    const again = await create({ room: "ops", source: { type: "web", url } });
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).detail).toMatch(
+      /^The page https:\/\/dashboards\.example\/boards\/42\?view=live has a video recording filed under room "ops" already/,
+    );
+    const profiles = (await (await api.call("/v1/profiles")).json()) as { webSourceUrls: string[] };
+    expect(profiles.webSourceUrls).toEqual(["https://dashboards.example/boards/"]);
+  });
+
+  it("refuses a page outside the allow-list, with credentials, not http(s), or with a room wait", async () => {
+    for (const url of [
+      "https://dashboards.example/admin",
+      "https://dashboards.example.evil/boards/1",
+      "https://user:pw@dashboards.example/boards/1",
+      "http://dashboards.example/boards/1",
+    ]) {
+      expect(await refusal({ room: "r3", source: { type: "web", url } })).toEqual([
+        "/source/url must start with one of https://dashboards.example/boards/",
+      ]);
+    }
+    expect(await refusal({ room: "r3", source: { type: "web", url: "file:///etc/passwd" } })).toEqual([
+      "/source/url must be an http(s) URL",
+    ]);
+    expect(
+      await refusal({
+        room: "r3",
+        roomWaitSeconds: 60,
+        layout: "grid",
+        source: { type: "web", url: "https://dashboards.example/boards/1" },
+      }),
+    ).toEqual([
+      "/layout applies to a room source only",
+      "/roomWaitSeconds has no place in a web recording: egress opens the page, not a room",
+    ]);
   });
 });
 

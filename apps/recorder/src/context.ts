@@ -2,7 +2,7 @@ import type { ProfileCatalog, RecorderConfig, StorageConfig } from "@recfleet/co
 import type { JobProducer } from "@recfleet/queues";
 import type { RecordingStore, StorageReader } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
-import type { EgressClient } from "livekit-server-sdk";
+import type { EgressClient, RoomServiceClient } from "livekit-server-sdk";
 import type { Client as MinioClient } from "minio";
 import type { StartLeases } from "./leases.ts";
 import type { RecorderMetrics } from "./metrics.ts";
@@ -12,6 +12,8 @@ export interface RecorderContext {
   store: RecordingStore;
   producer: JobProducer;
   egress: EgressClient;
+  /** RoomService: what is published in a room (a track's codec decides its file's container). */
+  rooms: RoomServiceClient;
   profiles: ProfileCatalog;
   storage: StorageConfig;
   minio: MinioClient;

@@ -1,5 +1,5 @@
 import type { EgressInfo } from "@livekit/protocol";
-import { outputOfType, type Recording, scrubStreamUrls } from "@recfleet/recordings";
+import { outputOfType, type Recording, recordsRoom, scrubStreamUrls } from "@recfleet/recordings";
 import type { RecorderContext } from "./context.ts";
 import { classifyEgressError } from "./egress-errors.ts";
 import { buildStartRequest, outputOf, writesPlannedOutput } from "./start-request.ts";
@@ -51,6 +51,10 @@ export async function startEgress(context: RecorderContext, recording: Recording
         );
       case "trackComposite":
         return egress.startTrackCompositeEgress(request.roomName, request.output, request.options);
+      case "track":
+        return egress.startTrackEgress(request.roomName, request.output, request.trackId);
+      case "web":
+        return egress.startWebEgress(request.url, request.output, request.options);
     }
   });
 }
@@ -90,8 +94,10 @@ export async function findRunningEgress(
   recording: Recording,
 ): Promise<EgressInfo | undefined> {
   const planned = outputOf(recording, context.profiles, context.storage);
+  // A web egress is in no room: LiveKit lists it under the room name "".
+  const roomName = recordsRoom(recording.source) ? recording.room : undefined;
   const items = await measured(context, "list", () =>
-    context.egress.listEgress({ roomName: recording.room, active: true }),
+    context.egress.listEgress({ ...(roomName !== undefined ? { roomName } : {}), active: true }),
   );
   return items.find((item) =>
     writesPlannedOutput(item, planned, outputOfType(recording, "stream")?.urls ?? []),

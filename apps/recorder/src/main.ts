@@ -5,7 +5,7 @@ import { RecordingStore, s3StorageReader } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 import type { RecorderContext } from "./context.ts";
-import { createEgressClient } from "./egress-client.ts";
+import { createEgressClient, createRoomClient } from "./egress-client.ts";
 import { StartLeases } from "./leases.ts";
 import { createRecorderMetrics } from "./metrics.ts";
 import { closeWorker, createRecorderWorker, scheduleReconciler } from "./worker.ts";
@@ -29,6 +29,7 @@ await runApp({
     lifecycle.add("queues", () => producer.close());
     const registry = createMetricsRegistry("recorder");
     const egress = createEgressClient(config.livekit);
+    const rooms = createRoomClient(config.livekit);
     const minio = new MinioClient({
       endPoint: config.storage.endpoint,
       port: config.storage.port,
@@ -41,6 +42,7 @@ await runApp({
       store: new RecordingStore({ redis: client, prefix, retentionDays: config.recordings.retentionDays }),
       producer,
       egress,
+      rooms,
       profiles,
       storage: config.storage,
       minio,

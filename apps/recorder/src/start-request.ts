@@ -1,4 +1,5 @@
 import {
+  DirectFileOutput,
   type EgressInfo,
   EncodedFileOutput,
   ImageOutput,
@@ -13,6 +14,7 @@ import {
   contentTypeOf,
   DIRECTORY_NAMES,
   dirOf,
+  type FileFormat,
   outputOfType,
   type Recording,
   type RecordingOutput,
@@ -24,6 +26,7 @@ import type {
   ParticipantEgressOptions,
   RoomCompositeOptions,
   TrackCompositeOptions,
+  WebOptions,
 } from "livekit-server-sdk";
 
 interface StartRequestBase {
@@ -35,10 +38,12 @@ interface StartRequestBase {
 export type StartRequest =
   | (StartRequestBase & { method: "roomComposite"; options: RoomCompositeOptions })
   | (StartRequestBase & { method: "participant"; identity: string; options: ParticipantEgressOptions })
-  | (StartRequestBase & { method: "trackComposite"; options: TrackCompositeOptions });
+  | (StartRequestBase & { method: "trackComposite"; options: TrackCompositeOptions })
+  | { method: "track"; roomName: string; trackId: string; output: DirectFileOutput }
+  | { method: "web"; url: string; output: EncodedOutputs; options: WebOptions };
 
 /** The object key a recording's file gets; the storage listener matches the same pattern. */
-export function recordingFilepath(prefix: string, recordingId: string, extension: "mp4" | "ogg"): string {
+export function recordingFilepath(prefix: string, recordingId: string, extension: FileFormat): string {
   return `${prefix}/${recordingId}.${extension}`;
 }
 
@@ -49,9 +54,23 @@ export function egressS3Endpoint(storage: StorageConfig): string {
 }
 
 function encodingOf(recording: Recording, profiles: ProfileCatalog) {
-  const profile = profiles.get(recording.profile);
+  const profile = recording.profile === null ? undefined : profiles.get(recording.profile);
   if (!profile) throw new Error(`recording ${recording.id} names unknown profile "${recording.profile}"`);
   return egressEncodingFor(withOverrides(profile, recording.encoding), recording.kind);
+}
+
+/**
+ * The container of a recording's file: the profile's, or for a track the one egress picks for
+ * its codec (`trackFormat`, read from the room before the Start; see track-format.ts).
+ */
+function fileFormatOf(
+  recording: Recording,
+  profiles: ProfileCatalog,
+  trackFormat: FileFormat | null,
+): FileFormat {
+  if (recording.source.type !== "track") return encodingOf(recording, profiles).extension;
+  if (trackFormat === null) throw new Error(`recording ${recording.id} records a track of unknown codec`);
+  return trackFormat;
 }
 
 /**
@@ -65,12 +84,13 @@ export function plannedOutput(
   recording: Recording,
   profiles: ProfileCatalog,
   storage: StorageConfig,
+  trackFormat: FileFormat | null = null,
 ): RecordingOutput {
   const landed = (path: string) => landedKey(storage.egressPrefix, path);
   const dir = `${storage.prefix}/${recording.id}/`;
   let file: RecordingOutput["file"] = null;
   if (outputOfType(recording, "file")) {
-    const { extension } = encodingOf(recording, profiles);
+    const extension = fileFormatOf(recording, profiles, trackFormat);
     const filepath = recordingFilepath(storage.prefix, recording.id, extension);
     file = {
       filepath,
@@ -179,15 +199,22 @@ export function buildStartRequest(
   storage: StorageConfig,
   streamUrls: readonly string[] = [],
 ): StartRequest {
-  const encoding = encodingOf(recording, profiles);
   const planned = outputOf(recording, profiles, storage);
+  const { source } = recording;
+  if (source.type === "track") {
+    // Track egress copies the track's packets: a file, no encoding, the codec's container.
+    if (!planned.file) throw new Error(`recording ${recording.id} records a track without a file`);
+    const output = new DirectFileOutput({ filepath: planned.file.filepath });
+    if (storage.egressUpload) output.output = { case: "s3", value: s3Upload(storage) };
+    return { method: "track", roomName: recording.room, trackId: source.trackId, output };
+  }
+  const encoding = encodingOf(recording, profiles);
   const base = {
     roomName: recording.room,
     output: encodedOutputs(recording, planned, encoding.fileType, storage, streamUrls),
   };
   const encodingOptions =
     encoding.encodingOptions !== undefined ? { encodingOptions: encoding.encodingOptions } : {};
-  const { source } = recording;
   switch (source.type) {
     case "room": {
       const options: RoomCompositeOptions = {
@@ -215,6 +242,17 @@ export function buildStartRequest(
           ...encodingOptions,
         },
       };
+    case "web":
+      return {
+        method: "web",
+        url: source.url,
+        output: base.output,
+        options: {
+          audioOnly: encoding.audioOnly,
+          awaitStartSignal: source.awaitStartSignal,
+          ...encodingOptions,
+        },
+      };
   }
 }
 
@@ -224,10 +262,15 @@ export function buildStartRequest(
  */
 export function requestedNamesOf(info: EgressInfo): { filepath: string; playlist: string; images: string } {
   const { request } = info;
+  if (request.case === "track") {
+    const { output } = request.value;
+    return { filepath: output.case === "file" ? output.value.filepath : "", playlist: "", images: "" };
+  }
   if (
     request.case !== "participant" &&
     request.case !== "roomComposite" &&
-    request.case !== "trackComposite"
+    request.case !== "trackComposite" &&
+    request.case !== "web"
   ) {
     return { filepath: "", playlist: "", images: "" };
   }

@@ -11,6 +11,7 @@ import {
   buildStartRequest,
   plannedOutput,
   requestedNamesOf,
+  type StartRequest,
   writesPlannedOutput,
 } from "../src/start-request.ts";
 
@@ -52,9 +53,18 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   timeline: [],
 });
 
+/** The Start request of a recording whose egress takes encoded outputs (every source but a track). */
+function encodedStart(
+  ...args: Parameters<typeof buildStartRequest>
+): Exclude<StartRequest, { method: "track" }> {
+  const request = buildStartRequest(...args);
+  if (request.method === "track") throw new Error("a track egress request: no encoded outputs");
+  return request;
+}
+
 describe("buildStartRequest", () => {
   it("writes the video file under the recordings prefix with the S3 upload of the config", () => {
-    const request = buildStartRequest(recording("video", "low-cpu"), profiles, storage);
+    const request = encodedStart(recording("video", "low-cpu"), profiles, storage);
     expect(request.output.file?.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
     expect(request.output.file?.fileType).toBe(EncodedFileType.MP4);
     expect(request.output.file?.toJson()).toEqual({
@@ -73,14 +83,14 @@ describe("buildStartRequest", () => {
   });
 
   it("records audio as OGG, audio only", () => {
-    const request = buildStartRequest(recording("audio", "balanced"), profiles, storage);
+    const request = encodedStart(recording("audio", "balanced"), profiles, storage);
     expect(request.output.file?.filepath.endsWith(".ogg")).toBe(true);
     expect(request.output.file?.fileType).toBe(EncodedFileType.OGG);
     expect(request.method === "roomComposite" && request.options.audioOnly).toBe(true);
   });
 
   it("applies a recording's encoding overrides on top of its profile, and its custom template", () => {
-    const overridden = buildStartRequest(
+    const overridden = encodedStart(
       {
         ...recording("video", "low-cpu"),
         encoding: { width: 1920, height: 1080, videoBitrate: 2500, keyFrameInterval: 2 },
@@ -107,7 +117,7 @@ describe("buildStartRequest", () => {
     );
 
     // A preset profile becomes explicit options from what its preset stands for.
-    const fromPreset = buildStartRequest(
+    const fromPreset = encodedStart(
       { ...recording("video", "default"), encoding: { framerate: 15 } },
       profiles,
       storage,
@@ -121,7 +131,7 @@ describe("buildStartRequest", () => {
       audioFrequency: 44100,
     });
     // Audio keeps only the audio bitrate.
-    const audio = buildStartRequest(
+    const audio = encodedStart(
       { ...recording("audio", "balanced"), encoding: { audioBitrate: 48 } },
       profiles,
       storage,
@@ -133,7 +143,7 @@ describe("buildStartRequest", () => {
     });
     expect(
       (
-        buildStartRequest(recording("video", "low-cpu"), profiles, storage).options as {
+        encodedStart(recording("video", "low-cpu"), profiles, storage).options as {
           customBaseUrl?: string;
         }
       ).customBaseUrl,
@@ -141,7 +151,7 @@ describe("buildStartRequest", () => {
   });
 
   it("asks for a participant egress or a track composite by the recording's source, with its profile", () => {
-    const participant = buildStartRequest(
+    const participant = encodedStart(
       {
         ...recording("video", "low-cpu"),
         source: { type: "participant", identity: "alice", screenShare: true },
@@ -156,7 +166,7 @@ describe("buildStartRequest", () => {
       framerate: 15,
     });
     expect(participant.output.file?.fileType).toBe(EncodedFileType.MP4);
-    const tracks = buildStartRequest(
+    const tracks = encodedStart(
       {
         ...recording("audio", "low-cpu"),
         source: { type: "tracks", audioTrackId: "TR_a", videoTrackId: null },
@@ -168,6 +178,47 @@ describe("buildStartRequest", () => {
     expect(tracks.options).toMatchObject({ audioTrackId: "TR_a" });
     expect(tracks.options).not.toHaveProperty("videoTrackId");
     expect(tracks.output.file?.fileType).toBe(EncodedFileType.OGG);
+  });
+
+  it("asks track egress for a track's packets in the container its codec gave, with no encoding", () => {
+    const track = {
+      ...recording("video", "low-cpu"),
+      profile: null,
+      source: { type: "track" as const, trackId: "TR_cam" },
+    };
+    expect(() => buildStartRequest(track, profiles, storage)).toThrow(/unknown codec/);
+    const planned = plannedOutput(track, profiles, storage, "webm");
+    expect(planned.file).toMatchObject({
+      filepath: `recordings/${track.id}.webm`,
+      contentType: "video/webm",
+    });
+    const request = buildStartRequest({ ...track, output: planned }, profiles, storage);
+    if (request.method !== "track") throw new Error(`expected a track egress, got ${request.method}`);
+    expect(request.trackId).toBe("TR_cam");
+    expect(request.roomName).toBe("standup");
+    expect(request.output.toJson()).toMatchObject({
+      filepath: `recordings/${track.id}.webm`,
+      s3: { accessKey: "egress-user", bucket: "recordings", endpoint: "http://minio:9000" },
+    });
+    const info = new EgressInfo({
+      request: {
+        case: "track",
+        value: { roomName: "standup", trackId: "TR_cam", output: { case: "file", value: request.output } },
+      },
+    });
+    expect(requestedNamesOf(info).filepath).toBe(`recordings/${track.id}.webm`);
+  });
+
+  it("asks web egress for the page with the profile's encoding and the kind's audio", () => {
+    const page = {
+      ...recording("audio", "low-cpu"),
+      source: { type: "web" as const, url: "https://boards.example/42", awaitStartSignal: true },
+    };
+    const request = encodedStart(page, profiles, storage);
+    if (request.method !== "web") throw new Error(`expected a web egress, got ${request.method}`);
+    expect(request.url).toBe("https://boards.example/42");
+    expect(request.options).toMatchObject({ audioOnly: true, awaitStartSignal: true });
+    expect(request.output.file?.fileType).toBe(EncodedFileType.OGG);
   });
 
   it("reads the file path back from a participant or track composite egress too", () => {
@@ -183,7 +234,7 @@ describe("buildStartRequest", () => {
   });
 
   it("sends no upload block when egress has its own storage settings", () => {
-    const request = buildStartRequest(recording("video", "default"), profiles, {
+    const request = encodedStart(recording("video", "default"), profiles, {
       ...storage,
       egressUpload: false,
     });
@@ -195,7 +246,7 @@ describe("buildStartRequest", () => {
   });
 
   it("reads the file path back from the request an egress echoes", () => {
-    const request = buildStartRequest(recording("video", "low-cpu"), profiles, storage);
+    const request = encodedStart(recording("video", "low-cpu"), profiles, storage);
     const info = new EgressInfo({
       egressId: "EG_1",
       request: {
@@ -237,7 +288,7 @@ describe("buildStartRequest", () => {
       ...recording("video", "low-cpu"),
       output: plannedOutput(recording("video", "low-cpu"), profiles, storage),
     };
-    const request = buildStartRequest(stored, profiles, { ...storage, prefix: "moved" });
+    const request = encodedStart(stored, profiles, { ...storage, prefix: "moved" });
     expect(request.output.file?.filepath).toBe("recordings/0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b.mp4");
   });
 
@@ -267,7 +318,7 @@ describe("buildStartRequest", () => {
         dir: `eu/recordings/${id}/`,
       },
     });
-    const request = buildStartRequest(withAll, profiles, storage);
+    const request = encodedStart(withAll, profiles, storage);
     expect(request.output.file).toBeUndefined();
     expect(request.output.segments?.toJson()).toMatchObject({
       filenamePrefix: `recordings/${id}/seg`,

@@ -9,7 +9,7 @@ import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client as MinioClient } from "minio";
 import type { RecorderContext } from "../src/context.ts";
-import { createEgressClient } from "../src/egress-client.ts";
+import { createEgressClient, createRoomClient } from "../src/egress-client.ts";
 import { handleReconcile } from "../src/handlers/reconcile.ts";
 import { StartLeases } from "../src/leases.ts";
 import { createRecorderMetrics } from "../src/metrics.ts";
@@ -159,6 +159,7 @@ export async function startHarness(options: {
     store,
     producer,
     egress: createEgressClient(config.livekit),
+    rooms: createRoomClient(config.livekit),
     profiles: loadProfileCatalog(config.profiles),
     storage: config.storage,
     minio,

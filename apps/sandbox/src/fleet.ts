@@ -154,6 +154,8 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     CALLBACKS_RETRY_DELAY_MS: "1000",
     // So are the sandbox's stream destinations (the LiveKit emulator's RTMP ingest).
     STREAMS_ALLOW_PRIVATE_TARGETS: "true",
+    // The pages a web source may record, as an operator lists them: here the mail catcher's.
+    ENCODING_WEB_SOURCE_URLS: `http://127.0.0.1:${mailHttpPort}/`,
   };
   // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
   // the command line shows in `ps` to every user of the machine.

@@ -15,7 +15,8 @@ export interface RecordingView {
   id: string;
   room: string;
   kind: "video" | "audio";
-  profile: string;
+  /** null for a track recording: no encoding applies. */
+  profile: string | null;
   status: string;
   egressId: string | null;
   file: { key: string; size: number | null } | null;

@@ -131,7 +131,7 @@ describe("the whole fleet, through the public API only", () => {
       for (const recording of notified) {
         const [start] = starts.filter((request) => request.body.roomName === recording.room);
         expect(start?.status).toBe(200);
-        const profile = profiles.get(recording.profile);
+        const profile = profiles.get(recording.profile ?? "");
         if (!profile) throw new Error(`unknown profile ${recording.profile}`);
         const expected = egressEncodingFor(profile, recording.kind).encodingOptions;
         if (expected === undefined) expect(start?.body).not.toHaveProperty("advanced");
@@ -291,6 +291,100 @@ describe("the whole fleet, through the public API only", () => {
       await fleet.waitFor(id, "deleted");
       expect(await keysIn(dir)).toEqual([]);
       expect(await keysIn(`recordings/${id}.mp4`)).toEqual([]);
+    },
+    scaled(120_000),
+  );
+
+  it(
+    "records one track as published, in its codec's container (VP8: WebM), with no encoding asked of egress, and emails its link",
+    async () => {
+      const room = "e2e-track";
+      await fleet.openRoom(room, { identity: "dora" });
+      const rooms = await fleet.livekitAdmin<{
+        rooms: {
+          room: { name: string };
+          participants: { tracks: { sid: string; type: string; mime_type: string }[] }[];
+        }[];
+      }>("/rooms");
+      const camera = rooms.rooms
+        .find((entry) => entry.room.name === room)
+        ?.participants[0]?.tracks.find((track) => track.type === "VIDEO");
+      expect(camera?.mime_type).toBe("video/VP8");
+      const created = await fleet.api<RecordingView & { outputs: unknown }>("POST", "/v1/recordings", {
+        room,
+        source: { type: "track", trackId: camera?.sid },
+        notify: { email: "dora@example.com" },
+      });
+      expect(created.status).toBe(202);
+      expect(created.body.profile).toBeNull();
+      const { id } = created.body;
+      await fleet.waitFor(id, "active");
+      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = await fleet.waitFor(id, "notified");
+      expect(notified.file).toMatchObject({ key: `recordings/${id}.webm`, contentType: "video/webm" });
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
+      );
+      const downloaded = Buffer.from(
+        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
+      );
+      // EBML's magic: what a WebM file starts with.
+      expect(downloaded.subarray(0, 4).toString("hex")).toBe("1a45dfa3");
+      const { requests } = await fleet.livekitAdmin<{
+        requests: { method: string; body: Record<string, unknown> }[];
+      }>("/requests");
+      const start = requests.find(
+        (request) => request.method === "StartTrackEgress" && request.body.roomName === room,
+      );
+      expect(start?.body).toMatchObject({
+        trackId: camera?.sid,
+        file: { filepath: `recordings/${id}.webm` },
+      });
+      expect(start?.body).not.toHaveProperty("advanced");
+      expect(start?.body).not.toHaveProperty("preset");
+    },
+    scaled(120_000),
+  );
+
+  it(
+    "records a web page from the operator's allow-list in no LiveKit room, and refuses one outside it",
+    async () => {
+      const page = fleet.info.mailUrl;
+      const refused = await fleet.api<{ errors: { pointer: string; message: string }[] }>(
+        "POST",
+        "/v1/recordings",
+        {
+          room: "e2e-web",
+          source: { type: "web", url: "http://169.254.169.254/latest/meta-data/" },
+        },
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((error) => `${error.pointer} ${error.message}`)).toEqual([
+        `/source/url must start with one of ${page}`,
+      ]);
+      const created = await fleet.api<RecordingView>("POST", "/v1/recordings", {
+        room: "e2e-web",
+        source: { type: "web", url: page },
+        notify: { email: "ops@example.com" },
+      });
+      expect(created.status).toBe(202);
+      const { id } = created.body;
+      await fleet.waitFor(id, "active");
+      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = await fleet.waitFor(id, "notified");
+      expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
+      const { requests } = await fleet.livekitAdmin<{
+        requests: { method: string; body: Record<string, unknown> }[];
+      }>("/requests");
+      const start = requests.find(
+        (request) => request.method === "StartWebEgress" && request.body.url === page,
+      );
+      expect(start?.body).not.toHaveProperty("roomName");
+      const { egresses } = await fleet.livekitAdmin<{ egresses: { info: Record<string, unknown> }[] }>(
+        "/egresses",
+      );
+      const egress = egresses.find((entry) => entry.info.egress_id === notified.egressId);
+      expect(egress?.info).toMatchObject({ room_name: "", source_type: "EGRESS_SOURCE_TYPE_WEB" });
     },
     scaled(120_000),
   );

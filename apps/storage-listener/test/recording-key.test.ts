@@ -4,13 +4,15 @@ import { parseRecordingKey } from "../src/recording-key.ts";
 const id = "0193a8b0-7c2e-7d4f-8a1b-2c3d4e5f6a7b";
 
 describe("parseRecordingKey", () => {
-  it("matches <prefix>/<recordingId>.<mp4|ogg>", () => {
+  it("matches <prefix>/<recordingId>.<mp4|ogg|webm>", () => {
     expect(parseRecordingKey(`recordings/${id}.mp4`, "recordings")).toEqual({
       recordingId: id,
       place: "file",
       key: `recordings/${id}.mp4`,
     });
     expect(parseRecordingKey(`meet/recordings/${id}.ogg`, "meet/recordings")?.place).toBe("file");
+    // A VP8 or VP9 track's file: track egress writes it as WebM.
+    expect(parseRecordingKey(`recordings/${id}.webm`, "recordings")?.place).toBe("file");
   });
 
   it("matches the objects of a recording's directory <prefix>/<recordingId>/<name>", () => {
@@ -27,7 +29,7 @@ describe("parseRecordingKey", () => {
   });
 
   it.each([
-    [`recordings/${id}.webm`, "another extension"],
+    [`recordings/${id}.mkv`, "another extension"],
     [`recordings/${id}.mp4.part`, "a temporary file"],
     [`other/${id}.mp4`, "another prefix"],
     [`recordings/nested/${id}.mp4`, "a nested path"],

@@ -11,7 +11,7 @@ import type {
   StartView,
 } from "./invariants.ts";
 
-const RECORDING_FILE = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?:mp4|ogg)/;
+const RECORDING_FILE = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(?:mp4|ogg|webm)/;
 const PENDING_STATES = ["active", "waiting", "delayed", "prioritized", "waiting-children"] as const;
 /** The reconcile job scheduler always has its next run queued: that one is not stuck. */
 const SCHEDULED = "reconcile";

@@ -104,6 +104,8 @@ export interface EncodingConfig {
   maxAudioBitrate: number;
   /** Custom template base URLs a recording may name (customBaseUrl starts with one); empty: none. */
   customBaseUrls: string[];
+  /** Base URLs a web source may open (its url starts with one); empty: web sources are refused. */
+  webSourceUrls: string[];
 }
 export interface StreamsConfig {
   allowPrivateTargets: boolean;
@@ -261,7 +263,7 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "STORAGE_REGION",
     },
     prefix: {
-      doc: "Object key prefix of recording files: <prefix>/<recordingId>.<mp4|ogg>.",
+      doc: "Object key prefix of recording files: <prefix>/<recordingId>.<mp4|ogg|webm>.",
       format: "object-prefix",
       default: "recordings",
       env: "STORAGE_PREFIX",
@@ -285,7 +287,7 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       env: "STORAGE_EGRESS_ENDPOINT",
     },
     egressPrefix: {
-      doc: "The prefix the egress fleet puts before every file it uploads (its own `storage.prefix` setting): files land at <this>/<STORAGE_PREFIX>/<recordingId>.<mp4|ogg>. Empty when egress has none.",
+      doc: "The prefix the egress fleet puts before every file it uploads (its own `storage.prefix` setting): files land at <this>/<STORAGE_PREFIX>/<recordingId>.<mp4|ogg|webm>. Empty when egress has none.",
       format: "optional-object-prefix",
       default: "",
       env: "STORAGE_EGRESS_PREFIX",
@@ -572,6 +574,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "base-url-list",
       default: [],
       env: "ENCODING_CUSTOM_BASE_URLS",
+    },
+    webSourceUrls: {
+      doc: "Comma-separated http(s) base URLs of the pages a recording's web source may open (same origin, path under one of them). Egress' Chrome loads the page inside the fleet's network, so only pages the operator trusts belong here. Empty: web sources are refused.",
+      format: "base-url-list",
+      default: [],
+      env: "ENCODING_WEB_SOURCE_URLS",
     },
   },
   streams: {

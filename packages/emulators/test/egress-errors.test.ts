@@ -174,9 +174,9 @@ describe("Twirp routing and decoding", () => {
       msg: 'no handler for path "/twirp/livekit.Egress/StartSomething"',
       meta: { twirp_invalid_route: "POST /twirp/livekit.Egress/StartSomething" },
     });
-    const stream = await rawCall("StartWebEgress", '{"url":"https://example.com"}');
-    expect(stream.status).toBe(501);
-    expect(JSON.parse(stream.text)).toMatchObject({ code: "unimplemented" });
+    const unemulated = await rawCall("StartEgress", "{}");
+    expect(unemulated.status).toBe(501);
+    expect(JSON.parse(unemulated.text)).toMatchObject({ code: "unimplemented" });
     const get = await rawCall("ListEgress", "", {}, "GET");
     expect(JSON.parse(get.text)).toMatchObject({
       code: "bad_route",

@@ -137,7 +137,13 @@ export function egressReportOf(info: EgressInfoLike): EgressReport | undefined {
 /** Once the file is confirmed in storage, a late egress failure must not hide it. */
 const FAILABLE_BY_EGRESS = ["starting", "active", "stopping", "stopped"] as const;
 
-const CONTENT_TYPES: Record<string, string> = { mp4: "video/mp4", ogg: "audio/ogg", mp3: "audio/mpeg" };
+// What egress uploads each container with (livekit/egress pkg/types/types.go).
+const CONTENT_TYPES: Record<string, string> = {
+  mp4: "video/mp4",
+  ogg: "audio/ogg",
+  webm: "video/webm",
+  mp3: "audio/mpeg",
+};
 
 export function contentTypeOf(key: string): string | null {
   return CONTENT_TYPES[key.split(".").pop()?.toLowerCase() ?? ""] ?? null;

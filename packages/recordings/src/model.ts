@@ -20,8 +20,9 @@ export type RecordingKind = (typeof RECORDING_KINDS)[number];
 
 /**
  * What a recording records: the room (a room composite, egress' web template), one participant
- * (egress' participant egress: camera or screen share, and microphone), or chosen tracks (track
- * composite). docs/design/recording-spec.md has the sources still to come.
+ * (egress' participant egress: camera or screen share, and microphone), chosen tracks (track
+ * composite), one track as it is published (track egress: no transcoding), or a web page (web
+ * egress: an operator-allowed URL, no LiveKit room at all).
  */
 export const recordingSourceSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("room") }),
@@ -30,6 +31,13 @@ export const recordingSourceSchema = z.discriminatedUnion("type", [
     type: z.literal("tracks"),
     audioTrackId: z.string().nullable(),
     videoTrackId: z.string().nullable(),
+  }),
+  z.object({ type: z.literal("track"), trackId: z.string() }),
+  z.object({
+    type: z.literal("web"),
+    url: z.string(),
+    /** Egress records from the page's `START_RECORDING` console message, not from its load. */
+    awaitStartSignal: z.boolean(),
   }),
 ]);
 export type RecordingSource = z.infer<typeof recordingSourceSchema>;
@@ -49,7 +57,16 @@ export function activeSlotOf(recording: { kind: RecordingKind; source: Recording
       return `participant:${encodeURIComponent(source.identity)}`;
     case "tracks":
       return `tracks:${encodeURIComponent(source.audioTrackId ?? "")}:${encodeURIComponent(source.videoTrackId ?? "")}`;
+    case "track":
+      return `track:${encodeURIComponent(source.trackId)}`;
+    case "web":
+      return `web:${recording.kind}:${encodeURIComponent(source.url)}`;
   }
+}
+
+/** Whether egress records the source within a LiveKit room (all but a web page). */
+export function recordsRoom(source: RecordingSource): boolean {
+  return source.type !== "web";
 }
 
 export const timelineEntrySchema = z.object({
@@ -69,8 +86,17 @@ export const storedFileSchema = z.object({
 });
 export type StoredFile = z.infer<typeof storedFileSchema>;
 
-/** A file output: one MP4 (video) or OGG (audio) file. */
-export const fileOutputSpecSchema = z.object({ type: z.literal("file"), format: z.enum(["mp4", "ogg"]) });
+export const FILE_FORMATS = ["mp4", "ogg", "webm"] as const;
+export type FileFormat = (typeof FILE_FORMATS)[number];
+/**
+ * A file output: one MP4 (video) or OGG (audio) file; a track recording's file is in the
+ * container egress picks for the track's codec (OGG for Opus, MP4 for H.264, WebM for VP8/VP9),
+ * `format` null when the request left it to the codec.
+ */
+export const fileOutputSpecSchema = z.object({
+  type: z.literal("file"),
+  format: z.enum(FILE_FORMATS).nullable(),
+});
 /** An HLS output: segments and an EVENT playlist, closed with #EXT-X-ENDLIST when egress ends. */
 export const hlsOutputSpecSchema = z.object({
   type: z.literal("hls"),
@@ -106,9 +132,21 @@ export const outputSpecSchema = z.discriminatedUnion("type", [
 export type OutputSpec = z.infer<typeof outputSpecSchema>;
 export type OutputType = OutputSpec["type"];
 
-/** The outputs a recording of `kind` has when the request names none: the kind's one file. */
-export function defaultOutputs(kind: RecordingKind): OutputSpec[] {
-  return [{ type: "file", format: kind === "audio" ? "ogg" : "mp4" }];
+/**
+ * The container of a file whose request names none: the kind's, except for a video track, whose
+ * codec decides it when the recording starts (null).
+ */
+export function defaultFileFormat(
+  kind: RecordingKind,
+  source: RecordingSource = ROOM_SOURCE,
+): FileFormat | null {
+  if (kind === "audio") return "ogg";
+  return source.type === "track" ? null : "mp4";
+}
+
+/** The outputs a recording has when the request names none: one file. */
+export function defaultOutputs(kind: RecordingKind, source: RecordingSource = ROOM_SOURCE): OutputSpec[] {
+  return [{ type: "file", format: defaultFileFormat(kind, source) }];
 }
 
 /** Where egress puts a file when its upload fails, when recfleet reads that store. */
@@ -205,7 +243,8 @@ export const recordingSchema = z.object({
   kind: z.enum(RECORDING_KINDS),
   /** Older documents: the room. */
   source: recordingSourceSchema.default(ROOM_SOURCE),
-  profile: z.string(),
+  /** null for a track recording: egress copies the track's packets, no encoding applies. */
+  profile: z.string().nullable(),
   layout: z.string(),
   /** Encoding settings asked for on top of the profile; null: the profile as it is. */
   encoding: encodingOverridesSchema.nullable().default(null),
@@ -260,7 +299,7 @@ export interface NewRecording {
   outputs?: OutputSpec[];
   /** A stream output's whole URLs, kept apart from the document (RecordingStore.streamUrlsOf). */
   streamUrls?: string[];
-  profile: string;
+  profile: string | null;
   layout: string;
   encoding?: EncodingOverrides | null;
   customBaseUrl?: string | null;
@@ -271,7 +310,7 @@ export interface NewRecording {
   expireDays?: number;
 }
 
-/** A recording's outputs: as asked for, or the kind's one file for a document without them. */
+/** A recording's outputs: as asked for, or the kind's one file for a document written before outputs (a room recording). */
 export function outputsOf(recording: { kind: RecordingKind; outputs: OutputSpec[] | null }): OutputSpec[] {
   return recording.outputs ?? defaultOutputs(recording.kind);
 }

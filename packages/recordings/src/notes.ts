@@ -8,6 +8,10 @@ import type { Recording } from "./model.ts";
 export const WAIT_NOTES = {
   /** Its room does not exist in LiveKit yet. */
   room: "waiting for room",
+  /** Its track (a track source) is not published in the room yet. */
+  track: "waiting for track",
+  /** Its web source's page has not loaded or sent its start signal yet. */
+  page: "waiting for the page",
   /** The egress fleet is full or did not answer: the start is retried (one note per try). */
   capacity: "egress not available",
   /** Its egress waits for a start signal: nobody shares a camera, microphone or screen yet. */

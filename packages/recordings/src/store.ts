@@ -152,7 +152,7 @@ export class RecordingStore {
       ...fields,
       tenant,
       source: input.source ?? ROOM_SOURCE,
-      outputs: input.outputs ?? defaultOutputs(input.kind),
+      outputs: input.outputs ?? defaultOutputs(input.kind, input.source),
       status: "queued",
       egressId: null,
       output: null,

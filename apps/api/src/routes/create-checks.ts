@@ -9,8 +9,8 @@ import type { FieldError } from "../http/problem.ts";
 import { bodyFieldError } from "../schemas.ts";
 import { streamUrlsProblems } from "./stream-targets.ts";
 
-/** Whether a customBaseUrl lies under one of the operator's template base URLs. */
-export function isAllowedTemplate(candidate: string, allowed: readonly string[]): boolean {
+/** Whether a URL lies under one of the operator's base URLs (same origin, path under it, no credentials). */
+export function isUnderBaseUrl(candidate: string, allowed: readonly string[]): boolean {
   if (!URL.canParse(candidate)) return false;
   const url = new URL(candidate);
   if (url.username !== "" || url.password !== "") return false;
@@ -30,7 +30,9 @@ export function isAllowedTemplate(candidate: string, allowed: readonly string[])
 export function createRequestProblems(
   request: {
     kind: RecordingKind;
-    source?: { type: string; videoTrackId?: string | undefined } | undefined;
+    source?: { type: string; videoTrackId?: string | undefined; url?: string | undefined } | undefined;
+    profile?: string | undefined;
+    roomWaitSeconds?: number | undefined;
     layout?: string | undefined;
     encoding?: EncodingOverrides | undefined;
     customBaseUrl?: string | undefined;
@@ -76,15 +78,44 @@ export function createRequestProblems(
       errors.push(at("source.videoTrackId", "has no place in an audio recording"));
     }
   }
-  errors.push(...outputProblems(request.kind, request.outputs ?? [], config));
+  if (source?.type === "track") {
+    // Track egress copies the track's packets: a profile or override would be silently unused.
+    for (const field of ["profile", "encoding"] as const) {
+      if (request[field] !== undefined) {
+        errors.push(
+          at(field, "does not apply to a track source: egress records the track without transcoding"),
+        );
+      }
+    }
+  }
+  if (source?.type === "web") {
+    if (request.roomWaitSeconds !== undefined) {
+      errors.push(
+        at("roomWaitSeconds", "has no place in a web recording: egress opens the page, not a room"),
+      );
+    }
+    const url = source.url ?? "";
+    if (config.webSourceUrls.length === 0) {
+      errors.push(at("source.url", "web sources are not enabled on this service"));
+    } else if (!isUnderBaseUrl(url, config.webSourceUrls)) {
+      errors.push(at("source.url", `must start with one of ${config.webSourceUrls.join(", ")}`));
+    }
+  }
+  errors.push(...outputProblems(request.kind, source?.type ?? "room", request.outputs ?? [], config));
   if (request.customBaseUrl !== undefined && (!source || source.type === "room")) {
     if (config.customBaseUrls.length === 0) {
       errors.push(at("customBaseUrl", "custom templates are not enabled on this service"));
-    } else if (!isAllowedTemplate(request.customBaseUrl, config.customBaseUrls)) {
+    } else if (!isUnderBaseUrl(request.customBaseUrl, config.customBaseUrls)) {
       errors.push(at("customBaseUrl", `must start with one of ${config.customBaseUrls.join(", ")}`));
     }
   }
   return errors;
+}
+
+/** The containers a file may be in: the kind's, or for a track the ones its codec may give. */
+function allowedFormats(kind: RecordingKind, sourceType: string): readonly string[] {
+  if (sourceType === "track") return kind === "audio" ? ["ogg"] : ["mp4", "webm"];
+  return [kind === "audio" ? "ogg" : "mp4"];
 }
 
 const MULTIPLE: Record<string, string> = {
@@ -94,15 +125,20 @@ const MULTIPLE: Record<string, string> = {
   stream: "multiple stream outputs",
 };
 
-/** Egress' rules for outputs: one of each type, the kind's container, no images of audio, stream URLs it takes. */
+/**
+ * Egress' rules for outputs: one of each type, the kind's container, no images of audio, stream
+ * URLs it takes; a track egress writes one file and nothing else.
+ */
 function outputProblems(
   kind: RecordingKind,
+  sourceType: string,
   outputs: NonNullable<Parameters<typeof createRequestProblems>[0]["outputs"]>,
   config: EncodingConfig,
 ): FieldError[] {
   const errors: FieldError[] = [];
   const at = bodyFieldError;
   const seen = new Set<string>();
+  const formats = allowedFormats(kind, sourceType);
   outputs.forEach((output, index) => {
     const here = `outputs.${index}`;
     if (seen.has(output.type)) {
@@ -111,14 +147,18 @@ function outputProblems(
       );
     }
     seen.add(output.type);
-    const container = kind === "audio" ? "ogg" : "mp4";
-    if (output.format !== undefined && output.format !== container) {
+    if (sourceType === "track" && output.type !== "file") {
       errors.push(
-        at(
-          `${here}.format`,
-          `must be ${container} for ${kind === "audio" ? "an audio" : "a video"} recording`,
-        ),
+        at(here, "has no place beside a track source: track egress writes one file and nothing else"),
       );
+      return;
+    }
+    if (output.format !== undefined && !formats.includes(output.format)) {
+      const what =
+        sourceType === "track"
+          ? `${kind === "audio" ? "an audio track (Opus: ogg)" : "a video track (H.264: mp4, VP8/VP9: webm)"}`
+          : `${kind === "audio" ? "an audio" : "a video"} recording`;
+      errors.push(at(`${here}.format`, `must be ${formats.join(" or ")} for ${what}`));
     }
     if (output.type === "stream") errors.push(...streamUrlsProblems(output.urls ?? [], `${here}.urls`));
     if (output.type === "images") {

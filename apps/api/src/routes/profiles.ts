@@ -43,6 +43,7 @@ export function profileRoutes(ctx: RouteContext): Router {
           maxAudioBitrate: encoding.maxAudioBitrate,
         },
         customBaseUrls: encoding.customBaseUrls,
+        webSourceUrls: encoding.webSourceUrls,
       });
     })
     .all(methodNotAllowed(["GET"]));

@@ -1,6 +1,7 @@
 import type { Tenant } from "@recfleet/config";
 import { QUEUE } from "@recfleet/queues";
 import {
+  defaultFileFormat,
   defaultOutputs,
   type IdempotencyClaim,
   isInProgress,
@@ -43,24 +44,31 @@ const API_REASON = "through the API";
 /** The request's source as the recording stores it. */
 function sourceOf(source: CreateRecordingRequest["source"]): RecordingSource {
   if (!source || source.type === "room") return ROOM_SOURCE;
-  if (source.type === "participant") {
-    return { type: "participant", identity: source.identity, screenShare: source.screenShare };
+  switch (source.type) {
+    case "participant":
+      return { type: "participant", identity: source.identity, screenShare: source.screenShare };
+    case "tracks":
+      return {
+        type: "tracks",
+        audioTrackId: source.audioTrackId ?? null,
+        videoTrackId: source.videoTrackId ?? null,
+      };
+    case "track":
+      return { type: "track", trackId: source.trackId };
+    case "web":
+      return { type: "web", url: source.url, awaitStartSignal: source.awaitStartSignal };
   }
-  return {
-    type: "tracks",
-    audioTrackId: source.audioTrackId ?? null,
-    videoTrackId: source.videoTrackId ?? null,
-  };
 }
 
 /** A requested output as the recording stores it, egress' defaults filled in. */
 function outputOf(
   kind: RecordingKind,
+  source: RecordingSource,
   output: NonNullable<CreateRecordingRequest["outputs"]>[number],
 ): OutputSpec {
   switch (output.type) {
     case "file":
-      return { type: "file", format: output.format ?? (kind === "audio" ? "ogg" : "mp4") };
+      return { type: "file", format: output.format ?? defaultFileFormat(kind, source) };
     case "hls":
       return { type: "hls", segmentSeconds: output.segmentSeconds, livePlaylist: output.livePlaylist };
     case "images":
@@ -80,10 +88,16 @@ function outputOf(
 function heldBy(input: NewRecording): string {
   const { source } = input;
   if (!source || source.type === "room") return `Room "${input.room}" has a ${input.kind} recording`;
-  if (source.type === "participant") {
-    return `Participant "${source.identity}" of room "${input.room}" has a recording`;
+  switch (source.type) {
+    case "participant":
+      return `Participant "${source.identity}" of room "${input.room}" has a recording`;
+    case "tracks":
+      return `These tracks of room "${input.room}" have a recording`;
+    case "track":
+      return `Track ${source.trackId} of room "${input.room}" has a recording`;
+    case "web":
+      return `The page ${source.url} has a ${input.kind} recording filed under room "${input.room}"`;
   }
-  return `These tracks of room "${input.room}" have a recording`;
 }
 
 function notInProgress(recording: Recording): ProblemError {
@@ -313,8 +327,10 @@ export function recordingRoutes(ctx: RouteContext): Router {
         const hostErrors = await streamHostProblems(streamUrls, `outputs.${streamIndex}.urls`, streamTargets);
         if (hostErrors.length > 0) throw validationProblem(hostErrors);
         if (body.notify) assertRecipientAllowed(tenant, body.notify.email);
-        const profile = body.profile ?? profiles.defaultName;
-        if (!profiles.get(profile)) {
+        const source = sourceOf(body.source);
+        // A track is recorded as published: no profile applies (createRequestProblems refuses one).
+        const profile = source.type === "track" ? null : (body.profile ?? profiles.defaultName);
+        if (profile !== null && !profiles.get(profile)) {
           throw new ProblemError("unknown-profile", {
             detail: `There is no encoding profile "${profile}"; known profiles: ${profiles.names.join(", ")}.`,
             errors: [
@@ -334,10 +350,10 @@ export function recordingRoutes(ctx: RouteContext): Router {
           ...(days !== undefined ? { expireDays: days } : {}),
           room: body.room,
           kind: body.kind,
-          source: sourceOf(body.source),
+          source,
           outputs: body.outputs
-            ? body.outputs.map((output) => outputOf(body.kind, output))
-            : defaultOutputs(body.kind),
+            ? body.outputs.map((output) => outputOf(body.kind, source, output))
+            : defaultOutputs(body.kind, source),
           profile,
           layout: body.layout ?? profiles.defaultLayout,
           encoding: body.encoding && Object.keys(body.encoding).length > 0 ? body.encoding : null,

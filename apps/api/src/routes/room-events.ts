@@ -1,14 +1,17 @@
-import type { Recording } from "@recfleet/recordings";
+import { type Recording, recordsRoom } from "@recfleet/recordings";
 import type { RouteContext } from "./context.ts";
 
-/** The recordings of a room that are in progress: its composites, participants and tracks. */
-function inProgress(ctx: RouteContext, room: string): Promise<Recording[]> {
-  return ctx.store.inProgressIn(room);
+/**
+ * The recordings in progress of a LiveKit room: its composites, participants and tracks. A web
+ * page's recording is only filed under a room name: that room's events are not its own.
+ */
+async function inProgress(ctx: RouteContext, room: string): Promise<Recording[]> {
+  return (await ctx.store.inProgressIn(room)).filter((recording) => recordsRoom(recording.source));
 }
 
 /**
- * room_started: a recording waiting for its room to exist retries its start now instead of at
- * its next poll. Returns the ids of the recordings woken.
+ * room_started (or track_published): a recording waiting for its room (or its track) retries
+ * its start now instead of at its next poll. Returns the ids of the recordings woken.
  */
 export async function wakeStartsFor(ctx: RouteContext, room: string): Promise<string[]> {
   const woken: string[] = [];

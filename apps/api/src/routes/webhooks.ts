@@ -33,8 +33,9 @@ function isDecodeError(error: unknown): boolean {
 }
 
 /**
- * LiveKit webhooks (egress events, and the room events that matter: room_started wakes a start
- * waiting for its room, room_finished cancels what had not begun recording), verified with the LiveKit API key and secret (a JWT in Authorization
+ * LiveKit webhooks (egress events, and the room events that matter: room_started and
+ * track_published wake a start waiting for its room or track, room_finished cancels what had not
+ * begun recording), verified with the LiveKit API key and secret (a JWT in Authorization
  * whose sha256 claim covers the body). Each event moves the recording through the store's state
  * machine; answers are 200 for anything well signed (LiveKit would otherwise retry in vain),
  * 503 only while Redis is away, so that LiveKit retries.
@@ -45,11 +46,12 @@ export function webhookRoutes(ctx: RouteContext): Router {
   const roomEvent = async (event: WebhookEvent): Promise<[Ack["outcome"], string, string | null]> => {
     const room = event.room?.name ?? "";
     if (room === "") return ["ignored", `"${event.event}" names no room`, null];
-    if (event.event === "room_started") {
-      const woken = await work(wakeStartsFor(ctx, room), "waking starts waiting for the room");
+    if (event.event === "room_started" || event.event === "track_published") {
+      const what = event.event === "room_started" ? "room" : "track";
+      const woken = await work(wakeStartsFor(ctx, room), `waking starts waiting for the ${what}`);
       return woken.length > 0
-        ? ["applied", `room "${room}" exists now: start retried at once`, woken[0] ?? null]
-        : ["ignored", `no recording of room "${room}" waits for it`, null];
+        ? ["applied", `${what} in room "${room}" is there now: start retried at once`, woken[0] ?? null]
+        : ["ignored", `no recording of room "${room}" waits to start`, null];
     }
     const cancelled = await work(cancelUnstartedIn(ctx, room), "cancelling what had not started");
     return cancelled.length > 0
@@ -91,7 +93,11 @@ export function webhookRoutes(ctx: RouteContext): Router {
         );
         res.json({ outcome, detail, recordingId } satisfies Ack);
       };
-      if (event.event === "room_started" || event.event === "room_finished") {
+      if (
+        event.event === "room_started" ||
+        event.event === "room_finished" ||
+        event.event === "track_published"
+      ) {
         const [outcome, detail, recordingId] = await roomEvent(event);
         return ack(outcome, detail, recordingId);
       }

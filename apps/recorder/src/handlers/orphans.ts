@@ -8,7 +8,7 @@ import { requestedNamesOf } from "../start-request.ts";
 
 /**
  * The recording an egress was started for, read from the names recfleet gives every egress: the
- * file `<STORAGE_PREFIX>/<recording id>.<mp4|ogg>`, or a playlist or images in the directory
+ * file `<STORAGE_PREFIX>/<recording id>.<mp4|ogg|webm>`, or a playlist or images in the directory
  * `<STORAGE_PREFIX>/<recording id>/`. Undefined for any other egress: those belong to another
  * system and are never touched.
  */
@@ -16,7 +16,7 @@ export function recordingIdOf(info: EgressInfo, prefix: string): string | undefi
   const names = requestedNamesOf(info);
   const name = names.filepath || names.playlist || names.images;
   if (!name.startsWith(`${prefix}/`)) return undefined;
-  const match = /^([^/]+)(?:\.(?:mp4|ogg)|\/[^/]+)$/.exec(name.slice(prefix.length + 1));
+  const match = /^([^/]+)(?:\.(?:mp4|ogg|webm)|\/[^/]+)$/.exec(name.slice(prefix.length + 1));
   const id = match?.[1];
   return id !== undefined && recordingIdSchema.safeParse(id).success ? id : undefined;
 }

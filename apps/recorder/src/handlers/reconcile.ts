@@ -5,6 +5,7 @@ import {
   hasWaitNote,
   type Recording,
   type RecordingStatus,
+  recordsRoom,
   storesObjects,
   WAIT_NOTES,
 } from "@recfleet/recordings";
@@ -16,6 +17,7 @@ import { getEgress, listActiveEgresses } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { findArtifacts, saveFound, settleUnknownEgress, stopUnwantedEgress } from "../egress-gone.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
+import { awaitedSignal, missedSignal } from "../start-signal.ts";
 import { sweepOrphanEgresses } from "./orphans.ts";
 
 const SWEPT: readonly RecordingStatus[] = ["queued", "starting", "active", "stopping", "stopped", "saved"];
@@ -117,7 +119,7 @@ async function reconcileWithEgress(
           context,
           current.id,
           "no_start_signal",
-          `nobody published in room "${current.room}" within ${span}, so egress ${egressId} never began recording; it was stopped`,
+          `${missedSignal(current, span)}, so egress ${egressId} never began recording; it was stopped`,
         );
         return "failed: no start signal";
       }
@@ -129,12 +131,14 @@ async function reconcileWithEgress(
       );
       return "lost: egress gone";
     }
-    if (info && !hasWaitNote(current, "publisher")) {
+    if (info && !hasWaitNote(current, recordsRoom(current.source) ? "publisher" : "page")) {
       await context.store.annotate(
         current.id,
-        `${WAIT_NOTES.publisher} in room "${current.room}": egress ${egressId} records once a camera, microphone or screen is shared`,
+        recordsRoom(current.source)
+          ? `${WAIT_NOTES.publisher} in room "${current.room}": egress ${egressId} records once a camera, microphone or screen is shared`
+          : `${WAIT_NOTES.page}: egress ${egressId} records once ${awaitedSignal(current)}`,
       );
-      return "noted: waiting for a publisher";
+      return recordsRoom(current.source) ? "noted: waiting for a publisher" : "noted: waiting for the page";
     }
   }
   if (current.status === "stopping") {

@@ -1,6 +1,6 @@
 import { EgressStatus } from "@livekit/protocol";
 import type { JobData } from "@recfleet/queues";
-import { hasWaitNote, type Recording, WAIT_NOTES } from "@recfleet/recordings";
+import { type FileFormat, hasWaitNote, type Recording, WAIT_NOTES } from "@recfleet/recordings";
 import { backoffDelay, formatSpan } from "@recfleet/runtime";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
 import type { RecorderContext } from "../context.ts";
@@ -8,6 +8,8 @@ import { findRunningEgress, startEgress } from "../egress-calls.ts";
 import { classifyEgressError } from "../egress-errors.ts";
 import { enteredAt, failRecording } from "../outcomes.ts";
 import { plannedOutput } from "../start-request.ts";
+import { awaitedSignal } from "../start-signal.ts";
+import { trackFormatOf } from "../track-format.ts";
 import { stopRecordingEgress } from "./stop-egress.ts";
 
 /** The backoff of a start waiting for egress capacity, driven by the count of its timeline notes. */
@@ -44,7 +46,7 @@ async function finishStart(
       : await context.store.attachEgress(
           recording.id,
           egressId,
-          `${reason}; it records once someone publishes in room "${recording.room}"`,
+          `${reason}; it records once ${awaitedSignal(recording)}`,
         );
   await context.leases.release(recording.id);
   const current = result.ok || result.reason === "illegal" ? result.recording : undefined;
@@ -71,9 +73,20 @@ export async function handleStart(
   // A recording already starting was picked up before: a previous attempt may have started an egress.
   const retried = recording.status === "starting";
   if (recording.status === "queued") {
+    // A track's file is in its codec's container: known from the room before anything is planned.
+    let trackFormat: FileFormat | null = null;
+    if (recording.source.type === "track") {
+      const track = await trackFormatOf(context, recording);
+      if (track.outcome === "absent") return waitForSource(context, recording, track.what, job, token);
+      if (track.outcome === "refused") {
+        await failRecording(context, recordingId, "start_failed", track.message);
+        throw new UnrecoverableError(track.message);
+      }
+      trackFormat = track.format;
+    }
     const moved = await store.transition(recordingId, "starting", {
       reason: "picked up by a recorder",
-      output: plannedOutput(recording, context.profiles, context.storage),
+      output: plannedOutput(recording, context.profiles, context.storage, trackFormat),
     });
     recording = moved.ok || moved.reason === "illegal" ? moved.recording : undefined;
   }
@@ -122,7 +135,7 @@ export async function handleStart(
     // lease stays until it expires and the retry looks for the egress first.
     const answered = failure.code !== "timeout" && failure.code !== "network";
     if (answered) await context.leases.release(recordingId);
-    if (failure.class === "not_found") return waitForRoom(context, recording, job, token);
+    if (failure.class === "not_found") return waitForSource(context, recording, "room", job, token);
     if (failure.class === "retryable") {
       context.metrics.startBackpressure.inc({ cause: backpressureCause(failure.code) });
       const waitedMs = context.now() - since;
@@ -162,11 +175,12 @@ export async function handleStart(
  * LiveKit answered that the room does not exist: it loads the room before asking any egress.
  * A recording may be requested a moment before its room opens, so the start waits for the room
  * — woken at once by the room_started webhook, polling meanwhile — until the recording's
- * deadline, then fails room_not_found.
+ * deadline, then fails room_not_found. A track recording waits the same way for its track.
  */
-async function waitForRoom(
+async function waitForSource(
   context: RecorderContext,
   recording: Recording,
+  what: "room" | "track",
   job: Job,
   token: string | undefined,
 ): Promise<never> {
@@ -175,26 +189,27 @@ async function waitForRoom(
     : context.recorder.roomWaitMs;
   const waitMs = Math.min(requestedMs, MAX_ROOM_WAIT_MS);
   const waitedMs = context.now() - Date.parse(recording.createdAt);
+  const trackId = recording.source.type === "track" ? recording.source.trackId : "";
   if (waitedMs >= waitMs) {
-    await failRecording(
-      context,
-      recording.id,
-      "room_not_found",
-      `room "${recording.room}" did not exist in LiveKit ${formatSpan(waitMs)} after the recording was requested: nobody created or joined it`,
-    );
-    throw new UnrecoverableError("room not found");
+    const message =
+      what === "room"
+        ? `room "${recording.room}" did not exist in LiveKit ${formatSpan(waitMs)} after the recording was requested: nobody created or joined it`
+        : `track ${trackId} was not published in room "${recording.room}" ${formatSpan(waitMs)} after the recording was requested`;
+    await failRecording(context, recording.id, what === "room" ? "room_not_found" : "start_failed", message);
+    throw new UnrecoverableError(`${what} not found`);
   }
-  if (!hasWaitNote(recording, "room")) {
-    await context.store.annotate(
-      recording.id,
-      `${WAIT_NOTES.room} "${recording.room}" to open in LiveKit (up to ${formatSpan(waitMs)}): it does not exist yet`,
-    );
+  if (!hasWaitNote(recording, what)) {
+    const note =
+      what === "room"
+        ? `${WAIT_NOTES.room} "${recording.room}" to open in LiveKit (up to ${formatSpan(waitMs)}): it does not exist yet`
+        : `${WAIT_NOTES.track} ${trackId} to be published in room "${recording.room}" (up to ${formatSpan(waitMs)})`;
+    await context.store.annotate(recording.id, note);
   }
   // Polls grow with the wait (1 s → 15 s); the room_started webhook promotes the job at once.
   const delayMs = Math.min(Math.max(1_000, waitedMs / 4), 15_000, waitMs - waitedMs);
   context.logger.info(
-    { recordingId: recording.id, room: recording.room, delayMs },
-    "room does not exist yet: start delayed",
+    { recordingId: recording.id, room: recording.room, waitingFor: what, delayMs },
+    `${what} not there yet: start delayed`,
   );
   return retryLater(job, token, delayMs);
 }

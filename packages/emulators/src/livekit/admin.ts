@@ -7,6 +7,7 @@ import { EgressAdminError, type EgressSnapshot, type FailOptions } from "./egres
 import { type EgressFaults, InvalidFaultsError } from "./faults.ts";
 import type { RecordedRequest } from "./request-log.ts";
 import { TRACK_SOURCES, type TrackSourceName } from "./rooms.ts";
+import { PUBLISHABLE_CODECS } from "./track-output.ts";
 import { TwirpError } from "./twirp.ts";
 import type { WebhookDelivery } from "./webhooks.ts";
 
@@ -52,7 +53,13 @@ const joinSchema = z
   })
   .strict();
 const publishSchema = z
-  .object({ source: sourceSchema, name: z.string().max(256).optional(), muted: z.boolean().optional() })
+  .object({
+    source: sourceSchema,
+    name: z.string().max(256).optional(),
+    muted: z.boolean().optional(),
+    /** The codec it is published in: opus (audio); vp8 (the default), vp9 or h264 (video). */
+    codec: z.enum([...PUBLISHABLE_CODECS.audio, ...PUBLISHABLE_CODECS.video]).optional(),
+  })
   .strict();
 const muteSchema = z.object({ muted: z.boolean() }).strict();
 const createRoomSchema = z.object({ name: z.string().min(1).max(256) }).strict();

@@ -13,6 +13,8 @@ import {
   StreamInfo_Status,
   StreamInfoList,
   type TrackCompositeEgressRequest,
+  type TrackEgressRequest,
+  type WebEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import {
@@ -24,7 +26,13 @@ import {
   totalBitrateKbps,
 } from "./encoding.ts";
 import type { EgressFaults } from "./faults.ts";
-import { type FilenameContext, redactedRequest, resolveFilename, selectOutputs } from "./file-output.ts";
+import {
+  type FilenameContext,
+  redactedRequest,
+  resolveFilename,
+  selectOutputs,
+  substituteFilename,
+} from "./file-output.ts";
 import { newId, nowNanos } from "./ids.ts";
 import { type ImagePlan, imagePath, planImages, thumbnailJpeg } from "./image-output.ts";
 import { generatePayload, payloadSize } from "./payload.ts";
@@ -54,7 +62,9 @@ import {
   streamKindOf,
   streamTarget,
 } from "./stream-output.ts";
+import { directFileOf, redactedTrackRequest, trackFormatOf, trackPlan } from "./track-output.ts";
 import { TwirpError } from "./twirp.ts";
+import { loadPage } from "./web-page.ts";
 import type { EgressEventName, WebhookPayload } from "./webhooks.ts";
 
 export type UploadOutcome = "pending" | "uploaded" | "failed" | "kept-locally";
@@ -141,13 +151,15 @@ interface EgressRun {
   running: boolean;
   /** Its instance died: nothing about it changes any more. */
   crashed: boolean;
-  /** What it records: the room (composite), one participant, or chosen tracks. */
+  /** What it records: the room (composite), one participant, chosen tracks, one track, or a page. */
   source: StartSource;
   /**
    * A room composite records once its template sends the start signal (a track is there); a
    * participant or track composite once its participant or tracks are there to subscribe to.
    */
   awaitingStartSignal: boolean;
+  /** A web source's page loaded and gave its start signal (or none was awaited). */
+  pageSignalled: boolean;
   /** LiveKit lost its record (purge or data loss): hidden until the egress reports again. */
   forgotten: boolean;
   /** The layout the template shows (UpdateLayout changes it; EgressInfo keeps the request's). */
@@ -162,7 +174,9 @@ interface EgressRun {
 export type StartSource =
   | { case: "roomComposite"; value: RoomCompositeEgressRequest }
   | { case: "participant"; value: ParticipantEgressRequest }
-  | { case: "trackComposite"; value: TrackCompositeEgressRequest };
+  | { case: "trackComposite"; value: TrackCompositeEgressRequest }
+  | { case: "track"; value: TrackEgressRequest }
+  | { case: "web"; value: WebEgressRequest };
 
 export interface FleetSettings {
   faults: () => EgressFaults;
@@ -192,6 +206,8 @@ export interface FleetSettings {
    * it fails "participant … not found" (egress' subscriptionTimeout, 30 s).
    */
   sourceWaitMs: number;
+  /** How long a web source's page may take to load (egress' chromeTimeout, 30 s). */
+  pageLoadTimeoutMs: number;
   payloadCapBytes: number;
   uploadTimeoutMs: number;
   /** Pause before the first upload retry; doubled each time, up to 5 s (the AWS SDK's bounds). */
@@ -294,10 +310,12 @@ export class EgressFleet {
    * fleet gets (livekit/livekit pkg/service/egress.go; livekit/egress pkg/config/pipeline.go).
    */
   start(source: StartSource): EgressInfo {
-    const request = source.value;
-    if (request.roomName === "") throw invalidInput("room_name");
+    // A web egress opens a page, in no room: livekit-server loads no room for it.
+    const roomName = source.case === "web" ? "" : source.value.roomName;
+    if (source.case !== "web" && roomName === "") throw invalidInput("room_name");
     // livekit-server loads the room before it asks any egress instance.
-    const room = this.settings.rooms.get(request.roomName) ?? this.openAutoRoom(request.roomName);
+    const room =
+      source.case === "web" ? null : (this.settings.rooms.get(roomName) ?? this.openAutoRoom(roomName));
     // With no instance free, psrpc gets no bid at all, valid request or not, and gives up only
     // after its retries: the 503 comes ~20 s late.
     const { capacity, refusalDelayMs } = this.settings.faults();
@@ -310,18 +328,33 @@ export class EgressFleet {
       enabled = { audio: !source.value.videoOnly, video: !source.value.audioOnly };
       sourceType = EgressSourceType.WEB;
       checkTemplateUrl(source.value.customBaseUrl);
+    } else if (source.case === "web") {
+      sourceType = EgressSourceType.WEB;
+      if (!isHttpUrl(source.value.url)) throw invalidInput("web url");
+      enabled = { audio: !source.value.videoOnly, video: !source.value.audioOnly };
     } else if (source.case === "participant") {
       if (source.value.identity === "") throw invalidInput("identity");
       enabled = { audio: true, video: true };
-    } else {
+    } else if (source.case === "trackComposite") {
       const { audioTrackId, videoTrackId } = source.value;
       if (audioTrackId === "" && videoTrackId === "") throw invalidInput("audio_track_id or video_track_id");
       enabled = { audio: audioTrackId !== "", video: videoTrackId !== "" };
+    } else {
+      enabled = { audio: true, video: true };
     }
-    const plan = planEncoding(enabled, request.options);
-    const outputs = selectOutputs(request);
+    // A track is copied, not encoded: its file is sized by the track, its container by its codec.
+    const plan =
+      source.case === "track"
+        ? trackPlan(this.settings.rooms.track(roomName, source.value.trackId))
+        : planEncoding(enabled, source.value.options);
+    const outputs =
+      source.case === "track"
+        ? { file: directFileOf(source.value), stream: null, segments: null, images: [] }
+        : selectOutputs(source.value);
     if (outputs.images.length > 0 && !plan.videoEnabled) throw invalidInput("audio_only images");
-    const format = outputs.file ? resolveFileFormat(outputs.file.fileType, plan) : null;
+    // A track's container is known once egress subscribes to it (activate).
+    const format =
+      outputs.file && source.case !== "track" ? resolveFileFormat(outputs.file.fileType, plan) : null;
     const streamKind = outputs.stream ? streamKindOf(outputs.stream) : null;
     // A stream output without URLs is only valid beside another output.
     const others = (outputs.file ? 1 : 0) + (outputs.segments ? 1 : 0) + outputs.images.length;
@@ -330,12 +363,15 @@ export class EgressFleet {
       outputs.stream && streamKind ? outputs.stream.urls.map((url) => streamTarget(url, streamKind)) : [];
 
     const egressId = newId("EG_");
-    const roomId = room.sid;
-    const names: FilenameContext = { roomName: request.roomName, roomId, now: new Date() };
-    const file =
-      outputs.file && format
-        ? new FileInfo({ filename: resolveFilename(outputs.file.filepath, format, names) })
-        : null;
+    const roomId = room?.sid ?? "";
+    const names: FilenameContext = { roomName, roomId, now: new Date() };
+    const file = outputs.file
+      ? new FileInfo({
+          filename: format
+            ? resolveFilename(outputs.file.filepath, format, names)
+            : substituteFilename(outputs.file.filepath, names),
+        })
+      : null;
     const segmentPlan = outputs.segments ? planSegments(outputs.segments, names) : null;
     const imagePlans = outputs.images.map((image) => planImages(image, plan, names));
     const segmentsInfo = segmentPlan
@@ -363,7 +399,7 @@ export class EgressFleet {
     const info = new EgressInfo({
       egressId,
       roomId,
-      roomName: request.roomName,
+      roomName,
       sourceType,
       status: EgressStatus.EGRESS_STARTING,
       // Egress stamps the request when it takes it, not when it begins recording.
@@ -445,6 +481,7 @@ export class EgressFleet {
       source,
       layout: source.case === "roomComposite" ? source.value.layout : null,
       awaitingStartSignal: true,
+      pageSignalled: false,
       forgotten: false,
       activeSinceMs: null,
       plannedFault: this.takePlannedFault(),
@@ -455,7 +492,7 @@ export class EgressFleet {
     this.settings.logger.info(
       {
         egressId,
-        roomName: request.roomName,
+        roomName,
         filename: file?.filename,
         playlist: segmentsInfo?.playlistName,
         images: imagesInfos.map((image) => image.filenamePrefix),
@@ -468,22 +505,56 @@ export class EgressFleet {
     // The session limit counts from the start of the pipeline, start signal or not.
     const { maxDurationMs } = this.settings.faults();
     if (maxDurationMs !== null) this.after(run, maxDurationMs, () => this.limitReached(run));
-    if (source.case !== "roomComposite") {
+    if (source.case !== "roomComposite" && source.case !== "web") {
       this.after(run, this.settings.sourceWaitMs, () => this.sourceNotFound(run));
     }
-    this.checkStartSignal(run);
+    if (source.case === "web") this.openPage(run, source.value);
+    else this.checkStartSignal(run);
     return info.clone();
   }
 
   /**
+   * egress' web source: Chrome loads the page (a load error fails the egress), then records at
+   * once, or from the page's start signal when the request awaits one.
+   */
+  private openPage(run: EgressRun, request: WebEgressRequest): void {
+    const loading = loadPage(request.url, this.settings.pageLoadTimeoutMs).then((page) => {
+      if (!run.running || run.crashed || run.info.status !== EgressStatus.EGRESS_STARTING) return;
+      if (!page.loaded) {
+        this.settings.logger.info(
+          { egressId: run.info.egressId, error: page.error },
+          "web page did not load",
+        );
+        this.failRun(run, page.error, 400);
+        return;
+      }
+      run.pageSignalled = !request.awaitStartSignal || page.startSignal;
+      this.checkStartSignal(run);
+    });
+    const tracked = loading.finally(() => this.finishing.delete(tracked));
+    this.finishing.add(tracked);
+  }
+
+  /**
    * A participant left its room: a participant egress recording it ends as egress' SDK source
-   * does when its participant disconnects — normally, uploading what it has.
+   * does when its participant disconnects — normally, uploading what it has; so does a track
+   * egress whose track left with it.
    */
   participantLeft(roomName: string, identity: string): void {
     for (const run of this.runs.values()) {
       if (run.source.case !== "participant" || run.source.value.identity !== identity) continue;
       if (run.info.roomName !== roomName || !run.running || run.crashed) continue;
       if (run.info.status === EgressStatus.EGRESS_ACTIVE) this.sourceClosed(run);
+    }
+    this.trackGone(roomName);
+  }
+
+  /** A track was unpublished (or left with its participant): a track egress of it ends normally. */
+  trackGone(roomName: string): void {
+    for (const run of this.runs.values()) {
+      if (run.source.case !== "track" || run.info.roomName !== roomName) continue;
+      if (!run.running || run.crashed || run.info.status !== EgressStatus.EGRESS_ACTIVE) continue;
+      if (!this.settings.rooms.hasTrack(roomName, run.source.value.trackId)) this.sourceClosed(run);
     }
   }
 
@@ -710,17 +781,46 @@ export class EgressFleet {
     const { rooms } = this.settings;
     const roomName = run.info.roomName;
     const { source } = run;
-    const ready =
-      source.case === "roomComposite"
-        ? rooms.hasStartSignal(roomName, !run.plan.videoEnabled)
-        : source.case === "participant"
-          ? rooms.publishes(roomName, source.value.identity)
-          : [source.value.audioTrackId, source.value.videoTrackId].every(
-              (trackId) => trackId === "" || rooms.hasTrack(roomName, trackId),
-            );
+    let ready: boolean;
+    switch (source.case) {
+      case "roomComposite":
+        ready = rooms.hasStartSignal(roomName, !run.plan.videoEnabled);
+        break;
+      case "web":
+        ready = run.pageSignalled;
+        break;
+      case "participant":
+        ready = rooms.publishes(roomName, source.value.identity);
+        break;
+      case "trackComposite":
+        ready = [source.value.audioTrackId, source.value.videoTrackId].every(
+          (trackId) => trackId === "" || rooms.hasTrack(roomName, trackId),
+        );
+        break;
+      case "track":
+        ready = this.subscribeTrack(run, source.value);
+        break;
+    }
     if (!ready) return;
     run.awaitingStartSignal = false;
     this.after(run, this.settings.faults().activationDelayMs, () => this.activate(run));
+  }
+
+  /**
+   * A track egress subscribes to its track: the track's codec decides the container, and so the
+   * file's extension (egress' updateFilepath replaces the requested one).
+   */
+  private subscribeTrack(run: EgressRun, request: TrackEgressRequest): boolean {
+    const track = this.settings.rooms.track(run.info.roomName, request.trackId);
+    if (!track || !run.file) return track !== undefined;
+    const format = trackFormatOf(track);
+    if (!format) return false;
+    run.format = format;
+    run.plan = trackPlan(track);
+    const requested = request.output.case === "file" ? request.output.value.filepath : "";
+    const names = { roomName: run.info.roomName, roomId: run.info.roomId, now: new Date() };
+    run.file.filename = resolveFilename(requested, format, names);
+    return true;
   }
 
   /** The SDK source's wait ran out: egress fails with what it did not find (psrpc NotFound). */
@@ -731,6 +831,7 @@ export class EgressFleet {
     const { rooms } = this.settings;
     let missing = "";
     if (source.case === "participant") missing = `participant ${source.value.identity} not found`;
+    else if (source.case === "track") missing = `track ${source.value.trackId} not found`;
     else if (source.case === "trackComposite") {
       const absent = [source.value.audioTrackId, source.value.videoTrackId].find(
         (trackId) => trackId !== "" && !rooms.hasTrack(run.info.roomName, trackId),
@@ -1430,7 +1531,17 @@ function redactedSource(source: StartSource): EgressInfo["request"] {
       return { case: "participant", value: redactedRequest(source.value) };
     case "trackComposite":
       return { case: "trackComposite", value: redactedRequest(source.value) };
+    case "track":
+      return { case: "track", value: redactedTrackRequest(source.value) };
+    case "web":
+      return { case: "web", value: redactedRequest(source.value) };
   }
+}
+
+/** egress' isHttp: the URL parses and is http or https. */
+function isHttpUrl(value: string): boolean {
+  const protocol = URL.canParse(value) ? new URL(value).protocol : "";
+  return protocol === "http:" || protocol === "https:";
 }
 
 /**
@@ -1438,7 +1549,5 @@ function redactedSource(source: StartSource): EgressInfo["request"] {
  * an http(s) URL (livekit/egress pkg/config/pipeline.go, "template base url").
  */
 function checkTemplateUrl(customBaseUrl: string): void {
-  if (customBaseUrl === "") return;
-  const protocol = URL.canParse(customBaseUrl) ? new URL(customBaseUrl).protocol : "";
-  if (protocol !== "http:" && protocol !== "https:") throw invalidInput("template base url");
+  if (customBaseUrl !== "" && !isHttpUrl(customBaseUrl)) throw invalidInput("template base url");
 }

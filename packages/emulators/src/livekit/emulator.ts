@@ -52,6 +52,8 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
   endedRetentionMs?: number;
   /** A participant or track composite egress waits this long for its participant or tracks (egress: 30 s). */
   sourceWaitMs?: number;
+  /** A web source's page must load within this (egress' chromeTimeout: 30 s). */
+  pageLoadTimeoutMs?: number;
   /** A stream that broke after media flowed is given up after reconnecting this long (egress: 30 s). */
   streamGiveUpMs?: number;
   /** Pause between a broken stream's reconnections (default 1 s). */
@@ -162,6 +164,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     onTrackPublished: (roomName) => fleet.trackPublished(roomName),
     onRoomClosed: (roomName) => fleet.roomClosed(roomName),
     onParticipantLeft: (roomName, identity) => fleet.participantLeft(roomName, identity),
+    onTrackUnpublished: (roomName) => fleet.trackGone(roomName),
     logger,
   });
   const fleet: EgressFleet = new EgressFleet({
@@ -171,6 +174,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     autoRoomDelayMs: positive("autoRoomDelayMs", options.autoRoomDelayMs, 0),
     endedRetentionMs: positive("endedRetentionMs", options.endedRetentionMs, 24 * 3_600_000, 1),
     sourceWaitMs: positive("sourceWaitMs", options.sourceWaitMs, 30_000, 1),
+    pageLoadTimeoutMs: positive("pageLoadTimeoutMs", options.pageLoadTimeoutMs, 30_000, 1),
     streamGiveUpMs: positive("streamGiveUpMs", options.streamGiveUpMs, 30_000),
     streamRetryDelayMs: positive("streamRetryDelayMs", options.streamRetryDelayMs, 1_000, 1),
     streamConnectTimeoutMs: positive("streamConnectTimeoutMs", options.streamConnectTimeoutMs, 5_000, 1),

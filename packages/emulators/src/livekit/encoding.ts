@@ -89,6 +89,7 @@ export const MIME = {
   h264: "video/h264",
   mp4: "video/mp4",
   ogg: "audio/ogg",
+  webm: "video/webm",
 } as const;
 
 // egress' applyAdvanced: only these codecs change the choice; VP8 is not wired into the

@@ -109,7 +109,7 @@ function redactS3(s3: S3Upload): void {
   s3.assumeRoleExternalId = redactValue(s3.assumeRoleExternalId, "{external_id}");
 }
 
-function redactUpload(upload: EncodedFileOutput["output"]): void {
+export function redactUpload(upload: EncodedFileOutput["output"]): void {
   if (upload.case === "s3") redactS3(upload.value);
   else if (upload.case === "gcp")
     upload.value.credentials = redactValue(upload.value.credentials, "{credentials}");

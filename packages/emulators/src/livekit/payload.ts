@@ -25,6 +25,8 @@ function mp4Header(total: number): Buffer {
 function magic(contentType: string, total: number): Buffer {
   if (contentType === MIME.mp4) return mp4Header(total);
   if (contentType === MIME.ogg) return Buffer.from("OggS\0\x02", "latin1");
+  // EBML's magic and a DocType "webm" element (RFC 8794; Matroska's WebM profile).
+  if (contentType === MIME.webm) return Buffer.from("\x1a\x45\xdf\xa3\x42\x82\x84webm", "latin1");
   return Buffer.from("ID3\x04\0\0", "latin1");
 }
 

@@ -9,6 +9,7 @@ import {
 import type { Logger } from "@recfleet/runtime";
 import { AdminRequestError } from "../common/admin.ts";
 import { newId } from "./ids.ts";
+import { PUBLISHABLE_CODECS } from "./track-output.ts";
 import { TwirpError } from "./twirp.ts";
 import type { RoomEventName, WebhookPayload } from "./webhooks.ts";
 
@@ -33,6 +34,8 @@ export interface RoomSettings {
   onRoomClosed: (roomName: string) => void;
   /** Called when a participant left, after participant_left: a participant egress of it ends. */
   onParticipantLeft: (roomName: string, identity: string) => void;
+  /** Called when a track was unpublished, after track_unpublished: a track egress of it ends. */
+  onTrackUnpublished: (roomName: string) => void;
   logger: Logger;
 }
 
@@ -167,12 +170,21 @@ export class RoomRegistry {
   publish(
     roomName: string,
     identity: string,
-    options: { source: TrackSourceName; name?: string; muted?: boolean },
+    options: { source: TrackSourceName; name?: string; muted?: boolean; codec?: string },
   ): TrackInfo {
     const { state, participant } = this.requireParticipant(roomName, identity);
     const kind = TRACK_SOURCES[options.source];
     if (participant.tracks.some((track) => track.source === kind.source)) {
       throw new AdminRequestError(409, `${identity} already publishes a ${options.source} track`);
+    }
+    const video = kind.type === TrackType.VIDEO;
+    const codec = options.codec ?? (video ? "vp8" : "opus");
+    const codecs: readonly string[] = video ? PUBLISHABLE_CODECS.video : PUBLISHABLE_CODECS.audio;
+    if (!codecs.includes(codec)) {
+      throw new AdminRequestError(
+        400,
+        `a ${options.source} track is one of ${codecs.join(", ")}, not ${codec}`,
+      );
     }
     const track = new TrackInfo({
       sid: newId("TR_"),
@@ -181,7 +193,7 @@ export class RoomRegistry {
       name: options.name ?? options.source,
       muted: options.muted ?? false,
       ...(kind.type === TrackType.VIDEO ? { width: 1280, height: 720, simulcast: true } : {}),
-      mimeType: kind.type === TrackType.VIDEO ? "video/VP8" : "audio/opus",
+      mimeType: MIME_TYPES[codec] ?? codec,
     });
     participant.tracks.push(track);
     participant.isPublisher = true;
@@ -201,6 +213,7 @@ export class RoomRegistry {
     participant.isPublisher = participant.tracks.length > 0;
     participant.version += 1;
     this.emit(state, "track_unpublished", participant, track);
+    this.settings.onTrackUnpublished(roomName);
   }
 
   /** Mutes or unmutes a track; LiveKit sends no webhook for it. */
@@ -235,12 +248,18 @@ export class RoomRegistry {
 
   /** Whether a track with this sid is published in the room. */
   hasTrack(roomName: string, trackSid: string): boolean {
+    return this.track(roomName, trackSid) !== undefined;
+  }
+
+  /** The track with this sid published in the room, if any. */
+  track(roomName: string, trackSid: string): TrackInfo | undefined {
     const state = this.rooms.get(roomName);
-    if (!state) return false;
+    if (!state) return undefined;
     for (const participant of state.participants.values()) {
-      if (participant.tracks.some((track) => track.sid === trackSid)) return true;
+      const track = participant.tracks.find((candidate) => candidate.sid === trackSid);
+      if (track) return track;
     }
-    return false;
+    return undefined;
   }
 
   /** Closes every room at once, without webhooks (the emulator is going away or being reset). */
@@ -315,6 +334,14 @@ export class RoomRegistry {
     });
   }
 }
+
+// The MIME types LiveKit's TrackInfo names each codec by (livekit/protocol livekit_models.proto).
+const MIME_TYPES: Readonly<Record<string, string>> = {
+  opus: "audio/opus",
+  vp8: "video/VP8",
+  vp9: "video/VP9",
+  h264: "video/H264",
+};
 
 /** A track named by its sid (TR_…) or by its source (camera, microphone …). */
 function matchesTrack(track: TrackInfo, ref: string): boolean {

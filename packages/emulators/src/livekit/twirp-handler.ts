@@ -15,8 +15,10 @@ import {
   RoomParticipantIdentity,
   StopEgressRequest,
   TrackCompositeEgressRequest,
+  TrackEgressRequest,
   UpdateLayoutRequest,
   UpdateStreamRequest,
+  WebEgressRequest,
 } from "@livekit/protocol";
 import type { Logger } from "@recfleet/runtime";
 import { BodyTooLargeError, readBody } from "../common/http.ts";
@@ -34,6 +36,8 @@ const EMULATED: Record<string, readonly string[]> = {
     "StartRoomCompositeEgress",
     "StartParticipantEgress",
     "StartTrackCompositeEgress",
+    "StartTrackEgress",
+    "StartWebEgress",
     "StopEgress",
     "ListEgress",
     "UpdateLayout",
@@ -45,7 +49,7 @@ const EMULATED: Record<string, readonly string[]> = {
 // Methods that exist on a real server but are not emulated: answered `unimplemented` rather
 // than `bad_route`, so a caller can tell "wrong path" from "not here".
 const NOT_EMULATED: Record<string, readonly string[]> = {
-  "livekit.Egress": ["StartEgress", "StartWebEgress", "StartTrackEgress"],
+  "livekit.Egress": ["StartEgress"],
   "livekit.RoomService": [
     "GetParticipant",
     "MutePublishedTrack",
@@ -257,7 +261,11 @@ async function egressMethod(
         ? { case: "participant", value: decoded(ParticipantEgressRequest) }
         : methodName === "StartTrackCompositeEgress"
           ? { case: "trackComposite", value: decoded(TrackCompositeEgressRequest) }
-          : undefined;
+          : methodName === "StartTrackEgress"
+            ? { case: "track", value: decoded(TrackEgressRequest) }
+            : methodName === "StartWebEgress"
+              ? { case: "web", value: decoded(WebEgressRequest) }
+              : undefined;
   if (source) {
     requireRecordGrant(auth);
     try {
