@@ -1,5 +1,6 @@
 import type {
   ApiConfig,
+  AutoRecordRules,
   EncodingConfig,
   ProfileCatalog,
   RecordingsConfig,
@@ -56,6 +57,8 @@ export interface ApiDeps {
   profiles: ProfileCatalog;
   /** API_KEYS and TENANTS_FILE, loaded and checked by loadTenants. */
   tenants: TenantRegistry;
+  /** AUTO_RECORD_FILE, loaded and checked by loadAutoRecordRules. */
+  autoRecord: AutoRecordRules;
   /** Every queue of the fleet, for the dashboard and the job-count metrics. */
   queues: Record<QueueName, Queue>;
   webhookReceiver: WebhookReceiver;
@@ -119,6 +122,7 @@ export function createApp(deps: ApiDeps): Express {
     links: linkBase(config.api.publicUrl),
     limits,
     expireDays: config.recordings.expireDays,
+    autoRecord: deps.autoRecord,
   };
   for (const [name, queue] of Object.entries(deps.queues)) {
     // The connection logs its own errors (once per kind); without a listener a queue would throw.

@@ -1,4 +1,10 @@
-import { APP_SECTIONS, ConfigError, loadProfileCatalog, loadTenants } from "@recfleet/config";
+import {
+  APP_SECTIONS,
+  ConfigError,
+  loadAutoRecordRules,
+  loadProfileCatalog,
+  loadTenants,
+} from "@recfleet/config";
 import {
   checkEvictionPolicy,
   createRedisConnection,
@@ -34,6 +40,7 @@ await runApp({
       ]);
     }
     const profiles = loadProfileCatalog(config.profiles);
+    const autoRecord = loadAutoRecordRules({ file: config.autoRecord.file, profiles, tenants });
     // Separate connections: the store's reads and the producer's writes never wait on each other.
     const redis = createRedisConnection("client", config.redis, logger);
     lifecycle.add("redis (store)", closeConnection(redis));
@@ -58,6 +65,7 @@ await runApp({
       config,
       logger,
       tenants,
+      autoRecord,
       store,
       producer,
       profiles,

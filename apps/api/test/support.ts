@@ -5,6 +5,7 @@ import { join } from "node:path";
 import {
   type ApiConfig,
   type EncodingConfig,
+  loadAutoRecordRules,
   loadConfig,
   loadProfileCatalog,
   loadTenants,
@@ -58,6 +59,8 @@ export interface TestApiOptions {
   allowPrivateStreams?: boolean;
   bodyLimit?: number;
   timeouts?: Partial<ApiTimeouts>;
+  /** AUTO_RECORD_FILE. */
+  autoRecordFile?: string;
 }
 
 export interface TestApi {
@@ -118,6 +121,7 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
     Queue
   >;
   const store = new RecordingStore({ redis, prefix, retentionDays: 30 });
+  const profiles = loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" });
   const app = createApp({
     config: {
       api,
@@ -128,9 +132,10 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
     },
     logger,
     tenants,
+    autoRecord: loadAutoRecordRules({ file: options.autoRecordFile ?? "", profiles, tenants }),
     store,
     producer,
-    profiles: loadProfileCatalog({ file: "", defaultName: "low-cpu", defaultLayout: "speaker" }),
+    profiles,
     queues,
     webhookReceiver: new WebhookReceiver(LIVEKIT_KEY, LIVEKIT_SECRET),
     registry: createMetricsRegistry("api"),

@@ -37,6 +37,7 @@ const recording: Recording = {
   file: { bucket: "recordings", key: "recordings/x.mp4", size: 512, etag: null, contentType: "video/mp4" },
   error: null,
   stopRequested: false,
+  trigger: null,
   expireDays: null,
   expiresAt: null,
   deleteRequested: null,

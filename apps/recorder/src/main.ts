@@ -4,6 +4,7 @@ import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfle
 import { RecordingStore, s3StorageReader } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
+import { loadAutoRecord } from "./auto-record.ts";
 import type { RecorderContext } from "./context.ts";
 import { createEgressClient, createRoomClient } from "./egress-client.ts";
 import { StartLeases } from "./leases.ts";
@@ -16,6 +17,7 @@ await runApp({
   shutdownDeadlineMs: (config) => config.recorder.shutdownGraceMs + 5000,
   start: async ({ config, logger, lifecycle }) => {
     const profiles = loadProfileCatalog(config.profiles);
+    const autoRecord = loadAutoRecord(config, profiles);
     const { prefix } = config.redis;
     const client = createRedisConnection("client", config.redis, logger);
     lifecycle.add("redis (store)", () => client.quit());
@@ -48,6 +50,7 @@ await runApp({
       minio,
       reader: s3StorageReader(minio, config.storage.requestTimeoutMs),
       recorder: config.recorder,
+      autoRecord,
       egressTimeoutMs: config.livekit.requestTimeoutMs,
       leases: new StartLeases(client, prefix, `${hostname()}-${process.pid}`),
       metrics: createRecorderMetrics(registry),

@@ -2,6 +2,7 @@ import { createConsumer, JOBS } from "@recfleet/queues";
 import { type Logger, withTimeout } from "@recfleet/runtime";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { applyRoomEvent } from "./auto-record.ts";
 import type { RecorderContext } from "./context.ts";
 import { removeLateFile } from "./deletion.ts";
 import { handleDelete } from "./handlers/delete.ts";
@@ -45,7 +46,7 @@ function instrumented<T>(
   );
 }
 
-/** The control-queue worker: start, stop and reconcile jobs. */
+/** The control-queue worker: start, stop, room-event and reconcile jobs, and the rest of the control queue. */
 export function createRecorderWorker(context: RecorderContext, options: RecorderWorkerOptions): Worker {
   const worker = createConsumer(
     "control",
@@ -59,6 +60,8 @@ export function createRecorderWorker(context: RecorderContext, options: Recorder
         instrumented(context, "update-layout", job, () => handleUpdateLayout(context, data)),
       "update-stream": (data, job) =>
         instrumented(context, "update-stream", job, () => handleUpdateStream(context, data)),
+      "room-event": (data, job) =>
+        instrumented(context, "room-event", job, () => applyRoomEvent(context, data)),
       "late-file": (data, job) =>
         instrumented(context, "late-file", job, () => removeLateFile(context, data.recordingId, data.key)),
       reconcile: (_data, job) =>

@@ -43,6 +43,7 @@ const recording = (kind: Recording["kind"], profile: string): Recording => ({
   streamsAsOf: null,
   error: null,
   stopRequested: false,
+  trigger: null,
   expireDays: null,
   expiresAt: null,
   deleteRequested: null,

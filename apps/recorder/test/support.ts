@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/config";
+import { loadAutoRecordRules, loadConfig, loadProfileCatalog, type RecorderConfig } from "@recfleet/config";
 import { type S3Emulator, startS3Emulator } from "@recfleet/emulators/s3";
 import { createRedisConnection, JobProducer, waitUntilReady } from "@recfleet/queues";
 import { type NewRecording, type Recording, RecordingStore, s3StorageReader } from "@recfleet/recordings";
@@ -123,6 +123,8 @@ export async function startHarness(options: {
   recorder?: Partial<RecorderConfig>;
   storage?: Record<string, string>;
   requestTimeoutMs?: number;
+  /** AUTO_RECORD_FILE. */
+  autoRecordFile?: string;
 }): Promise<Harness> {
   const prefix = uniquePrefix();
   const env: Record<string, string> = {
@@ -141,6 +143,7 @@ export async function startHarness(options: {
   };
   const config = loadConfig(["redis", "livekit", "storage", "recorder", "profiles", "recordings"], env);
   const recorder = { ...config.recorder, lockDurationMs: 2000, ...options.recorder };
+  const profiles = loadProfileCatalog(config.profiles);
   const client = createRedisConnection("client", config.redis, silent);
   const producerConnection = createRedisConnection("producer", config.redis, silent);
   const workerConnection = createRedisConnection("worker", config.redis, silent);
@@ -160,11 +163,15 @@ export async function startHarness(options: {
     producer,
     egress: createEgressClient(config.livekit),
     rooms: createRoomClient(config.livekit),
-    profiles: loadProfileCatalog(config.profiles),
+    profiles,
     storage: config.storage,
     minio,
     reader: s3StorageReader(minio, config.storage.requestTimeoutMs),
     recorder,
+    autoRecord: {
+      rules: loadAutoRecordRules({ file: options.autoRecordFile ?? "", profiles, tenants: null }),
+      expireDaysOf: () => undefined,
+    },
     egressTimeoutMs: config.livekit.requestTimeoutMs,
     leases: new StartLeases(client, prefix, `test-${process.pid}`),
     metrics: createRecorderMetrics(createMetricsRegistry("recorder-test")),

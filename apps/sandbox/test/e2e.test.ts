@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,7 +33,22 @@ beforeAll(async () => {
       },
     }),
   );
-  fleet = await startTestFleet({ env: { TENANTS_FILE: tenantsFile } });
+  const rulesFile = join(mkdtempSync(join(tmpdir(), "recfleet-e2e-rules-")), "rules.json");
+  writeFileSync(
+    rulesFile,
+    JSON.stringify({
+      rules: [
+        {
+          name: "e2e-courses",
+          match: "e2e-auto-*",
+          trigger: "room_started",
+          profile: "minimum-cpu",
+          notify: { email: "teacher@example.com" },
+        },
+      ],
+    }),
+  );
+  fleet = await startTestFleet({ env: { TENANTS_FILE: tenantsFile, AUTO_RECORD_FILE: rulesFile } });
 }, scaled(120_000));
 afterAll(async () => {
   await fleet?.stop();
@@ -77,6 +93,17 @@ async function everyRedisValue(url: string): Promise<string> {
     return parts.join("\n");
   } finally {
     redis.disconnect();
+  }
+}
+
+/** Polls `check` until it answers a value, or fails saying what it waited for. */
+async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + scaled(timeoutMs);
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
@@ -296,6 +323,55 @@ describe("the whole fleet, through the public API only", () => {
   );
 
   it(
+    "records chosen tracks of a room (a track composite of one participant's microphone and another's camera) to one MP4",
+    async () => {
+      const room = "e2e-tracks";
+      await fleet.openRoom(room, { identity: "eve" });
+      await fleet.livekitAdmin(`/rooms/${room}/participants`, { identity: "fay", publish: ["camera"] });
+      const { rooms } = await fleet.livekitAdmin<{
+        rooms: {
+          room: { name: string };
+          participants: { identity: string; tracks: { sid: string; type: string }[] }[];
+        }[];
+      }>("/rooms");
+      const people = rooms.find((entry) => entry.room.name === room)?.participants ?? [];
+      const trackOf = (identity: string, type: string) =>
+        people.find((person) => person.identity === identity)?.tracks.find((track) => track.type === type)
+          ?.sid;
+      const audioTrackId = trackOf("eve", "AUDIO");
+      const videoTrackId = trackOf("fay", "VIDEO");
+      const created = await fleet.api<RecordingView & { source: unknown }>("POST", "/v1/recordings", {
+        room,
+        source: { type: "tracks", audioTrackId, videoTrackId },
+        notify: { email: "eve@example.com" },
+      });
+      expect(created.status).toBe(202);
+      expect(created.body.source).toEqual({ type: "tracks", audioTrackId, videoTrackId });
+      const { id } = created.body;
+      await fleet.waitFor(id, "active");
+      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+      const notified = await fleet.waitFor(id, "notified");
+      expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
+      );
+      const downloaded = Buffer.from(
+        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
+      );
+      // An MP4 starts with its ftyp box.
+      expect(downloaded.subarray(4, 8).toString("latin1")).toBe("ftyp");
+      const { requests } = await fleet.livekitAdmin<{
+        requests: { method: string; body: Record<string, unknown> }[];
+      }>("/requests");
+      const start = requests.find(
+        (request) => request.method === "StartTrackCompositeEgress" && request.body.roomName === room,
+      );
+      expect(start?.body).toMatchObject({ audioTrackId, videoTrackId });
+    },
+    scaled(120_000),
+  );
+
+  it(
     "records one track as published, in its codec's container (VP8: WebM), with no encoding asked of egress, and emails its link",
     async () => {
       const room = "e2e-track";
@@ -387,6 +463,85 @@ describe("the whole fleet, through the public API only", () => {
       expect(egress?.info).toMatchObject({ room_name: "", source_type: "EGRESS_SOURCE_TYPE_WEB" });
     },
     scaled(120_000),
+  );
+
+  it(
+    "records a room by itself when it starts: one recording whatever LiveKit re-sends, saved and emailed when the room finishes; a room whose room_started never came is started by the reconciler",
+    async () => {
+      type Listed = { items: (RecordingView & { trigger: Record<string, unknown> | null })[] };
+      const recordingsOf = async (room: string) =>
+        (await fleet.api<Listed>("GET", `/v1/recordings?room=${room}`)).body.items;
+      type Delivery = { id: string; event: string; room: string | null; outcome: string };
+      const deliveries = async () =>
+        (await fleet.livekitAdmin<{ deliveries: Delivery[] }>("/webhooks")).deliveries;
+      const redis = new Redis(fleet.info.redisUrl);
+      /** LiveKit sends the room's room_started again; answers once the recorder has handled it. */
+      const resendRoomStarted = async (room: string) => {
+        const started = (await deliveries()).find(
+          (entry) => entry.event === "room_started" && entry.room === room,
+        );
+        if (!started) throw new Error(`no room_started webhook for ${room}`);
+        const before = (await deliveries()).filter((entry) => entry.id === started.id).length;
+        await fleet.livekitAdmin(`/webhooks/${started.id}/resend`, {});
+        await until("the resent room_started to reach the API", async () => {
+          const sent = (await deliveries()).filter(
+            (entry) => entry.id === started.id && entry.outcome === "sent",
+          );
+          return sent.length > before ? true : undefined;
+        });
+        const jobId = `room-event-${createHash("sha256").update(started.id).digest("hex").slice(0, 32)}`;
+        await until("the room event to be handled", async () =>
+          (await redis.hget(`recfleet:control:${jobId}`, "finishedOn")) ? true : undefined,
+        );
+      };
+      try {
+        const room = "e2e-auto-course";
+        await fleet.openRoom(room);
+        const [recording] = await until("the room's recording", async () => {
+          const found = await recordingsOf(room);
+          return found.length > 0 ? found : undefined;
+        });
+        if (!recording) throw new Error("no recording");
+        expect(recording.trigger).toMatchObject({ rule: "e2e-courses", event: "room_started" });
+        expect(recording.profile).toBe("minimum-cpu");
+        await fleet.waitFor(recording.id, "active");
+        await resendRoomStarted(room);
+        expect((await recordingsOf(room)).map((entry) => entry.id)).toEqual([recording.id]);
+
+        await fleet.livekitAdmin(`/rooms/${room}`, undefined, "DELETE");
+        const notified = await fleet.waitFor(recording.id, "notified");
+        expect(notified.file?.key).toBe(`recordings/${recording.id}.mp4`);
+        const mail = (await fleet.mails()).find(
+          (entry) => entry.messageId === `<saved.${recording.id}@sandbox.localhost>`,
+        );
+        expect(mail?.to.map((to) => to.address)).toEqual(["teacher@example.com"]);
+        // Delivered again after the room finished: still that one recording.
+        await resendRoomStarted(room);
+        expect((await recordingsOf(room)).map((entry) => entry.id)).toEqual([recording.id]);
+
+        // LiveKit loses every webhook for a while: the reconciler reads the room from RoomService.
+        const missed = "e2e-auto-missed";
+        await fleet.livekitAdmin("/faults", { dropWebhooks: 1 }, "PATCH");
+        try {
+          await fleet.openRoom(missed);
+          const [caught] = await until("the reconciler to start the room's recording", async () => {
+            const found = await recordingsOf(missed);
+            return found.length > 0 ? found : undefined;
+          });
+          expect(caught?.trigger).toMatchObject({ rule: "e2e-courses", event: "room_started" });
+          await fleet.waitFor(caught?.id ?? "", "active");
+        } finally {
+          await fleet.livekitAdmin("/faults", { dropWebhooks: 0 }, "PATCH");
+        }
+        await fleet.livekitAdmin(`/rooms/${missed}`, undefined, "DELETE");
+        const [caught] = await recordingsOf(missed);
+        await fleet.waitFor(caught?.id ?? "", "notified");
+        expect(await recordingsOf(missed)).toHaveLength(1);
+      } finally {
+        redis.disconnect();
+      }
+    },
+    scaled(180_000),
   );
 
   it(

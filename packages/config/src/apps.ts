@@ -6,8 +6,18 @@ import type { Section } from "./schema.ts";
  * give each of them.
  */
 export const APP_SECTIONS = {
-  api: ["redis", "livekit", "api", "profiles", "encoding", "streams", "recordings", "tenants"],
-  recorder: ["redis", "livekit", "storage", "recorder", "profiles", "recordings", "health"],
+  api: ["redis", "livekit", "api", "profiles", "encoding", "streams", "recordings", "tenants", "autoRecord"],
+  recorder: [
+    "redis",
+    "livekit",
+    "storage",
+    "recorder",
+    "profiles",
+    "recordings",
+    "tenants",
+    "autoRecord",
+    "health",
+  ],
   "storage-listener": ["redis", "storage", "listener", "recordings", "health"],
   mailer: ["redis", "storage", "smtp", "mailer", "callbacks", "recordings", "tenants", "health"],
 } as const satisfies Record<string, readonly Section[]>;

@@ -1,5 +1,6 @@
 export { DEFAULT_TENANT, MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
 export { APP_SECTIONS, type AppName } from "./apps.ts";
+export * from "./auto-record.ts";
 export {
   allSections,
   ConfigError,

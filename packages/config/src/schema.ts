@@ -107,6 +107,10 @@ export interface EncodingConfig {
   /** Base URLs a web source may open (its url starts with one); empty: web sources are refused. */
   webSourceUrls: string[];
 }
+export interface AutoRecordConfig {
+  /** JSON or YAML file of auto-record rules; empty: none. */
+  file: string;
+}
 export interface StreamsConfig {
   allowPrivateTargets: boolean;
 }
@@ -152,6 +156,7 @@ export interface FleetConfig {
   streams: StreamsConfig;
   recordings: RecordingsConfig;
   tenants: TenantsConfig;
+  autoRecord: AutoRecordConfig;
   mailer: MailerConfig;
   callbacks: CallbacksConfig;
   listener: ListenerConfig;
@@ -602,6 +607,14 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "expire-days",
       default: 0,
       env: "RECORDINGS_EXPIRE_DAYS",
+    },
+  },
+  autoRecord: {
+    file: {
+      doc: "JSON or YAML file of auto-record rules: rooms (by name pattern) that record themselves when they start, or per participant or per track as they join or publish, and stop with them; each rule's recording spec, owner tenant and recipient. Empty: no room records itself. Checked at start; see docs/api.md.",
+      format: "optional-string",
+      default: "",
+      env: "AUTO_RECORD_FILE",
     },
   },
   tenants: {

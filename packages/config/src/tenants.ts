@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { MIN_KEY_LENGTH, parseApiKeyEntry, TENANT_NAME } from "./api-keys.ts";
 import { ConfigError, type ConfigProblem } from "./load.ts";
+import { readSettingsFile } from "./settings-file.ts";
 
 /**
  * Tenants: the API consumers of one fleet. API_KEYS names their keys (`acme=<key>`; a bare key
@@ -153,32 +152,20 @@ const tenantEntry = z.strictObject({
   callback: callbackEntry.optional(),
 });
 
-const fileShape = z.strictObject({
-  tenants: z.record(z.string(), z.unknown(), { error: "must map tenant names to their settings" }),
-});
-
 const TENANTS_FILE = { env: "TENANTS_FILE", key: "tenants.file" } as const;
 
 function readTenantsFile(path: string): { entries: Record<string, unknown>; problems: ConfigProblem[] } {
-  const problem = (message: string) => ({ entries: {}, problems: [{ ...TENANTS_FILE, message }] });
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    return problem(`cannot read the file ${path} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+  const holds = "map of tenant names to their settings";
+  const { value, problems } = readSettingsFile(path, TENANTS_FILE, "tenants", holds);
+  if (problems.length > 0) return { entries: {}, problems };
+  const shape = z.record(z.string(), z.unknown()).safeParse(value);
+  if (!shape.success) {
+    return {
+      entries: {},
+      problems: [{ ...TENANTS_FILE, message: `${path} must hold a "tenants:" ${holds}` }],
+    };
   }
-  let parsed: unknown;
-  try {
-    parsed = /\.json$/i.test(path) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 50 });
-  } catch (error) {
-    // The parser's message quotes no value: only its position.
-    return problem(
-      `${path} is not valid ${/\.json$/i.test(path) ? "JSON" : "YAML"}: ${(error as Error).message.split("\n")[0]}`,
-    );
-  }
-  const shape = fileShape.safeParse(parsed);
-  if (!shape.success) return problem(`${path} must hold a "tenants:" map of tenant names to their settings`);
-  return { entries: shape.data.tenants, problems: [] };
+  return { entries: shape.data, problems: [] };
 }
 
 /**

@@ -108,6 +108,25 @@ describe("egress webhooks", () => {
     ).rejects.toThrow();
   });
 
+  it("are sent again on request, the same id and body newly signed, as LiveKit's at-least-once delivery does", async () => {
+    const egressId = await runToCompletion("room-w4");
+    const [started] = await verifiedEvents(egressId);
+    const again = emulator.resendWebhook(started?.id ?? "");
+    expect(again).toMatchObject({ id: started?.id, event: "egress_started", outcome: "pending" });
+    expect(emulator.resendWebhook("EV_unknown")).toBeUndefined();
+    await emulator.idle();
+    const events = await verifiedEvents(egressId);
+    expect(events.map((event) => event.event)).toEqual([
+      "egress_started",
+      "egress_updated",
+      "egress_updated",
+      "egress_ended",
+      "egress_started",
+    ]);
+    expect(events.at(-1)?.id).toBe(started?.id);
+    expect(events.at(-1)?.toJsonString()).toBe(started?.toJsonString());
+  });
+
   it("are never delivered when the drop fault takes them all", async () => {
     emulator.setFaults({ dropWebhooks: 1 });
     await runToCompletion("room-w3");

@@ -4,6 +4,7 @@ import { deleteJob } from "./jobs/delete.ts";
 import { lateFileJob } from "./jobs/late-file.ts";
 import { recordingFailedJob, recordingSavedJob, streamEndedJob } from "./jobs/notifications.ts";
 import { reconcileJob } from "./jobs/reconcile.ts";
+import { roomEventJob } from "./jobs/room-event.ts";
 import { startJob } from "./jobs/start.ts";
 import { stopJob } from "./jobs/stop.ts";
 import { updateLayoutJob } from "./jobs/update-layout.ts";
@@ -18,6 +19,7 @@ export const JOBS = {
   [lateFileJob.name]: lateFileJob,
   [updateLayoutJob.name]: updateLayoutJob,
   [updateStreamJob.name]: updateStreamJob,
+  [roomEventJob.name]: roomEventJob,
   [reconcileJob.name]: reconcileJob,
   [recordingSavedJob.name]: recordingSavedJob,
   [recordingFailedJob.name]: recordingFailedJob,

@@ -135,6 +135,9 @@ describe("createConsumer", () => {
         stop: async () => {
           handled += 1;
         },
+        "room-event": async () => {
+          handled += 1;
+        },
         reconcile: async () => {
           handled += 1;
         },

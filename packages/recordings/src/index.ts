@@ -63,6 +63,7 @@ export {
   type RecordingKind,
   type RecordingOutput,
   type RecordingSource,
+  type RecordingTrigger,
   ROOM_SOURCE,
   recordingOutputSchema,
   recordingSchema,

@@ -235,6 +235,15 @@ export const artifactSchema = z.object({
 });
 export type Artifact = z.infer<typeof artifactSchema>;
 
+/** What started a recording of an auto-record rule. */
+export const triggerSchema = z.object({
+  rule: z.string(),
+  event: z.enum(["room_started", "participant_joined", "track_published"]),
+  /** The sid of the room, participant or track whose session it records (RM_…, PA_…, TR_…). */
+  sid: z.string(),
+});
+export type RecordingTrigger = z.infer<typeof triggerSchema>;
+
 export const recordingSchema = z.object({
   id: z.string(),
   /** The API consumer that owns it; only its keys (and admin keys) see it. Older documents: default. */
@@ -270,6 +279,8 @@ export const recordingSchema = z.object({
   streamsAsOf: z.iso.datetime().nullable().default(null),
   error: z.object({ code: z.enum(FAILURE_CODES), message: z.string() }).nullable(),
   stopRequested: z.boolean(),
+  /** The auto-record rule that started it and the LiveKit session (room, participant or track sid) that did; null: asked for through the API. */
+  trigger: triggerSchema.nullable().default(null),
   /** Days its files are kept once saved; null: until the bucket's own lifecycle rules remove them. */
   expireDays: z.number().positive().nullable().default(null),
   /** When its files will be (or were) removed: set when it is saved, from expireDays. */
@@ -308,6 +319,8 @@ export interface NewRecording {
   roomWaitSeconds?: number;
   /** Days its files are kept once saved; absent: no expiry. */
   expireDays?: number;
+  /** Set for a recording an auto-record rule started. */
+  trigger?: RecordingTrigger;
 }
 
 /** A recording's outputs: as asked for, or the kind's one file for a document written before outputs (a room recording). */

@@ -36,6 +36,9 @@ export interface RecordingStoreOptions {
   now?: () => Date;
 }
 
+/** The body hash of a scope closed before any recording claimed it (closeIdempotency). */
+export const CLOSED_SCOPE = "closed";
+
 export type CreateResult =
   | { outcome: "created"; recording: Recording }
   /** Another recording of this room and kind is in progress. */
@@ -165,6 +168,7 @@ export class RecordingStore {
       encoding: input.encoding ?? null,
       customBaseUrl: input.customBaseUrl ?? null,
       expireDays: input.expireDays ?? null,
+      trigger: input.trigger ?? null,
       expiresAt: null,
       deleteRequested: null,
       createdAt: at,
@@ -420,6 +424,24 @@ export class RecordingStore {
   /** Whether an Idempotency-Key was claimed (and not yet expired or released). */
   async hasIdempotency(scope: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.idempotency(scope))) === 1;
+  }
+
+  /**
+   * Closes an idempotency scope before or after the recording it guards: when nothing claimed it,
+   * it is marked so that a later create with it makes nothing (an event that ended a session
+   * arrived before the one that began it); when a recording did, answers its id.
+   */
+  async closeIdempotency(scope: string, ttlMs: number): Promise<{ recordingId: string } | { closed: true }> {
+    const key = this.keys.idempotency(scope);
+    const mark = JSON.stringify({ bodyHash: CLOSED_SCOPE, recordingId: "" });
+    if ((await this.redis.set(key, mark, "PX", ttlMs, "NX")) === "OK") return { closed: true };
+    const previous = JSON.parse((await this.redis.get(key)) ?? "{}") as { recordingId?: string };
+    return previous.recordingId ? { recordingId: previous.recordingId } : { closed: true };
+  }
+
+  /** Keeps an idempotency scope for `ttlMs` more: its session is still seen. */
+  async touchIdempotency(scope: string, ttlMs: number): Promise<void> {
+    await this.redis.pexpire(this.keys.idempotency(scope), ttlMs);
   }
 
   /** Forgets an Idempotency-Key (after rolling back the recording it created), so a retry can use it. */

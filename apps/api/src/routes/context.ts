@@ -1,4 +1,10 @@
-import type { ApiConfig, EncodingConfig, ProfileCatalog, TenantRegistry } from "@recfleet/config";
+import type {
+  ApiConfig,
+  AutoRecordRules,
+  EncodingConfig,
+  ProfileCatalog,
+  TenantRegistry,
+} from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
 import type { DeliveryLog, RecordingStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
@@ -28,4 +34,6 @@ export interface RouteContext {
   limits: ApiLimits;
   /** RECORDINGS_EXPIRE_DAYS; 0: files are kept until the bucket's own rules remove them. */
   expireDays: number;
+  /** AUTO_RECORD_FILE: the room events of a room a rule matches go to the recorder. */
+  autoRecord: AutoRecordRules;
 }

@@ -1,3 +1,10 @@
+import {
+  type JobData,
+  participantKindName,
+  ROOM_EVENTS,
+  type RoomEventName,
+  trackTypeName,
+} from "@recfleet/queues";
 import { applyEgressReport, egressReportOf } from "@recfleet/recordings";
 import express, { type RequestHandler, Router } from "express";
 import type { WebhookEvent } from "livekit-server-sdk";
@@ -32,20 +39,51 @@ function isDecodeError(error: unknown): boolean {
   );
 }
 
+function isRoomEvent(name: string): name is RoomEventName {
+  return (ROOM_EVENTS as readonly string[]).includes(name);
+}
+
+/**
+ * A room event as the auto-record rules take it, from a verified webhook; undefined when it lacks
+ * what its kind needs (a participant_joined without its participant): nothing to act on.
+ */
+function roomEventJobOf(event: WebhookEvent): JobData<"room-event"> | undefined {
+  if (!isRoomEvent(event.event) || !event.room || event.room.sid === "" || event.id === "") return undefined;
+  const { participant, track } = event;
+  const needsParticipant = event.event.startsWith("participant_");
+  const needsTrack = event.event.startsWith("track_");
+  if ((needsParticipant || needsTrack) && !participant?.sid) return undefined;
+  if (needsTrack && !track?.sid) return undefined;
+  return {
+    event: event.event,
+    eventId: event.id,
+    room: event.room.name,
+    roomSid: event.room.sid,
+    participant: participant?.sid
+      ? { sid: participant.sid, identity: participant.identity, kind: participantKindName(participant.kind) }
+      : null,
+    track: track?.sid ? { sid: track.sid, type: trackTypeName(track.type) } : null,
+    createdAt: Number(event.createdAt),
+  };
+}
+
 /**
  * LiveKit webhooks (egress events, and the room events that matter: room_started and
  * track_published wake a start waiting for its room or track, room_finished cancels what had not
- * begun recording), verified with the LiveKit API key and secret (a JWT in Authorization
+ * begun recording, and every room, participant and track event of a room an auto-record rule
+ * matches goes to the recorder as a room-event job), verified with the LiveKit API key and secret (a JWT in Authorization
  * whose sha256 claim covers the body). Each event moves the recording through the store's state
  * machine; answers are 200 for anything well signed (LiveKit would otherwise retry in vain),
  * 503 only while Redis is away, so that LiveKit retries.
  */
 export function webhookRoutes(ctx: RouteContext): Router {
-  const { logger, store, producer, webhookReceiver, work } = ctx;
+  const { logger, store, producer, webhookReceiver, work, autoRecord } = ctx;
 
-  const roomEvent = async (event: WebhookEvent): Promise<[Ack["outcome"], string, string | null]> => {
-    const room = event.room?.name ?? "";
-    if (room === "") return ["ignored", `"${event.event}" names no room`, null];
+  /** What the event does to recordings asked for through the API (a start waiting, an unstarted one). */
+  const onRecordings = async (
+    event: WebhookEvent,
+    room: string,
+  ): Promise<[Ack["outcome"], string, string | null]> => {
     if (event.event === "room_started" || event.event === "track_published") {
       const what = event.event === "room_started" ? "room" : "track";
       const woken = await work(wakeStartsFor(ctx, room), `waking starts waiting for the ${what}`);
@@ -53,10 +91,27 @@ export function webhookRoutes(ctx: RouteContext): Router {
         ? ["applied", `${what} in room "${room}" is there now: start retried at once`, woken[0] ?? null]
         : ["ignored", `no recording of room "${room}" waits to start`, null];
     }
-    const cancelled = await work(cancelUnstartedIn(ctx, room), "cancelling what had not started");
-    return cancelled.length > 0
-      ? ["applied", `room "${room}" closed: ${cancelled.length} recording(s) cancelled`, cancelled[0] ?? null]
-      : ["ignored", `room "${room}" closed: nothing waited to start`, null];
+    if (event.event === "room_finished") {
+      const cancelled = await work(cancelUnstartedIn(ctx, room), "cancelling what had not started");
+      return cancelled.length > 0
+        ? [
+            "applied",
+            `room "${room}" closed: ${cancelled.length} recording(s) cancelled`,
+            cancelled[0] ?? null,
+          ]
+        : ["ignored", `room "${room}" closed: nothing waited to start`, null];
+    }
+    return ["ignored", `"${event.event}" changes no recording asked for through the API`, null];
+  };
+
+  const roomEvent = async (event: WebhookEvent): Promise<[Ack["outcome"], string, string | null]> => {
+    const room = event.room?.name ?? "";
+    if (room === "") return ["ignored", `"${event.event}" names no room`, null];
+    const [outcome, detail, recordingId] = await onRecordings(event, room);
+    const job = roomEventJobOf(event);
+    if (!job || autoRecord.matching(room).length === 0) return [outcome, detail, recordingId];
+    await work(producer.enqueue("room-event", job), "queueing the room event for the auto-record rules");
+    return ["applied", `${detail}; queued for the auto-record rules`, recordingId];
   };
   const router = Router();
 
@@ -93,11 +148,7 @@ export function webhookRoutes(ctx: RouteContext): Router {
         );
         res.json({ outcome, detail, recordingId } satisfies Ack);
       };
-      if (
-        event.event === "room_started" ||
-        event.event === "room_finished" ||
-        event.event === "track_published"
-      ) {
+      if (isRoomEvent(event.event)) {
         const [outcome, detail, recordingId] = await roomEvent(event);
         return ack(outcome, detail, recordingId);
       }

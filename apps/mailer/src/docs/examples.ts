@@ -40,6 +40,7 @@ export const exampleRecording: Recording = {
   },
   error: null,
   stopRequested: false,
+  trigger: null,
   expireDays: null,
   expiresAt: null,
   deleteRequested: null,

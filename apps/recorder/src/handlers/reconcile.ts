@@ -11,6 +11,7 @@ import {
 } from "@recfleet/recordings";
 import { formatSpan } from "@recfleet/runtime";
 import type { Redis } from "ioredis";
+import { catchUpRules } from "../auto-record.ts";
 import type { RecorderContext } from "../context.ts";
 import { expireDue, finishDeletion } from "../deletion.ts";
 import { getEgress, listActiveEgresses } from "../egress-calls.ts";
@@ -333,6 +334,14 @@ export async function handleReconcile(
     if (orphans > 0) {
       summary["stopped orphan egress"] = orphans;
       context.metrics.reconcileActions.inc({ action: "stopped orphan egress" }, orphans);
+    }
+    const caughtUp = await catchUpRules(context, BATCH).catch((error: unknown) => {
+      context.logger.warn({ err: classifyEgressError(error) }, "reconcile: auto-record catch-up failed");
+      return {};
+    });
+    for (const [action, times] of Object.entries(caughtUp)) {
+      summary[action] = times;
+      context.metrics.reconcileActions.inc({ action }, times);
     }
   } finally {
     await lock.eval(

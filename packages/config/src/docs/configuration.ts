@@ -21,6 +21,7 @@ const SECTION_TITLES: Record<Section, string> = {
   streams: "Stream outputs (RTMP, SRT destinations)",
   recordings: "Recording store",
   tenants: "Tenants (API consumers)",
+  autoRecord: "Auto-record rules",
   mailer: "Mailer",
   callbacks: "Callbacks (tenant webhooks, delivered by the mailer)",
   listener: "Storage listener",

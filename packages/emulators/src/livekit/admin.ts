@@ -21,6 +21,8 @@ export interface EgressAdminApi {
   egresses(): EgressSnapshot[];
   egress(egressId: string): EgressSnapshot | undefined;
   webhooks(): WebhookDelivery[];
+  /** Sends a past event again (same id and body); undefined for an unknown id. */
+  resendWebhook(id: string): WebhookDelivery | undefined;
   /** Forgets ended egresses (LiveKit's purge), or every one with `all` (its Redis lost its data). */
   forgetEgresses(all: boolean): number;
   rooms(): { room: Record<string, unknown>; participants: Record<string, unknown>[] }[];
@@ -138,6 +140,7 @@ async function handleRooms(
  *   POST /_admin/egresses/{id}/fail  {"error"?, "errorCode"?}    POST /_admin/egresses/{id}/crash
  *   POST /_admin/egresses/forget   {"all"?}: LiveKit forgets ended egresses (all: every one)
  *   GET  /_admin/webhooks          webhook deliveries  POST /_admin/reset  forget everything
+ *   POST /_admin/webhooks/{id}/resend  deliver an event again (at least once)
  *   GET  /_admin/rtmp              what the RTMP ingest received  POST /_admin/rtmp/drop  cut its publishes
  *   GET|POST /_admin/rooms  {"name"}            DELETE /_admin/rooms/{room}  (closes it)
  *   POST /_admin/rooms/{room}/participants {"identity","name"?,"metadata"?,"publish"?: [sources]}
@@ -162,6 +165,11 @@ export async function handleAdmin(
       return sendJson(res, 200, { requests: api.requests() });
     } else if (path === "/webhooks" && method === "GET") {
       return sendJson(res, 200, { deliveries: api.webhooks() });
+    } else if (/^\/webhooks\/[^/]+\/resend$/.test(path) && method === "POST") {
+      const id = pathPart(path.split("/")[2]) ?? "";
+      const delivery = api.resendWebhook(id);
+      if (!delivery) throw new AdminRequestError(404, `no webhook ${id}`);
+      return sendJson(res, 202, { delivery });
     } else if (path === "/egresses" && method === "GET") {
       return sendJson(res, 200, { egresses: api.egresses() });
     } else if (path === "/rtmp" && method === "GET") {

@@ -230,6 +230,7 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     egresses: () => fleet.snapshots(),
     egress: (egressId) => fleet.find(egressId),
     webhooks: () => notifier.deliveries(),
+    resendWebhook: (id) => notifier.resend(id),
     forgetEgresses: (all: boolean) => fleet.forget({ all }),
     rooms: () =>
       rooms.list([]).map((room) => ({

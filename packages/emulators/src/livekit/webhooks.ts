@@ -88,6 +88,8 @@ export class WebhookNotifier {
   private readonly queues = new Map<string, QueuedEvent[]>();
   private readonly running = new Map<string, Promise<void>>();
   private readonly history: WebhookDelivery[] = [];
+  /** Each event's body and queue, by id, for a resend. */
+  private readonly sent = new Map<string, { body: string; queueKey: string }>();
   private readonly abort = new AbortController();
 
   constructor(options: {
@@ -133,6 +135,8 @@ export class WebhookNotifier {
       attempts: 0,
     };
     this.history.push(delivery);
+    const queueKey = info ? `egress:${info.egressId}` : `room:${room?.name ?? ""}`;
+    this.sent.set(id, { body, queueKey });
     if (this.drops.next(this.dropFraction())) {
       delivery.outcome = "dropped";
       delivery.dropReason = "fault";
@@ -142,9 +146,36 @@ export class WebhookNotifier {
       );
       return;
     }
-    const queueKey = info ? `egress:${info.egressId}` : `room:${room?.name ?? ""}`;
+    this.enqueue(queueKey, { delivery, body, queuedAtMs: Date.now() });
+  }
+
+  /**
+   * Sends an event again, the same id and body newly signed: what LiveKit does when it did not
+   * hear the receiver's answer (its delivery is at least once). Answers the new delivery, or
+   * undefined for an id it never sent.
+   */
+  resend(id: string): WebhookDelivery | undefined {
+    const first = this.history.find((delivery) => delivery.id === id);
+    const sent = this.sent.get(id);
+    if (!first || !sent) return undefined;
+    const delivery: WebhookDelivery = {
+      ...first,
+      url: this.settings().url ?? first.url,
+      queuedAt: new Date().toISOString(),
+      outcome: "pending",
+      attempts: 0,
+    };
+    delete delivery.dropReason;
+    delete delivery.responseStatus;
+    delete delivery.error;
+    this.history.push(delivery);
+    this.enqueue(sent.queueKey, { delivery, body: sent.body, queuedAtMs: Date.now() });
+    return { ...delivery };
+  }
+
+  private enqueue(queueKey: string, event: QueuedEvent): void {
     const queue = this.queues.get(queueKey) ?? [];
-    queue.push({ delivery, body, queuedAtMs: Date.now() });
+    queue.push(event);
     this.queues.set(queueKey, queue);
     if (!this.running.has(queueKey)) {
       const run = this.drain(queueKey).finally(() => this.running.delete(queueKey));
@@ -163,6 +194,7 @@ export class WebhookNotifier {
 
   clear(): void {
     this.history.length = 0;
+    this.sent.clear();
   }
 
   /** Stops delivering: queued events are dropped, a POST in flight is aborted. */
