@@ -22,6 +22,7 @@ function registry(urls: Record<string, string>): TenantRegistry {
     limits: { recordingsPerHour: null, emailsPerHour: null, concurrentRecordings: null },
     expireDays: null,
     callback: { url, secret: SECRET, events: ["recording.ready"] satisfies CallbackEvent[] },
+    autoRecord: null,
   }));
   return { tenants, get: (name) => tenants.find((tenant) => tenant.name === name) };
 }

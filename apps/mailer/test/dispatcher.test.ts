@@ -19,6 +19,7 @@ const acme: Tenant = {
     secret: "whsec_x",
     events: ["recording.started", "recording.cancelled"],
   },
+  autoRecord: null,
 };
 const tenants: TenantRegistry = { tenants: [acme], get: (name) => (name === "acme" ? acme : undefined) };
 

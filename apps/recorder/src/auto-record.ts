@@ -32,7 +32,7 @@ export function loadAutoRecord(
   profiles: ProfileCatalog,
 ): AutoRecordContext {
   const tenants = loadTenants({ apiKeys: [], file: config.tenants.file, requireKeys: false });
-  const rules = loadAutoRecordRules({ file: config.autoRecord.file, profiles, tenants: null });
+  const rules = loadAutoRecordRules({ file: config.autoRecord.file, profiles, tenants, checkOwners: false });
   const fallback = config.recordings.expireDays > 0 ? config.recordings.expireDays : undefined;
   return { rules, expireDaysOf: (tenant) => tenants.get(tenant)?.expireDays ?? fallback };
 }

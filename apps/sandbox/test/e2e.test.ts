@@ -449,6 +449,14 @@ describe("the whole fleet, through the public API only", () => {
       expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
       const notified = await fleet.waitFor(id, "notified");
       expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
+      const mail = (await fleet.mails()).find(
+        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
+      );
+      const downloaded = Buffer.from(
+        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
+      );
+      // An MP4 starts with its ftyp box.
+      expect(downloaded.subarray(4, 8).toString("latin1")).toBe("ftyp");
       const { requests } = await fleet.livekitAdmin<{
         requests: { method: string; body: Record<string, unknown> }[];
       }>("/requests");

@@ -4,7 +4,7 @@ import { ConfigError, type ConfigProblem } from "./load.ts";
 import type { ProfileCatalog } from "./profiles/catalog.ts";
 import { LAYOUTS } from "./schema.ts";
 import { readSettingsFile } from "./settings-file.ts";
-import type { TenantRegistry } from "./tenants.ts";
+import { mayEmail, type Tenant, type TenantRegistry } from "./tenants.ts";
 
 /**
  * Auto-record rules (AUTO_RECORD_FILE): rooms that record themselves. A rule matches rooms by a
@@ -31,7 +31,7 @@ export type RuleOutput =
   | { type: "images"; intervalSeconds: number; width: number | null; height: number | null };
 
 export interface AutoRecordRule {
-  /** Unique; part of every idempotency key the rule makes, and shown on its recordings. */
+  /** Unique; part of every idempotency key the rule makes, and shown on its recordings (`<tenant>:<name>` for a tenant's own). */
   name: string;
   /** The room name pattern as written: `*` any run of characters, `?` one. */
   match: string;
@@ -118,6 +118,7 @@ const ruleEntry = z.strictObject({
 type RuleEntry = z.infer<typeof ruleEntry>;
 
 const AUTO_RECORD_FILE = { env: "AUTO_RECORD_FILE", key: "autoRecord.file" } as const;
+const TENANTS_FILE = { env: "TENANTS_FILE", key: "tenants.file" } as const;
 
 /** A room name glob as a RegExp: `*` any run of characters, `?` one, everything else itself. */
 export function globPattern(glob: string): RegExp {
@@ -175,18 +176,92 @@ function ruleProblems(
   return problems;
 }
 
+/** Where a list of rule entries comes from, for their problems and what they may do. */
+interface RuleSource {
+  setting: { env: string; key: string };
+  /** "rule 2" for the file's, `tenant "acme": autoRecord.rules.2` for a tenant's. */
+  label(index: number): string;
+  /** A tenant's own rules: theirs, over their rooms, emailing their domains only. */
+  tenant: Tenant | null;
+}
+
+function parseRules(
+  values: readonly unknown[],
+  source: RuleSource,
+  options: { profiles: ProfileCatalog; tenants: TenantRegistry | null; checkOwners?: boolean },
+  seen: Set<string>,
+  rules: AutoRecordRule[],
+  problems: ConfigProblem[],
+): void {
+  values.forEach((value, index) => {
+    const parsed = ruleEntry.safeParse(value);
+    const label = (name: string | undefined) => `${source.label(index)}${name ? ` ("${name}")` : ""}`;
+    const problem = (rule: string, field: string, message: string) =>
+      problems.push({ ...source.setting, message: `${rule}: ${field ? `${field} ` : ""}${message}` });
+    if (!parsed.success) {
+      const name = typeof value === "object" && value && "name" in value ? String(value.name) : undefined;
+      for (const issue of parsed.error.issues) problem(label(name), issue.path.join("."), issue.message);
+      return;
+    }
+    const entry = parsed.data;
+    const owner = source.tenant;
+    // A tenant's rules are named apart from the operator's and from each other tenant's.
+    const name = owner ? `${owner.name}:${entry.name}` : entry.name;
+    if (seen.has(name)) problem(label(entry.name), "name", "is used by an earlier rule");
+    seen.add(name);
+    const checkOwner = !owner && options.checkOwners !== false;
+    const found = ruleProblems(entry, options.profiles, checkOwner ? options.tenants : null);
+    if (owner) {
+      if (entry.tenant !== undefined && entry.tenant !== owner.name) {
+        found.push(["tenant", `must be left out, or be "${owner.name}": a tenant's rules are its own`]);
+      }
+      if (entry.notify && !mayEmail(owner, entry.notify.email)) {
+        found.push(["notify.email", `must be an address at ${(owner.recipientDomains ?? []).join(", ")}`]);
+      }
+    }
+    for (const [field, message] of found) problem(label(entry.name), field, message);
+    if (found.length > 0) return;
+    rules.push({
+      name,
+      // The prefix is literal (no * or ?): a tenant's patterns only ever see its own rooms.
+      match: owner?.autoRecord ? `${owner.autoRecord.roomPrefix}${entry.match}` : entry.match,
+      trigger: entry.trigger,
+      tenant: owner?.name ?? entry.tenant ?? DEFAULT_TENANT,
+      kind: entry.trigger === "track_published" ? null : (entry.kind ?? "video"),
+      screenShare: entry.screenShare ?? false,
+      profile: entry.profile ?? null,
+      layout: entry.layout ?? null,
+      outputs:
+        entry.outputs?.map((output) =>
+          output.type === "images"
+            ? { ...output, width: output.width ?? null, height: output.height ?? null }
+            : output,
+        ) ?? null,
+      notify: entry.notify ?? null,
+      metadata: entry.metadata ?? null,
+    });
+  });
+}
+
 /**
- * Loads the auto-record rules; none without a file. Throws ConfigError listing every problem,
- * each naming the rule and its field.
+ * Loads the auto-record rules: the operator's (AUTO_RECORD_FILE), then each tenant's own
+ * (`autoRecord` in TENANTS_FILE, over the rooms under its `roomPrefix`). Throws ConfigError
+ * listing every problem, each naming the rule and its field.
  */
 export function loadAutoRecordRules(options: {
   file: string;
   profiles: ProfileCatalog;
-  /** To check each rule's tenant; null where the app does not load tenants. */
+  /** The tenants, with their own rules; null where the app does not load tenants. */
   tenants: TenantRegistry | null;
+  /**
+   * Whether an operator rule's tenant must be one of `tenants` (default true). The recorder reads
+   * TENANTS_FILE without API_KEYS, so it leaves that check to the API, which has both.
+   */
+  checkOwners?: boolean;
 }): AutoRecordRules {
   const rules: AutoRecordRule[] = [];
   const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
   if (options.file !== "") {
     const holds = "list of rules";
     const read = readSettingsFile(options.file, AUTO_RECORD_FILE, "rules", holds);
@@ -195,42 +270,21 @@ export function loadAutoRecordRules(options: {
     if (list && !list.success) {
       problems.push({ ...AUTO_RECORD_FILE, message: `${options.file} must hold a "rules:" ${holds}` });
     }
-    const seen = new Set<string>();
-    (list?.success ? list.data : []).forEach((value, index) => {
-      const parsed = ruleEntry.safeParse(value);
-      const label = (name: string | undefined) => `rule ${index + 1}${name ? ` ("${name}")` : ""}`;
-      const problem = (rule: string, field: string, message: string) =>
-        problems.push({ ...AUTO_RECORD_FILE, message: `${rule}: ${field ? `${field} ` : ""}${message}` });
-      if (!parsed.success) {
-        const name = typeof value === "object" && value && "name" in value ? String(value.name) : undefined;
-        for (const issue of parsed.error.issues) problem(label(name), issue.path.join("."), issue.message);
-        return;
-      }
-      const entry = parsed.data;
-      if (seen.has(entry.name)) problem(label(entry.name), "name", "is used by an earlier rule");
-      seen.add(entry.name);
-      const found = ruleProblems(entry, options.profiles, options.tenants);
-      for (const [field, message] of found) problem(label(entry.name), field, message);
-      if (found.length > 0) return;
-      rules.push({
-        name: entry.name,
-        match: entry.match,
-        trigger: entry.trigger,
-        tenant: entry.tenant ?? DEFAULT_TENANT,
-        kind: entry.trigger === "track_published" ? null : (entry.kind ?? "video"),
-        screenShare: entry.screenShare ?? false,
-        profile: entry.profile ?? null,
-        layout: entry.layout ?? null,
-        outputs:
-          entry.outputs?.map((output) =>
-            output.type === "images"
-              ? { ...output, width: output.width ?? null, height: output.height ?? null }
-              : output,
-          ) ?? null,
-        notify: entry.notify ?? null,
-        metadata: entry.metadata ?? null,
-      });
-    });
+    const source: RuleSource = {
+      setting: AUTO_RECORD_FILE,
+      label: (index) => `rule ${index + 1}`,
+      tenant: null,
+    };
+    parseRules(list?.success ? list.data : [], source, options, seen, rules, problems);
+  }
+  for (const tenant of options.tenants?.tenants ?? []) {
+    if (!tenant.autoRecord) continue;
+    const source: RuleSource = {
+      setting: TENANTS_FILE,
+      label: (index) => `tenant "${tenant.name}": autoRecord.rules.${index}`,
+      tenant,
+    };
+    parseRules(tenant.autoRecord.rules, source, options, seen, rules, problems);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const compiled = rules.map((rule) => ({ rule, pattern: globPattern(rule.match) }));

@@ -53,6 +53,19 @@ export interface Tenant {
   expireDays: number | null;
   /** Where its recordings' events are sent; null: nowhere. */
   callback: TenantCallback | null;
+  /**
+   * Its own auto-record rules, over the rooms whose names start with `roomPrefix` only (LiveKit's
+   * rooms are every tenant's): checked by loadAutoRecordRules; null: none.
+   */
+  autoRecord: { roomPrefix: string; rules: readonly unknown[] } | null;
+}
+
+/** Whether a tenant may have recordings emailed to this address (its recipientDomains, subdomains included). */
+export function mayEmail(tenant: Pick<Tenant, "recipientDomains">, email: string): boolean {
+  const domains = tenant.recipientDomains;
+  if (domains === null) return true;
+  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+  return domains.some((allowed) => domain === allowed || domain.endsWith(`.${allowed}`));
 }
 
 export interface TenantRegistry {
@@ -150,6 +163,18 @@ const tenantEntry = z.strictObject({
     })
     .optional(),
   callback: callbackEntry.optional(),
+  autoRecord: z
+    .strictObject({
+      roomPrefix: z
+        .string({ error: "must be a string" })
+        .min(1, { error: "must not be empty: a tenant's rules see its own rooms only" })
+        .max(128, { error: "must be at most 128 characters" })
+        .regex(/^[^*?\p{Cc}]+$/u, { error: "must be printable text without * or ?" }),
+      rules: z
+        .array(z.unknown(), { error: "must be a list of rules" })
+        .max(50, { error: "must list at most 50 rules" }),
+    })
+    .optional(),
 });
 
 const TENANTS_FILE = { env: "TENANTS_FILE", key: "tenants.file" } as const;
@@ -209,6 +234,7 @@ export function loadTenants(options: {
         callback: parsed.data.callback
           ? { ...parsed.data.callback, events: parsed.data.callback.events ?? CALLBACK_EVENTS }
           : null,
+        autoRecord: parsed.data.autoRecord ?? null,
       });
     }
   }
@@ -227,6 +253,7 @@ export function loadTenants(options: {
         limits: NO_LIMITS,
         expireDays: null,
         callback: null,
+        autoRecord: null,
       });
     }
   }

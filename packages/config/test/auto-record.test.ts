@@ -145,4 +145,69 @@ describe("loadAutoRecordRules", () => {
       'config: AUTO_RECORD_FILE: rule 2 ("a"): name is used by an earlier rule',
     ]);
   });
+
+  it("takes a tenant's own rules from TENANTS_FILE, over its rooms only, emailing its domains only", () => {
+    const tenantsFile = file(
+      [
+        "tenants:",
+        "  acme:",
+        "    keys: [acme-key-0123456789abcdef]",
+        "    recipientDomains: [acme.example]",
+        "    autoRecord:",
+        '      roomPrefix: "acme-"',
+        "      rules:",
+        '        - { name: everything, match: "*", trigger: room_started, notify: { email: boss@acme.example } }',
+        "  globex:",
+        "    keys: [globex-key-0123456789abcdef]",
+        "    recipientDomains: [globex.example]",
+        "    autoRecord:",
+        '      roomPrefix: "globex-"',
+        "      rules:",
+        '        - { name: everything, match: "*", trigger: participant_joined }',
+      ].join("\n"),
+    );
+    const registry = loadTenants({ apiKeys: [], file: tenantsFile });
+    const rules = loadAutoRecordRules({ file: "", profiles, tenants: registry });
+    expect(rules.rules.map((rule) => [rule.name, rule.tenant, rule.match])).toEqual([
+      ["acme:everything", "acme", "acme-*"],
+      ["globex:everything", "globex", "globex-*"],
+    ]);
+    expect(rules.matching("acme-weekly").map((rule) => rule.name)).toEqual(["acme:everything"]);
+    expect(rules.matching("globex-weekly").map((rule) => rule.name)).toEqual(["globex:everything"]);
+    // Neither sees the other's rooms, nor anyone else's.
+    expect(rules.matching("initech-weekly")).toEqual([]);
+    expect(rules.matching("xacme-weekly")).toEqual([]);
+
+    const bad = file(
+      [
+        "tenants:",
+        "  acme:",
+        "    keys: [acme-key-0123456789abcdef]",
+        "    recipientDomains: [acme.example]",
+        "    autoRecord:",
+        '      roomPrefix: "acme-"',
+        "      rules:",
+        '        - { name: spy, match: "*", trigger: room_started, tenant: globex, notify: { email: me@evil.example } }',
+      ].join("\n"),
+    );
+    expect(
+      problemsOf(() =>
+        loadAutoRecordRules({ file: "", profiles, tenants: loadTenants({ apiKeys: [], file: bad }) }),
+      ),
+    ).toEqual([
+      'config: TENANTS_FILE: tenant "acme": autoRecord.rules.0 ("spy"): tenant must be left out, or be "acme": a tenant\'s rules are its own',
+      'config: TENANTS_FILE: tenant "acme": autoRecord.rules.0 ("spy"): notify.email must be an address at acme.example',
+    ]);
+    const wild = file(
+      [
+        "tenants:",
+        "  acme:",
+        "    keys: [acme-key-0123456789abcdef]",
+        '    autoRecord: { roomPrefix: "*", rules: [] }',
+      ].join("\n"),
+    );
+    expect(problemsOf(() => loadTenants({ apiKeys: [], file: wild }))).toEqual([
+      'config: TENANTS_FILE: tenant "acme": autoRecord.roomPrefix must be printable text without * or ?',
+    ]);
+  });
 });

@@ -54,6 +54,7 @@ describe("loadTenants", () => {
       limits: { recordingsPerHour: 10, emailsPerHour: null, concurrentRecordings: 2 },
       expireDays: 7,
       callback: null,
+      autoRecord: null,
     });
     expect(registry.get("ops")?.scopes).toEqual(["admin"]);
     expect(registry.get("default")).toMatchObject({ keys: [KEY("plain")], recipientDomains: null });

@@ -1,4 +1,4 @@
-import type { Tenant } from "@recfleet/config";
+import { mayEmail, type Tenant } from "@recfleet/config";
 import { QUEUE } from "@recfleet/queues";
 import {
   defaultFileFormat,
@@ -125,10 +125,8 @@ function stopAlreadyRequested(recording: Recording): ProblemError {
 
 /** The tenant's recipient-domain allow-list (subdomains included): refuses any other address. */
 function assertRecipientAllowed(tenant: Tenant, email: string): void {
-  const domains = tenant.recipientDomains;
-  if (domains === null) return;
-  const domain = email.slice(email.lastIndexOf("@") + 1).toLowerCase();
-  if (domains.some((allowed) => domain === allowed || domain.endsWith(`.${allowed}`))) return;
+  if (mayEmail(tenant, email)) return;
+  const domains = tenant.recipientDomains ?? [];
   throw new ProblemError("recipient-not-allowed", {
     detail: `Tenant "${tenant.name}" may email addresses at ${domains.join(", ")} only.`,
     errors: [
