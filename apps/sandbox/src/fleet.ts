@@ -36,6 +36,11 @@ export interface FleetOptions {
   autoRoom: boolean;
   /** How long after the first Start such a room opens (default 0: at once). */
   autoRoomDelayMs?: number;
+  /**
+   * What the LiveKit emulator's files and segments hold: real media rendered by ffmpeg, or
+   * placeholder bytes (default; what tests use, to spare the CPU).
+   */
+  media?: "ffmpeg" | "placeholder";
   /** Extra command-line flags for the emulators (fault knobs). */
   emulatorArgs?: Partial<Record<"s3" | "smtp" | "livekit", string[]>>;
   /** Fixed ports for the emulators; a free port is drawn for each one left out (tests). */
@@ -250,6 +255,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
         // A full fleet refuses after ~20 s in LiveKit; the sandbox keeps the wait short.
         "refusal-delay-ms": "2000",
         "rtmp-ingest-port": String(rtmpPort),
+        media: options.media ?? "placeholder",
         ...(options.autoRoom
           ? { "auto-room": "true", "auto-room-delay-ms": String(options.autoRoomDelayMs ?? 0) }
           : {}),

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { EXIT_CONFIG } from "@recfleet/config";
 import { renderBanner } from "./banner.ts";
@@ -87,6 +88,13 @@ const apiKey = env.API_KEYS?.split(",")[0]?.trim() || persistentSecret(state.roo
 const autoRoom = (env.SANDBOX_AUTO_ROOM ?? "true").trim().toLowerCase();
 if (autoRoom !== "true" && autoRoom !== "false")
   fail(`SANDBOX_AUTO_ROOM must be true or false, got ${JSON.stringify(env.SANDBOX_AUTO_ROOM)}`);
+// Real media needs ffmpeg; without it recordings hold placeholder bytes that no player opens.
+const ffmpeg = spawnSync("ffmpeg", ["-hide_banner", "-version"], { stdio: "ignore" }).status === 0;
+if (!ffmpeg) {
+  process.stderr.write(
+    "sandbox: warning: ffmpeg is not installed, so recordings hold placeholder bytes no player opens; install it (Debian: apt-get install ffmpeg) for real video and audio\n",
+  );
+}
 const plan = await planFleet({
   state,
   apiPort,
@@ -102,6 +110,7 @@ const plan = await planFleet({
   autoRoom: autoRoom === "true",
   // The room opens a moment after the request, as a meeting does: the recording waits for it.
   autoRoomDelayMs: 1500,
+  media: ffmpeg ? "ffmpeg" : "placeholder",
   ports,
 });
 

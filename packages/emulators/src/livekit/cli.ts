@@ -58,7 +58,9 @@ Lifecycle and faults (all changeable later with PUT /_admin/faults)
   --crash-next <n>               the next n egresses crash once ACTIVE (default 0)
 
 Files
-  --payload-cap-bytes <n>        largest file written, whatever the bitrate (default ${DEFAULT_PAYLOAD_CAP_BYTES})
+  --payload-cap-bytes <n>        largest placeholder file written, whatever the bitrate (default ${DEFAULT_PAYLOAD_CAP_BYTES})
+  --media <placeholder|ffmpeg>   files and segments of placeholder bytes, or real media rendered by ffmpeg
+                                 at the requested encoding (default placeholder)
   --upload-timeout-ms <ms>       timeout of each upload (default 30000)
   --storage-endpoint <url>       egress' own S3 storage, for requests without an s3 block, e.g. http://127.0.0.1:9000
   --storage-bucket <name>        its bucket
@@ -162,6 +164,7 @@ const OPTIONS = {
   "fail-next": { type: "string" },
   "crash-next": { type: "string" },
   "payload-cap-bytes": { type: "string" },
+  media: { type: "string" },
   "upload-timeout-ms": { type: "string" },
   "storage-endpoint": { type: "string" },
   "storage-bucket": { type: "string" },
@@ -178,6 +181,12 @@ const OPTIONS = {
   "backup-prefix": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+function mediaFlag(value: string | undefined): "placeholder" | "ffmpeg" {
+  if (value === undefined || value === "placeholder") return "placeholder";
+  if (value === "ffmpeg") return "ffmpeg";
+  throw new UsageError(`--media must be placeholder or ffmpeg, not ${JSON.stringify(value)}`);
+}
 
 async function main(): Promise<void> {
   const values = parseFlags(OPTIONS, HELP, SECRET_FLAGS);
@@ -210,6 +219,7 @@ async function main(): Promise<void> {
       failNext: wholeNumber("fail-next", values["fail-next"]),
       crashNext: wholeNumber("crash-next", values["crash-next"]),
       payloadCapBytes: wholeNumber("payload-cap-bytes", values["payload-cap-bytes"], { min: 1 }),
+      media: mediaFlag(values.media),
       uploadTimeoutMs: wholeNumber("upload-timeout-ms", values["upload-timeout-ms"], { min: 1 }),
       uploadRetryDelayMs: wholeNumber("upload-retry-delay-ms", values["upload-retry-delay-ms"]),
       defaultStorage: storageFlags(values, "storage", "EGRESS_STORAGE_SECRET"),

@@ -35,6 +35,7 @@ import {
 } from "./file-output.ts";
 import { newId, nowNanos } from "./ids.ts";
 import { type ImagePlan, imagePath, planImages, thumbnailJpeg } from "./image-output.ts";
+import type { MediaRenderer } from "./media.ts";
 import { generatePayload, payloadSize } from "./payload.ts";
 import type { RoomRegistry } from "./rooms.ts";
 import {
@@ -144,6 +145,8 @@ interface EgressRun {
   uploads: Promise<void>;
   /** Egress' backup storage, tried when an upload to the target fails. */
   backup: S3Target | null;
+  /** A track egress' track codec (its MIME type), once subscribed; "" otherwise. */
+  trackCodec: string;
   /** Once an upload failed over to the backup storage, later ones (the manifest) go there at once. */
   primaryFailed: boolean;
   disableManifest: boolean;
@@ -209,6 +212,8 @@ export interface FleetSettings {
   /** How long a web source's page may take to load (egress' chromeTimeout, 30 s). */
   pageLoadTimeoutMs: number;
   payloadCapBytes: number;
+  /** Renders real media for files and segments; null: placeholder bytes of a plausible size. */
+  media: MediaRenderer | null;
   uploadTimeoutMs: number;
   /** Pause before the first upload retry; doubled each time, up to 5 s (the AWS SDK's bounds). */
   uploadRetryDelayMs: number;
@@ -471,6 +476,7 @@ export class EgressFleet {
         : null,
       uploads: Promise.resolve(),
       backup: anyTarget && backupStorage ? targetFromDefault(backupStorage, backupStorage.prefix) : null,
+      trackCodec: "",
       primaryFailed: false,
       // egress writes a manifest unless every output disables it.
       disableManifest: [outputs.file, outputs.segments, ...outputs.images].every(
@@ -817,6 +823,7 @@ export class EgressFleet {
     if (!format) return false;
     run.format = format;
     run.plan = trackPlan(track);
+    run.trackCodec = track.mimeType;
     const requested = request.output.case === "file" ? request.output.value.filepath : "";
     const names = { roomName: run.info.roomName, roomId: run.info.roomId, now: new Date() };
     run.file.filename = resolveFilename(requested, format, names);
@@ -1123,7 +1130,13 @@ export class EgressFleet {
       const path = inStorageDir(sink.plan, name);
       const { target } = sink;
       if (target) {
-        const body = transportStreamPayload(bytes, run.info.egressId);
+        const body = await this.media(
+          run,
+          "video/mp2t",
+          endMs - openedAtMs,
+          openedAtMs - (run.activeSinceMs ?? openedAtMs),
+          () => transportStreamPayload(bytes, run.info.egressId),
+        );
         const stored = await this.store(run, target, path, body, "video/mp2t");
         sink.locations.push({ filename: path, location: stored.location });
       }
@@ -1300,7 +1313,11 @@ export class EgressFleet {
     const { target } = run;
     let location = file.filename;
     if (target) {
-      const body = generatePayload(upload.contentType, upload.bytes, run.info.egressId);
+      const durationMs = file.duration > 0n ? Number(file.duration / 1_000_000n) : 0;
+      const body = await this.media(run, upload.contentType, durationMs, 0, () =>
+        generatePayload(upload.contentType, upload.bytes, run.info.egressId),
+      );
+      upload.bytes = body.length;
       try {
         const stored = await this.store(run, target, file.filename, body, upload.contentType, upload);
         location = stored.location;
@@ -1421,6 +1438,38 @@ export class EgressFleet {
       }
     }
     return first;
+  }
+
+  /**
+   * The bytes of a file or segment: rendered media when a renderer is set (the placeholder when
+   * it fails, with a warning: the upload must go on as egress' would), else the placeholder.
+   */
+  private async media(
+    run: EgressRun,
+    contentType: string,
+    durationMs: number,
+    offsetMs: number,
+    placeholder: () => Buffer,
+  ): Promise<Buffer> {
+    const { media } = this.settings;
+    if (!media) return placeholder();
+    const source = run.source.case === "web" ? run.source.value.url : run.info.roomName;
+    try {
+      return await media.render({
+        contentType,
+        plan: run.plan,
+        trackCodec: run.trackCodec,
+        durationMs,
+        offsetMs,
+        label: source,
+      });
+    } catch (error) {
+      this.settings.logger.warn(
+        { egressId: run.info.egressId, contentType, error: (error as Error).message },
+        "media render failed: placeholder bytes uploaded instead",
+      );
+      return placeholder();
+    }
   }
 
   /** A terminal status that needs no upload (ABORTED, FAILED): set, announce, done. */

@@ -11,6 +11,7 @@ import {
   WIRE_JSON,
 } from "./egress-fleet.ts";
 import { DEFAULT_FAULTS, type EgressFaults, type FaultPatch, parseFaultPatch } from "./faults.ts";
+import { ffmpegRenderer } from "./media.ts";
 import { RequestLog } from "./request-log.ts";
 import { RoomRegistry } from "./rooms.ts";
 import type { DefaultStorage } from "./storage.ts";
@@ -32,8 +33,15 @@ export interface LiveKitEmulatorOptions extends FaultPatch {
   webhookRetries?: number;
   webhookRetryDelayMs?: number;
   webhookMaxAgeMs?: number;
-  /** Largest file an egress writes, whatever its bitrate and length (default 256 KiB). */
+  /** Largest file an egress writes, whatever its bitrate and length (default 256 KiB); placeholder media only. */
   payloadCapBytes?: number;
+  /**
+   * What files and segments hold: placeholder bytes of a plausible size (the default), or real
+   * media rendered by ffmpeg at the encoding egress was asked for (needs `ffmpeg` on the PATH).
+   */
+  media?: "placeholder" | "ffmpeg";
+  /** With ffmpeg media, the longest a file is rendered (default 10 min); longer egresses are cut. */
+  mediaMaxDurationMs?: number;
   /** Each upload's timeout (default 30 s). */
   uploadTimeoutMs?: number;
   /** Pause before the first retry of a failed upload, doubled each time up to 5 s (default 100 ms, the AWS SDK's). */
@@ -180,6 +188,13 @@ export async function startLiveKitEmulator(options: LiveKitEmulatorOptions = {})
     streamConnectTimeoutMs: positive("streamConnectTimeoutMs", options.streamConnectTimeoutMs, 5_000, 1),
     streamMediaIntervalMs: 500,
     payloadCapBytes: positive("payloadCapBytes", options.payloadCapBytes, DEFAULT_PAYLOAD_CAP_BYTES, 1),
+    media:
+      options.media === "ffmpeg"
+        ? ffmpegRenderer({
+            timeoutMs: 120_000,
+            maxDurationMs: positive("mediaMaxDurationMs", options.mediaMaxDurationMs, 600_000, 1),
+          })
+        : null,
     uploadTimeoutMs: positive("uploadTimeoutMs", options.uploadTimeoutMs, 30_000, 1),
     uploadRetryDelayMs: positive("uploadRetryDelayMs", options.uploadRetryDelayMs, 100),
     defaultStorage: options.defaultStorage ?? null,
