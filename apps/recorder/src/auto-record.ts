@@ -177,15 +177,14 @@ const LIVE: readonly RecordingStatus[] = ["queued", "starting", "active"];
 export async function catchUpRules(context: RecorderContext, batch: number): Promise<Record<string, number>> {
   const summary: Record<string, number> = {};
   if (context.autoRecord.rules.rules.length === 0) return summary;
-  const count = (outcome: string) => {
-    const what = /: (started|stopped|cancelled|stop requested)\b/.exec(outcome)?.[1];
-    if (what)
-      summary[`auto-record ${what} (webhook missed)`] =
-        (summary[`auto-record ${what} (webhook missed)`] ?? 0) + 1;
+  const count = (action: string) => {
+    summary[`auto-record ${action} (webhook missed)`] =
+      (summary[`auto-record ${action} (webhook missed)`] ?? 0) + 1;
   };
   const now = Math.floor(context.now() / 1000);
   const rooms = await context.rooms.listRooms();
-  const open = new Set(rooms.map((room) => room.name));
+  // A room's name can be opened again as another session (another sid): sessions are compared.
+  const openSessions = new Map(rooms.map((room) => [room.name, room.sid]));
   for (const room of rooms) {
     const rules = context.autoRecord.rules.matching(room.name);
     if (rules.length === 0) continue;
@@ -219,24 +218,33 @@ export async function catchUpRules(context: RecorderContext, batch: number): Pro
         }
       }
     }
-    for (const event of events) count(await applyRoomEvent(context, event));
+    for (const event of events) {
+      const outcome = await applyRoomEvent(context, event);
+      for (let at = outcome.indexOf(": started "); at !== -1; at = outcome.indexOf(": started ", at + 1))
+        count("started");
+    }
   }
   for (const status of LIVE) {
     for (const id of await context.store.idsInStatus(status, batch)) {
       const recording = await context.store.get(id);
       const trigger = recording?.trigger;
-      if (!recording || trigger?.event !== "room_started" || open.has(recording.room)) continue;
-      count(
-        await applyRoomEvent(context, {
-          event: "room_finished",
-          eventId: `reconcile-${trigger.sid}`,
-          room: recording.room,
-          roomSid: trigger.sid,
-          participant: null,
-          track: null,
-          createdAt: now,
-        }),
-      );
+      if (
+        !recording ||
+        trigger?.event !== "room_started" ||
+        openSessions.get(recording.room) === trigger.sid
+      ) {
+        continue;
+      }
+      await applyRoomEvent(context, {
+        event: "room_finished",
+        eventId: `reconcile-${trigger.sid}`,
+        room: recording.room,
+        roomSid: trigger.sid,
+        participant: null,
+        track: null,
+        createdAt: now,
+      });
+      count("stopped");
     }
   }
   return summary;

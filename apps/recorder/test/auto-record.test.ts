@@ -152,6 +152,14 @@ describe("a room_started rule", () => {
     const saved = await untilSaved(recording?.id ?? "");
     expect(saved.egressId).not.toBeNull();
     expect(await recordingsOf(name)).toHaveLength(1);
+    // The same name opened again is another session (another sid): it gets its own recording.
+    await egress.openRoom(name);
+    const reopened = await roomOf(name);
+    expect(reopened.room.sid).not.toBe(room.sid);
+    expect(await reconcile()).toMatchObject({ "auto-record started (webhook missed)": 1 });
+    const sessions = (await recordingsOf(name)).map((entry) => entry.trigger?.sid).sort();
+    expect(sessions).toEqual([room.sid, reopened.room.sid].sort());
+    await closeRoom(name);
   });
 });
 
