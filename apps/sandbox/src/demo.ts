@@ -68,11 +68,28 @@ async function findEmail(
 }
 
 /** Plays a LiveKit client in the sandbox's LiveKit emulator (its admin endpoint). */
-async function livekit(info: SandboxInfo, path: string, body: unknown): Promise<void> {
+/** The one recording of a room, once there is one (an auto-record rule makes it). */
+async function recordingOfRoom(info: SandboxInfo, room: string, timeoutMs: number): Promise<RecordingView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const page = await api<{ items: RecordingView[] }>(
+      info,
+      "GET",
+      `/v1/recordings?room=${encodeURIComponent(room)}`,
+    );
+    if (page.items.length > 1)
+      throw new DemoFailure(`room ${room} has ${page.items.length} recordings, not one`);
+    if (page.items[0]) return page.items[0];
+    if (Date.now() > deadline) throw new DemoFailure(`no recording of room ${room} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function livekit(info: SandboxInfo, path: string, body: unknown, method = "POST"): Promise<void> {
   const answer = await fetch(`${info.livekit.url}/_admin${path}`, {
-    method: "POST",
+    method,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    ...(method === "POST" ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(10_000),
   });
   if (!answer.ok)
@@ -194,8 +211,16 @@ async function main(): Promise<void> {
     },
   );
   await waitFor(info, live.id, "active", 30_000);
+  const autoRoom = `auto-${stamp}`;
+  step(`opening room ${autoRoom}: nobody asks to record it, the sandbox's auto-record rule (auto-*) does`);
+  await livekit(info, `/rooms/${autoRoom}/participants`, {
+    identity: "demo-teacher",
+    publish: ["microphone", "camera"],
+  });
+  const auto = await recordingOfRoom(info, autoRoom, 30_000);
+  await waitFor(info, auto.id, "active", 30_000);
   const all = [video, audio, late, guest];
-  step("all five are recording; letting them run for 3 seconds");
+  step("all six are recording; letting them run for 3 seconds");
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const ingested = (await (await fetch(`${info.livekit.url}/_admin/rtmp`)).json()) as {
     streams: { keyHint: string; mediaMessages: number; mediaBytes: number; endedAt: string | null }[];
@@ -205,7 +230,9 @@ async function main(): Promise<void> {
   );
   if (!received || received.mediaMessages === 0) throw new DemoFailure("the RTMP ingest received no media");
   for (const recording of [...all, live]) await api(info, "POST", `/v1/recordings/${recording.id}/stop`);
-  step("stopped; waiting for the emails");
+  step(`stopped; room ${autoRoom} closes, and its recording ends with it; waiting for the emails`);
+  await livekit(info, `/rooms/${autoRoom}`, undefined, "DELETE");
+  all.push(auto);
   const minio = new MinioClient({
     endPoint: info.s3.endpoint,
     port: info.s3.port,
@@ -255,7 +282,7 @@ async function main(): Promise<void> {
     process.stdout.write(`    ${entry.at.slice(11, 23)}  ${entry.status.padEnd(9)} ${entry.reason}\n`);
   }
   process.stdout.write(
-    "\ndemo passed: all five recordings (a room that opened after the request, a presenter who shared late, one participant as HLS with thumbnails, a live stream to RTMP) were made and their owners emailed; every file was stored and downloaded.\n",
+    "\ndemo passed: all six recordings (a room that opened after the request, a presenter who shared late, one participant as HLS with thumbnails, a live stream to RTMP, a room that recorded itself) were made and their owners emailed; every file was stored and downloaded.\n",
   );
 }
 

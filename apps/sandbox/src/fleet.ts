@@ -41,6 +41,8 @@ export interface FleetOptions {
    * placeholder bytes (default; what tests use, to spare the CPU).
    */
   media?: "ffmpeg" | "placeholder";
+  /** AUTO_RECORD_FILE for the API and the recorder; none when left out. */
+  autoRecordFile?: string;
   /** Extra command-line flags for the emulators (fault knobs). */
   emulatorArgs?: Partial<Record<"s3" | "smtp" | "livekit", string[]>>;
   /** Fixed ports for the emulators; a free port is drawn for each one left out (tests). */
@@ -161,6 +163,7 @@ export async function planFleet(options: FleetOptions): Promise<FleetPlan> {
     STREAMS_ALLOW_PRIVATE_TARGETS: "true",
     // The pages a web source may record, as an operator lists them: here the mail catcher's.
     ENCODING_WEB_SOURCE_URLS: `http://127.0.0.1:${mailHttpPort}/`,
+    ...(options.autoRecordFile ? { AUTO_RECORD_FILE: options.autoRecordFile } : {}),
   };
   // Flags as --flag=value, so that no value can be read as another flag; secrets go in `env`:
   // the command line shows in `ps` to every user of the machine.

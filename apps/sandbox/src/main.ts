@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXIT_CONFIG } from "@recfleet/config";
 import { renderBanner } from "./banner.ts";
@@ -30,7 +32,20 @@ ingest, 1935); API_KEYS (else a key is generated and kept in <state>/api-key), S
 (default .sandbox; one sandbox per folder), REDIS_URL (use this Redis instead of starting one),
 LOG_LEVEL (default info), NO_COLOR, SANDBOX_AUTO_ROOM (default true: a recording of a room
 that does not exist opens it with one participant publishing a camera and a microphone; false
-behaves like LiveKit, where the room must exist or open within the recording's room wait).`;
+behaves like LiveKit, where the room must exist or open within the recording's room wait);
+AUTO_RECORD_FILE (default: a rule that records every room named auto-… by itself).`;
+
+/** The sandbox's own auto-record rule: a room whose name starts with auto- records itself. */
+const SANDBOX_RULES = {
+  rules: [
+    {
+      name: "sandbox-auto",
+      match: "auto-*",
+      trigger: "room_started",
+      notify: { email: "auto-record@example.com" },
+    },
+  ],
+};
 
 function fail(message: string): never {
   process.stderr.write(`sandbox: ${message}\n`);
@@ -95,6 +110,10 @@ if (!ffmpeg) {
     "sandbox: warning: ffmpeg is not installed, so recordings hold placeholder bytes no player opens; install it (Debian: apt-get install ffmpeg) for real video and audio\n",
   );
 }
+// Rooms named auto-… record themselves (docs/auto-record.md), unless AUTO_RECORD_FILE names other rules.
+const autoRecordFile = env.AUTO_RECORD_FILE?.trim() || join(state.root, "auto-record.json");
+if (!env.AUTO_RECORD_FILE?.trim())
+  writeFileSync(autoRecordFile, `${JSON.stringify(SANDBOX_RULES, null, 2)}\n`);
 const plan = await planFleet({
   state,
   apiPort,
@@ -111,6 +130,7 @@ const plan = await planFleet({
   // The room opens a moment after the request, as a meeting does: the recording waits for it.
   autoRoomDelayMs: 1500,
   media: ffmpeg ? "ffmpeg" : "placeholder",
+  autoRecordFile,
   ports,
 });
 
