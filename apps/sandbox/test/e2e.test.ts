@@ -113,6 +113,27 @@ function linkIn(text: string): string {
   return link;
 }
 
+/** Lets a recording record until it is active, stops it, and answers it once its owner was told. */
+async function recordThenStop(id: string): Promise<RecordingView> {
+  await fleet.waitFor(id, "active");
+  expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
+  return fleet.waitFor(id, "notified");
+}
+
+/** The bytes behind the link of a saved recording's email, as its owner would download them. */
+async function downloadFromEmail(id: string): Promise<Buffer> {
+  const mail = (await fleet.mails()).find((entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`);
+  return Buffer.from(await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer());
+}
+
+/** The body of the first Start request of this method the LiveKit emulator received that matches. */
+async function startRequest(method: string, matches: (body: Record<string, unknown>) => boolean) {
+  const { requests } = await fleet.livekitAdmin<{
+    requests: { method: string; body: Record<string, unknown> }[];
+  }>("/requests");
+  return requests.find((request) => request.method === method && matches(request.body))?.body;
+}
+
 describe("the whole fleet, through the public API only", () => {
   it(
     "records 20 concurrent recordings of mixed kinds and profiles, emails each, and each link downloads its file",
@@ -348,25 +369,12 @@ describe("the whole fleet, through the public API only", () => {
       expect(created.status).toBe(202);
       expect(created.body.source).toEqual({ type: "tracks", audioTrackId, videoTrackId });
       const { id } = created.body;
-      await fleet.waitFor(id, "active");
-      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
-      const notified = await fleet.waitFor(id, "notified");
+      const notified = await recordThenStop(id);
       expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
-      const mail = (await fleet.mails()).find(
-        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
-      );
-      const downloaded = Buffer.from(
-        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
-      );
       // An MP4 starts with its ftyp box.
-      expect(downloaded.subarray(4, 8).toString("latin1")).toBe("ftyp");
-      const { requests } = await fleet.livekitAdmin<{
-        requests: { method: string; body: Record<string, unknown> }[];
-      }>("/requests");
-      const start = requests.find(
-        (request) => request.method === "StartTrackCompositeEgress" && request.body.roomName === room,
-      );
-      expect(start?.body).toMatchObject({ audioTrackId, videoTrackId });
+      expect((await downloadFromEmail(id)).subarray(4, 8).toString("latin1")).toBe("ftyp");
+      const start = await startRequest("StartTrackCompositeEgress", (body) => body.roomName === room);
+      expect(start).toMatchObject({ audioTrackId, videoTrackId });
     },
     scaled(120_000),
   );
@@ -394,30 +402,14 @@ describe("the whole fleet, through the public API only", () => {
       expect(created.status).toBe(202);
       expect(created.body.profile).toBeNull();
       const { id } = created.body;
-      await fleet.waitFor(id, "active");
-      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
-      const notified = await fleet.waitFor(id, "notified");
+      const notified = await recordThenStop(id);
       expect(notified.file).toMatchObject({ key: `recordings/${id}.webm`, contentType: "video/webm" });
-      const mail = (await fleet.mails()).find(
-        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
-      );
-      const downloaded = Buffer.from(
-        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
-      );
       // EBML's magic: what a WebM file starts with.
-      expect(downloaded.subarray(0, 4).toString("hex")).toBe("1a45dfa3");
-      const { requests } = await fleet.livekitAdmin<{
-        requests: { method: string; body: Record<string, unknown> }[];
-      }>("/requests");
-      const start = requests.find(
-        (request) => request.method === "StartTrackEgress" && request.body.roomName === room,
-      );
-      expect(start?.body).toMatchObject({
-        trackId: camera?.sid,
-        file: { filepath: `recordings/${id}.webm` },
-      });
-      expect(start?.body).not.toHaveProperty("advanced");
-      expect(start?.body).not.toHaveProperty("preset");
+      expect((await downloadFromEmail(id)).subarray(0, 4).toString("hex")).toBe("1a45dfa3");
+      const start = await startRequest("StartTrackEgress", (body) => body.roomName === room);
+      expect(start).toMatchObject({ trackId: camera?.sid, file: { filepath: `recordings/${id}.webm` } });
+      expect(start).not.toHaveProperty("advanced");
+      expect(start).not.toHaveProperty("preset");
     },
     scaled(120_000),
   );
@@ -445,25 +437,12 @@ describe("the whole fleet, through the public API only", () => {
       });
       expect(created.status).toBe(202);
       const { id } = created.body;
-      await fleet.waitFor(id, "active");
-      expect((await fleet.api("POST", `/v1/recordings/${id}/stop`)).status).toBe(202);
-      const notified = await fleet.waitFor(id, "notified");
+      const notified = await recordThenStop(id);
       expect(notified.file?.key).toBe(`recordings/${id}.mp4`);
-      const mail = (await fleet.mails()).find(
-        (entry) => entry.messageId === `<saved.${id}@sandbox.localhost>`,
-      );
-      const downloaded = Buffer.from(
-        await (await fetch(linkIn(await fleet.mailText(mail?.id ?? "")))).arrayBuffer(),
-      );
-      // An MP4 starts with its ftyp box.
-      expect(downloaded.subarray(4, 8).toString("latin1")).toBe("ftyp");
-      const { requests } = await fleet.livekitAdmin<{
-        requests: { method: string; body: Record<string, unknown> }[];
-      }>("/requests");
-      const start = requests.find(
-        (request) => request.method === "StartWebEgress" && request.body.url === page,
-      );
-      expect(start?.body).not.toHaveProperty("roomName");
+      expect((await downloadFromEmail(id)).subarray(4, 8).toString("latin1")).toBe("ftyp");
+      const start = await startRequest("StartWebEgress", (body) => body.url === page);
+      expect(start).toBeDefined();
+      expect(start).not.toHaveProperty("roomName");
       const { egresses } = await fleet.livekitAdmin<{ egresses: { info: Record<string, unknown> }[] }>(
         "/egresses",
       );
