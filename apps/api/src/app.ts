@@ -5,11 +5,12 @@ import type {
   ProfileCatalog,
   RecordingsConfig,
   RedisConfig,
+  StorageConfig,
   StreamsConfig,
   TenantRegistry,
 } from "@recfleet/config";
 import type { JobProducer, QueueName } from "@recfleet/queues";
-import { DeliveryLog, type RecordingStore } from "@recfleet/recordings";
+import { DeliveryLog, type RecordingStore, ShareStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { Queue } from "bullmq";
 import express, { type Express, type RequestHandler } from "express";
@@ -31,7 +32,10 @@ import { deliveryRoutes } from "./routes/deliveries.ts";
 import { healthRoutes, type ReadinessChecks } from "./routes/health.ts";
 import { profileRoutes } from "./routes/profiles.ts";
 import { recordingRoutes } from "./routes/recordings.ts";
+import { shareRoutes } from "./routes/shares.ts";
+import { watchRoutes } from "./routes/watch.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
+import { createWatchMedia } from "./watch/media.ts";
 
 export interface ApiTimeouts {
   /** Deadline of each step of a handler's Redis work (create, enqueue, …). */
@@ -49,6 +53,7 @@ export interface ApiDeps {
     recordings: RecordingsConfig;
     encoding: EncodingConfig;
     streams: StreamsConfig;
+    storage: StorageConfig;
   };
   logger: Logger;
   store: RecordingStore;
@@ -123,6 +128,9 @@ export function createApp(deps: ApiDeps): Express {
     limits,
     expireDays: config.recordings.expireDays,
     autoRecord: deps.autoRecord,
+    shares: new ShareStore({ redis: deps.redis, prefix: config.redis.prefix }),
+    media: createWatchMedia(config.storage),
+    storageBucket: config.storage.bucket,
   };
   for (const [name, queue] of Object.entries(deps.queues)) {
     // The connection logs its own errors (once per kind); without a listener a queue would throw.
@@ -172,6 +180,8 @@ export function createApp(deps: ApiDeps): Express {
 
   // LiveKit signs its webhooks itself: they come before the API key check.
   app.use(webhookRoutes(ctx));
+  // A share link is its own access: the watch page comes before the API key check too.
+  app.use(watchRoutes(ctx));
   const noStore: RequestHandler = (_req, res, next) => {
     res.setHeader("Cache-Control", "no-store");
     next();
@@ -179,6 +189,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use("/v1", noStore, bearerAuth(deps.tenants, limits));
   app.use(recordingRoutes(ctx));
   app.use(deliveryRoutes(ctx));
+  app.use(shareRoutes(ctx));
   app.use(profileRoutes(ctx));
 
   app.use(notFound);

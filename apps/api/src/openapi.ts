@@ -251,6 +251,63 @@ export function openApiDocument(): JsonObject {
           },
         },
       },
+      "/v1/recordings/{id}/shares": {
+        post: {
+          operationId: "createShare",
+          tags: ["recordings"],
+          summary: "Make a share link: a URL of the recording's watch page, shown once",
+          parameters: [recordingId],
+          requestBody: {
+            required: false,
+            content: { "application/json": { schema: ref("CreateShareRequest") } },
+          },
+          responses: {
+            "201": json("CreatedShare", "The link, with its URL (token included) shown this once.", {
+              Location: { description: "URL of the share link.", schema: { type: "string" } },
+            }),
+            "400": problem(["validation-error", "malformed-json"]),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            "409": problem(["recording-not-saved"]),
+            ...unavailable,
+          },
+        },
+        get: {
+          operationId: "listShares",
+          tags: ["recordings"],
+          summary: "The recording's share links (never their tokens)",
+          parameters: [recordingId],
+          responses: {
+            "200": json("ShareList", "Every link of the recording, oldest first."),
+            ...authErrors,
+            "404": problem(["not-found"]),
+            ...unavailable,
+          },
+        },
+      },
+      "/v1/recordings/{id}/shares/{shareId}": {
+        delete: {
+          operationId: "revokeShare",
+          tags: ["recordings"],
+          summary: "Revoke a share link: its watch page and media stop working",
+          parameters: [
+            recordingId,
+            {
+              name: "shareId",
+              in: "path",
+              required: true,
+              description: "The link's id (sh_…).",
+              schema: { type: "string" },
+            },
+          ],
+          responses: {
+            "204": { description: "Revoked (again, for a link revoked before)." },
+            ...authErrors,
+            "404": problem(["not-found"]),
+            ...unavailable,
+          },
+        },
+      },
       "/v1/recordings/{id}/deliveries": {
         get: {
           operationId: "listDeliveries",

@@ -10,6 +10,7 @@ import {
   recordingIdSchema,
   recordingSchema,
   STATUSES,
+  shareSchema,
   storedFileSchema,
 } from "@recfleet/recordings";
 import { z } from "zod";
@@ -269,6 +270,40 @@ export const createRecordingRequestSchema = z
   .meta({ description: "A recording to start." });
 export type CreateRecordingRequest = z.output<typeof createRecordingRequestSchema>;
 
+export const createShareRequestSchema = z
+  .strictObject({
+    expiresInSeconds: z
+      .number({ error: "must be a whole number of seconds from 60 to 2592000" })
+      .int({ error: "must be a whole number of seconds from 60 to 2592000" })
+      .min(60, { error: "must be a whole number of seconds from 60 to 2592000" })
+      .max(2_592_000, { error: "must be a whole number of seconds from 60 to 2592000" })
+      .default(604_800)
+      .meta({
+        description:
+          "How long the link works (default 7 days, at most 30), never past the recording's expiry.",
+      }),
+    note: z
+      .string({ error: "must be a string" })
+      .min(1, { error: "must not be empty" })
+      .max(200, { error: "must be at most 200 characters" })
+      .regex(/^[^\p{Cc}]*$/u, { error: "must be printable text (no control characters)" })
+      .optional()
+      .meta({ description: "Who or what the link is for, shown back in the list." }),
+  })
+  .meta({ description: "A share link to make." });
+
+const shareResponseSchema = shareSchema.extend({ links: z.object({ self: z.string() }) }).meta({
+  description: "A share link: opens the recording's watch page while it is neither expired nor revoked.",
+});
+
+export const createdShareSchema = shareResponseSchema
+  .extend({ url: z.string().meta({ description: "The watch page's URL, token included: shown this once." }) })
+  .meta({ description: "A share link just made, with its URL." });
+
+export const shareListSchema = z
+  .object({ items: z.array(shareResponseSchema) })
+  .meta({ description: "A recording's share links, oldest first; their tokens are never shown again." });
+
 export const stopRecordingRequestSchema = z
   .strictObject({
     reason: z
@@ -497,6 +532,7 @@ export const REQUEST_COMPONENTS = {
   CreateRecordingRequest: createRecordingRequestSchema,
   StopRecordingRequest: stopRecordingRequestSchema,
   UpdateRecordingRequest: updateRecordingRequestSchema,
+  CreateShareRequest: createShareRequestSchema,
   LivekitWebhookEvent: webhookEventSchema,
 } as const;
 
@@ -514,6 +550,8 @@ export const RESPONSE_COMPONENTS = {
   Delivery: deliveryResponseSchema,
   DeliveryList: deliveryListSchema,
   CallbackPayload: callbackPayloadSchema,
+  CreatedShare: createdShareSchema,
+  ShareList: shareListSchema,
 } as const;
 
 function pointerOf(path: readonly PropertyKey[]): string {

@@ -172,6 +172,10 @@ describe("limits across API processes", () => {
       API_PUBLIC_URL: TEST_PUBLIC_URL,
       LIVEKIT_API_KEY: "APIlimits",
       LIVEKIT_API_SECRET: "limits-secret-0123456789",
+      STORAGE_ENDPOINT: "127.0.0.1",
+      STORAGE_PORT: "1",
+      STORAGE_ACCESS_KEY: "limits-reader",
+      STORAGE_SECRET_KEY: "limits-reader-secret",
     };
     processes = [spawnTs(entry, [], { env }), spawnTs(entry, [], { env })];
     ports = await Promise.all(

@@ -15,6 +15,11 @@ const LIVEKIT = {
   LIVEKIT_API_KEY: "APIlifecycle",
   LIVEKIT_API_SECRET: "lifecycle-secret-0123456789",
   API_PUBLIC_URL: "https://recordings.test",
+  // The watch page's storage: nothing listens there, and nothing here asks it anything.
+  STORAGE_ENDPOINT: "127.0.0.1",
+  STORAGE_PORT: "1",
+  STORAGE_ACCESS_KEY: "lifecycle-reader",
+  STORAGE_SECRET_KEY: "lifecycle-reader-secret",
 };
 let redis: TestRedis;
 beforeAll(async () => {

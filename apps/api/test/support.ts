@@ -61,6 +61,8 @@ export interface TestApiOptions {
   timeouts?: Partial<ApiTimeouts>;
   /** AUTO_RECORD_FILE. */
   autoRecordFile?: string;
+  /** STORAGE_* (the watch page's presigned links); an unreachable storage by default. */
+  storage?: Record<string, string>;
 }
 
 export interface TestApi {
@@ -129,6 +131,15 @@ export async function startTestApi(options: TestApiOptions): Promise<TestApi> {
       recordings: { retentionDays: 30, expireDays: options.expireDays ?? 0 },
       encoding: { ...DEFAULT_ENCODING, ...options.encoding },
       streams: { allowPrivateTargets: options.allowPrivateStreams ?? false },
+      // Nothing listens there unless a test brings its storage: a watch page then answers 503.
+      storage: loadConfig(["storage"], {
+        STORAGE_ENDPOINT: "127.0.0.1",
+        STORAGE_PORT: "1",
+        STORAGE_ACCESS_KEY: "api-test-reader",
+        STORAGE_SECRET_KEY: "api-test-reader-secret",
+        STORAGE_REQUEST_TIMEOUT_MS: "1000",
+        ...options.storage,
+      }).storage,
     },
     logger,
     tenants,

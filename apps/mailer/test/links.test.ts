@@ -1,7 +1,8 @@
 import { ConfigError } from "@recfleet/config";
 import type { Recording } from "@recfleet/recordings";
+import { downloadFilename, signingEndpoint } from "@recfleet/recordings";
 import { describe, expect, it } from "vitest";
-import { createDownloadLinks, downloadFilename, NoFileError, signingEndpoint } from "../src/links.ts";
+import { createDownloadLinks, NoFileError } from "../src/links.ts";
 import { storageConfigFor } from "./support.ts";
 
 const recording = {

@@ -380,6 +380,40 @@ describe("the whole fleet, through the public API only", () => {
   );
 
   it(
+    "shares a saved recording: its watch page plays the file through short presigned redirects that seek, until the link is revoked",
+    async () => {
+      const room = "e2e-share";
+      await fleet.openRoom(room);
+      const created = await fleet.api<RecordingView>("POST", "/v1/recordings", { room });
+      const notified = await recordThenStop(created.body.id);
+      const shared = await fleet.api<{ id: string; url: string }>(
+        "POST",
+        `/v1/recordings/${notified.id}/shares`,
+        {
+          note: "e2e",
+        },
+      );
+      expect(shared.status).toBe(201);
+      const page = await fetch(shared.body.url, { redirect: "manual" });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain(`<h1>${room}</h1>`);
+      const file = await fetch(`${shared.body.url}/file`, { redirect: "manual" });
+      expect(file.status).toBe(302);
+      const stored = Buffer.concat(
+        await (await fleet.minio.getObject(fleet.info.s3.bucket, notified.file?.key ?? "")).toArray(),
+      );
+      const ranged = await fetch(file.headers.get("location") ?? "", { headers: { range: "bytes=16-31" } });
+      expect(ranged.status).toBe(206);
+      expect(Buffer.from(await ranged.arrayBuffer()).equals(stored.subarray(16, 32))).toBe(true);
+      expect(
+        (await fleet.api("DELETE", `/v1/recordings/${notified.id}/shares/${shared.body.id}`)).status,
+      ).toBe(204);
+      expect((await fetch(shared.body.url, { redirect: "manual" })).status).toBe(410);
+    },
+    scaled(120_000),
+  );
+
+  it(
     "records one track as published, in its codec's container (VP8: WebM), with no encoding asked of egress, and emails its link",
     async () => {
       const room = "e2e-track";

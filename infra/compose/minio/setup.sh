@@ -33,5 +33,6 @@ add_user "${MINIO_LISTENER_ACCESS_KEY:?}" "${MINIO_LISTENER_SECRET_KEY:?}" recfl
 add_user "${MINIO_EGRESS_ACCESS_KEY:?}" "${MINIO_EGRESS_SECRET_KEY:?}" recfleet-egress-upload
 add_user "${MINIO_RECORDER_ACCESS_KEY:?}" "${MINIO_RECORDER_SECRET_KEY:?}" recfleet-recorder
 add_user "${MINIO_MAILER_ACCESS_KEY:?}" "${MINIO_MAILER_SECRET_KEY:?}" recfleet-reader
+add_user "${MINIO_API_ACCESS_KEY:?}" "${MINIO_API_SECRET_KEY:?}" recfleet-reader
 
-echo "minio setup done: bucket $STORAGE_BUCKET, 4 users"
+echo "minio setup done: bucket $STORAGE_BUCKET, 5 users"

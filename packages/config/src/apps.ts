@@ -6,7 +6,18 @@ import type { Section } from "./schema.ts";
  * give each of them.
  */
 export const APP_SECTIONS = {
-  api: ["redis", "livekit", "api", "profiles", "encoding", "streams", "recordings", "tenants", "autoRecord"],
+  api: [
+    "redis",
+    "livekit",
+    "storage",
+    "api",
+    "profiles",
+    "encoding",
+    "streams",
+    "recordings",
+    "tenants",
+    "autoRecord",
+  ],
   recorder: [
     "redis",
     "livekit",

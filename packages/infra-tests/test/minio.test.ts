@@ -97,6 +97,7 @@ describe("MinIO policies", () => {
       ["MINIO_EGRESS", "recfleet-egress-upload"],
       ["MINIO_RECORDER", "recfleet-recorder"],
       ["MINIO_MAILER", "recfleet-reader"],
+      ["MINIO_API", "recfleet-reader"],
     ]);
   });
 });

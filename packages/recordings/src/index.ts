@@ -77,6 +77,8 @@ export {
   type TimelineEntry,
 } from "./model.ts";
 export { hasWaitNote, WAIT_NOTES, type WaitNote } from "./notes.ts";
+export { downloadFilename, signingEndpoint } from "./presign.ts";
+export { SHARE_TOKEN, type Share, type ShareLookup, ShareStore, shareSchema } from "./shares.ts";
 export {
   canTransition,
   DELETABLE,

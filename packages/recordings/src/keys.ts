@@ -29,6 +29,10 @@ export function recordingKeys(prefix: string) {
     deliveries: (id: string) => `${base}:deliveries:${id}`,
     /** string: set once every recording made before tenants is in its tenant's indexes */
     tenantIndexBackfilled: `${base}:migrated:tenant-index`,
+    /** string: a share link's record (JSON), by the SHA-256 of its token: the token itself is never stored */
+    share: (tokenHash: string) => `${base}:share:${tokenHash}`,
+    /** hash: share id → its token's hash, per recording (listing and revoking) */
+    shares: (id: string) => `${base}:shares:${id}`,
     /** string: {bodyHash, recordingId} of an Idempotency-Key */
     idempotency: (scope: string) => `${base}:idem:${scope}`,
     recordingPrefix: `${base}:id:`,

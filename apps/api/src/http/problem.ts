@@ -17,6 +17,7 @@ export const PROBLEM_TYPES = {
   },
   "recording-not-in-progress": { status: 409, title: "The recording is not in progress" },
   "stop-already-requested": { status: 409, title: "A stop was already requested" },
+  "recording-not-saved": { status: 409, title: "The recording's files are not stored" },
   "delivery-in-progress": { status: 409, title: "The callback is still being delivered" },
   "no-callback": { status: 409, title: "The tenant has no callback endpoint for this event" },
   "payload-too-large": { status: 413, title: "The request body is too large" },

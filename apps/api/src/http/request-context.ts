@@ -10,9 +10,12 @@ const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The URL as logged: every query value replaced, so that whatever a client puts there (a key
- * sent as ?access_token=…, an email address) never reaches the logs; the names stay.
+ * sent as ?access_token=…, an email address) never reaches the logs; the names stay. A watch
+ * page's token is replaced too.
  */
-export function redactedUrl(originalUrl: string): string {
+export function redactedUrl(url: string): string {
+  // A share link's token is its access: the path of a watch page is logged without it.
+  const originalUrl = url.replace(/^\/watch\/(?!assets(?:[/?]|$))[^/?]*/, "/watch/{token}");
   const mark = originalUrl.indexOf("?");
   if (mark === -1) return originalUrl;
   const names = originalUrl

@@ -6,11 +6,12 @@ import type {
   TenantRegistry,
 } from "@recfleet/config";
 import type { JobProducer } from "@recfleet/queues";
-import type { DeliveryLog, RecordingStore } from "@recfleet/recordings";
+import type { DeliveryLog, RecordingStore, ShareStore } from "@recfleet/recordings";
 import type { Logger } from "@recfleet/runtime";
 import type { WebhookReceiver } from "livekit-server-sdk";
 import type { RedisWork } from "../http/dependency.ts";
 import type { ApiLimits } from "../http/limits.ts";
+import type { WatchMedia } from "../watch/media.ts";
 import type { StreamTargetPolicy } from "./stream-targets.ts";
 
 /** What route modules share; built once by createApp. */
@@ -36,4 +37,9 @@ export interface RouteContext {
   expireDays: number;
   /** AUTO_RECORD_FILE: the room events of a room a rule matches go to the recorder. */
   autoRecord: AutoRecordRules;
+  /** Share links (their tokens' hashes) and the watch page's storage side. */
+  shares: ShareStore;
+  media: WatchMedia;
+  /** STORAGE_BUCKET: where a recording's objects are when their record names no bucket. */
+  storageBucket: string;
 }
