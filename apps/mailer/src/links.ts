@@ -1,5 +1,11 @@
 import { ConfigError, type MailerConfig, type StorageConfig } from "@recfleet/config";
-import { type Artifact, downloadFilename, type Recording, signingEndpoint } from "@recfleet/recordings";
+import {
+  type Artifact,
+  downloadFilename,
+  type Recording,
+  type ShareStore,
+  signingEndpoint,
+} from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
 import { Client as MinioClient } from "minio";
 
@@ -17,7 +23,7 @@ export interface ArtifactLink {
 }
 
 export interface DownloadLinks {
-  readonly mode: "presigned" | "template";
+  readonly mode: "presigned" | "template" | "watch";
   /** The recording's main object: its file, else its playlist, else its thumbnails' index. */
   linkFor(recording: Recording, now: Date): Promise<DownloadLink>;
   /** Every other final object; none with a template (the application serves its own). */
@@ -139,15 +145,77 @@ class TemplateLinks implements DownloadLinks {
   }
 }
 
+/** Checks MAILER_WATCH_BASE_URL once at start: an http(s) URL with no query or fragment. */
+export function validateWatchBaseUrl(value: string): string {
+  const problem = () =>
+    new ConfigError([
+      {
+        env: "MAILER_WATCH_BASE_URL",
+        key: "mailer.watchBaseUrl",
+        message:
+          "must be the API's public http(s) URL, such as https://recordings.example.com (no query or fragment)",
+      },
+    ]);
+  if (!URL.canParse(value)) throw problem();
+  const url = new URL(value);
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "")
+    throw problem();
+  if (url.username !== "" || url.password !== "") throw problem();
+  return value.replace(/\/+$/, "");
+}
+
+/**
+ * Links to the recording's watch page: a share link made for the email (`by: "email"`), which
+ * expires after MAILER_LINK_EXPIRY_SECONDS or with the recording, can be revoked, and dies with
+ * the recording; the page shows every artifact, so the email lists no other link.
+ */
+class WatchLinks implements DownloadLinks {
+  readonly mode = "watch";
+  private readonly base: string;
+  private readonly shares: ShareStore;
+  private readonly expirySeconds: number;
+
+  constructor(base: string, shares: ShareStore, expirySeconds: number) {
+    this.base = validateWatchBaseUrl(base);
+    this.shares = shares;
+    this.expirySeconds = expirySeconds;
+  }
+
+  async linkFor(recording: Recording, now: Date): Promise<DownloadLink> {
+    const wanted = now.getTime() + this.expirySeconds * 1000;
+    const until = recording.expiresAt ? Math.min(wanted, Date.parse(recording.expiresAt)) : wanted;
+    if (until <= now.getTime()) throw new NoFileError(recording.id);
+    const { token } = await this.shares.create({
+      recordingId: recording.id,
+      tenant: recording.tenant,
+      expiresAt: new Date(until),
+      note: "emailed to the recording's owner",
+      by: "email",
+    });
+    return { url: `${this.base}/watch/${token}`, expiresAt: new Date(until) };
+  }
+
+  async otherLinks(): Promise<ArtifactLink[]> {
+    return [];
+  }
+}
+
 /**
  * Download links: MAILER_DOWNLOAD_URL_TEMPLATE when set (the application serves downloads
- * itself), else a presigned S3 GET valid for MAILER_LINK_EXPIRY_SECONDS. Throws ConfigError for
- * a template or public URL that cannot work.
+ * itself), else a share of the watch page when MAILER_WATCH_BASE_URL is set, else a presigned S3
+ * GET valid for MAILER_LINK_EXPIRY_SECONDS. Throws ConfigError for a template or URL that cannot
+ * work.
  */
 export function createDownloadLinks(
   storage: StorageConfig,
-  mailer: Pick<MailerConfig, "linkExpirySeconds" | "downloadUrlTemplate">,
+  mailer: Pick<MailerConfig, "linkExpirySeconds" | "downloadUrlTemplate"> & { watchBaseUrl?: string },
+  /** Where watch-page links are kept; needed with MAILER_WATCH_BASE_URL only. */
+  shares?: ShareStore,
 ): DownloadLinks {
   if (mailer.downloadUrlTemplate !== "") return new TemplateLinks(mailer.downloadUrlTemplate);
+  if (mailer.watchBaseUrl) {
+    if (!shares) throw new Error("watch-page links need the share store");
+    return new WatchLinks(mailer.watchBaseUrl, shares, mailer.linkExpirySeconds);
+  }
   return new PresignedLinks(storage, mailer.linkExpirySeconds);
 }

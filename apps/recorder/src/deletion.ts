@@ -56,6 +56,9 @@ export async function removeLateFile(
     objectsOf(context, recording).find((candidate) => candidate.key === key) ??
     (directory && key.startsWith(directory.prefix) ? { bucket: directory.bucket, key } : undefined);
   if (!object) return "kept: not one of the recording's objects";
+  // A late report of an object already removed (a re-scan listed it just before the deletion)
+  // changes nothing and is no news for the timeline.
+  if ((await context.reader.stat(object.bucket, object.key)) === null) return "already gone";
   await removeObject(context, object);
   await context.store.annotate(
     recording.id,

@@ -1,6 +1,7 @@
 import type { Recording } from "@recfleet/recordings";
 import { eventually, startRedis, type TestRedis } from "@recfleet/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { removeLateFile } from "../src/deletion.ts";
 import { handleReconcile } from "../src/handlers/reconcile.ts";
 import {
   BUCKET,
@@ -185,7 +186,11 @@ describe("a file that lands after its recording is gone", () => {
     const key = recording.file?.key ?? "";
     await harness.store.requestDelete(recording.id, BY, "deletion requested by test");
     await harness.producer.enqueue("delete", { recordingId: recording.id });
-    await statusOf(harness.store, recording.id, "deleted");
+    const deleted = await statusOf(harness.store, recording.id, "deleted");
+    // A late report of the file already removed (a re-scan that listed it before the deletion):
+    // nothing to do, nothing to note.
+    expect(await removeLateFile(harness.context, recording.id, key)).toBe("already gone");
+    expect((await harness.store.get(recording.id))?.timeline).toEqual(deleted.timeline);
     // A retried upload puts it back, and a stranger's object sits beside it.
     await harness.context.minio.putObject(BUCKET, key, Buffer.from("late upload"));
     await harness.context.minio.putObject(BUCKET, "recordings/not-its-own.mp4", Buffer.from("other"));

@@ -763,10 +763,15 @@ describe("the whole fleet, through the public API only", () => {
       expect(accepted.status).toBe(202);
       expect(accepted.body.deleteRequested).toMatchObject({ tenant: "default" });
       const deleted = await fleet.waitFor(id, "deleted", 30_000);
-      // The file and the manifest egress wrote beside it.
-      expect(deleted.timeline.at(-1)?.reason).toBe(
+      // The file and the manifest egress wrote beside it. A re-scan that listed the file just
+      // before the deletion may report it afterwards: it is removed again, noted after this.
+      const [deletion, ...after] = deleted.timeline.slice(
+        deleted.timeline.findIndex((entry) => entry.status === "deleted"),
+      );
+      expect(deletion?.reason).toBe(
         "deleted through the API by tenant default: 2 objects removed from storage",
       );
+      for (const entry of after) expect(entry.reason).toMatch(/ after the recording was deleted: removed$/);
       const manifest = `${notified.file?.key.slice(0, notified.file.key.lastIndexOf("/") + 1)}${notified.egressId}.json`;
       await expect(fleet.minio.statObject(fleet.info.s3.bucket, manifest)).rejects.toMatchObject({
         code: "NotFound",

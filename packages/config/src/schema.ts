@@ -122,6 +122,8 @@ export interface MailerConfig {
   concurrency: number;
   linkExpirySeconds: number;
   downloadUrlTemplate: string;
+  /** The API's public URL: emails link a share of the recording's watch page; empty: presigned links. */
+  watchBaseUrl: string;
   locale: string;
   timeZone: string;
   retryWindowMs: number;
@@ -643,6 +645,12 @@ export const schema: { [S in Section]: SectionSchema<FleetConfig[S]> } = {
       format: "optional-string",
       default: "",
       env: "MAILER_DOWNLOAD_URL_TEMPLATE",
+    },
+    watchBaseUrl: {
+      doc: "The API's public URL (its API_PUBLIC_URL): each email then links a share link of the recording's watch page, revocable and expiring after MAILER_LINK_EXPIRY_SECONDS (or with the recording), instead of a presigned download. Empty: presigned links (or MAILER_DOWNLOAD_URL_TEMPLATE, which comes first).",
+      format: "optional-string",
+      default: "",
+      env: "MAILER_WATCH_BASE_URL",
     },
     locale: {
       doc: "Default language of emails (en or fr).",
