@@ -15,6 +15,8 @@ const SECRET = "watch-reader-secret";
 const BUCKET = "recordings";
 /** Another tenant's key: it sees none of the default tenant's recordings, nor their links. */
 const OTHER_KEY = "other-tenant-key-0123456789";
+/** An operator's key (scope admin): it sees every tenant's recordings. */
+const ADMIN_KEY = "ops-admin-key-0123456789ab";
 
 let redis: TestRedis;
 let s3: S3Emulator;
@@ -43,6 +45,9 @@ beforeAll(async () => {
       STORAGE_BUCKET: BUCKET,
     },
     apiKeys: [API_KEY, `other=${OTHER_KEY}`],
+    tenantsFile: {
+      tenants: { ops: { keys: [ADMIN_KEY], scopes: ["admin", "recordings:read", "recordings:write"] } },
+    },
   });
 });
 afterAll(async () => {
@@ -119,6 +124,10 @@ describe("share links and the watch page", () => {
     expect(created.status).toBe(201);
     const body = (await created.json()) as { id: string; url: string; note: string; expiresAt: string };
     expect(body.note).toBe("for the board");
+    // A link made by an operator's key is still the recording owner's.
+    const byOperator = await share(recording, {}, ADMIN_KEY);
+    expect(byOperator.status).toBe(201);
+    expect(((await byOperator.json()) as { tenant: string }).tenant).toBe("default");
     const token = /\/watch\/([A-Za-z0-9_-]{43})$/.exec(body.url)?.[1];
     expect(token).toBeDefined();
     expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
