@@ -93,6 +93,16 @@ export function watchRoutes(ctx: RouteContext): Router {
     }
     return undefined;
   };
+  /** The shared recording and one of its artifacts; answers the gone page (and undefined) when either is not there. */
+  const openArtifact = async (req: Request, res: Response, type: Artifact["type"]) => {
+    const opened = await open(String(req.params.token));
+    const artifact = "gone" in opened ? undefined : artifactOf(opened.recording, type);
+    if ("gone" in opened || !artifact) {
+      gone(req, res, "gone" in opened ? opened.gone : "removed");
+      return undefined;
+    }
+    return { recording: opened.recording, artifact };
+  };
   const redirect = (res: Response, url: string) => {
     res.set("Cache-Control", "no-store");
     res.redirect(302, url);
@@ -149,9 +159,9 @@ export function watchRoutes(ctx: RouteContext): Router {
   router
     .route("/watch/:token/playlist.m3u8")
     .get(async (req, res) => {
-      const opened = await open(req.params.token);
-      const playlist = "gone" in opened ? undefined : artifactOf(opened.recording, "playlist");
-      if ("gone" in opened || !playlist) return gone(req, res, "gone" in opened ? opened.gone : "removed");
+      const found = await openArtifact(req, res, "playlist");
+      if (!found) return;
+      const playlist = found.artifact;
       const text = await work(
         media.reader.readText(bucketOf(playlist), playlist.key, MAX_INDEX_BYTES),
         "reading the playlist",
@@ -171,14 +181,13 @@ export function watchRoutes(ctx: RouteContext): Router {
   router
     .route("/watch/:token/segments/:name")
     .get(async (req, res) => {
-      const opened = await open(req.params.token);
-      const playlist = "gone" in opened ? undefined : artifactOf(opened.recording, "playlist");
-      if ("gone" in opened || !playlist) return gone(req, res, "gone" in opened ? opened.gone : "removed");
+      const found = await openArtifact(req, res, "playlist");
+      if (!found) return;
       if (!SEGMENT.test(req.params.name)) return gone(req, res, "unknown");
-      const key = `${dirOf(playlist.key)}${req.params.name}`;
+      const key = `${dirOf(found.artifact.key)}${req.params.name}`;
       redirect(
         res,
-        await work(media.link(opened.recording, bucketOf(playlist), key, false), "presigning a segment"),
+        await work(media.link(found.recording, bucketOf(found.artifact), key, false), "presigning a segment"),
       );
     })
     .all(methodNotAllowed(["GET"]));
@@ -186,13 +195,15 @@ export function watchRoutes(ctx: RouteContext): Router {
   router
     .route("/watch/:token/poster.jpeg")
     .get(async (req, res) => {
-      const opened = await open(req.params.token);
-      const images = "gone" in opened ? undefined : artifactOf(opened.recording, "images");
-      if ("gone" in opened || !images) return gone(req, res, "gone" in opened ? opened.gone : "removed");
-      const key = `${dirOf(images.key)}${DIRECTORY_NAMES.imagePrefix}_00000.jpeg`;
+      const found = await openArtifact(req, res, "images");
+      if (!found) return;
+      const key = `${dirOf(found.artifact.key)}${DIRECTORY_NAMES.imagePrefix}_00000.jpeg`;
       redirect(
         res,
-        await work(media.link(opened.recording, bucketOf(images), key, false), "presigning the poster"),
+        await work(
+          media.link(found.recording, bucketOf(found.artifact), key, false),
+          "presigning the poster",
+        ),
       );
     })
     .all(methodNotAllowed(["GET"]));
