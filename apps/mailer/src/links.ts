@@ -4,6 +4,7 @@ import {
   downloadFilename,
   type Recording,
   type ShareStore,
+  shareExpiry,
   signingEndpoint,
 } from "@recfleet/recordings";
 import { withTimeout } from "@recfleet/runtime";
@@ -146,7 +147,7 @@ class TemplateLinks implements DownloadLinks {
 }
 
 /** Checks MAILER_WATCH_BASE_URL once at start: an http(s) URL with no query or fragment. */
-export function validateWatchBaseUrl(value: string): string {
+function validateWatchBaseUrl(value: string): string {
   const problem = () =>
     new ConfigError([
       {
@@ -172,27 +173,25 @@ export function validateWatchBaseUrl(value: string): string {
 class WatchLinks implements DownloadLinks {
   readonly mode = "watch";
   private readonly base: string;
-  private readonly shares: ShareStore;
+  private readonly shares: () => ShareStore;
   private readonly expirySeconds: number;
 
-  constructor(base: string, shares: ShareStore, expirySeconds: number) {
+  constructor(base: string, shares: () => ShareStore, expirySeconds: number) {
     this.base = validateWatchBaseUrl(base);
     this.shares = shares;
     this.expirySeconds = expirySeconds;
   }
 
   async linkFor(recording: Recording, now: Date): Promise<DownloadLink> {
-    const wanted = now.getTime() + this.expirySeconds * 1000;
-    const until = recording.expiresAt ? Math.min(wanted, Date.parse(recording.expiresAt)) : wanted;
-    if (until <= now.getTime()) throw new NoFileError(recording.id);
-    const { token } = await this.shares.create({
-      recordingId: recording.id,
-      tenant: recording.tenant,
-      expiresAt: new Date(until),
+    const expiresAt = shareExpiry(recording, this.expirySeconds * 1000, now);
+    if (expiresAt <= now) throw new NoFileError(recording.id);
+    const { token } = await this.shares().create({
+      recording,
+      expiresAt,
       note: "emailed to the recording's owner",
       by: "email",
     });
-    return { url: `${this.base}/watch/${token}`, expiresAt: new Date(until) };
+    return { url: `${this.base}/watch/${token}`, expiresAt };
   }
 
   async otherLinks(): Promise<ArtifactLink[]> {
@@ -209,8 +208,8 @@ class WatchLinks implements DownloadLinks {
 export function createDownloadLinks(
   storage: StorageConfig,
   mailer: Pick<MailerConfig, "linkExpirySeconds" | "downloadUrlTemplate"> & { watchBaseUrl?: string },
-  /** Where watch-page links are kept; needed with MAILER_WATCH_BASE_URL only. */
-  shares?: ShareStore,
+  /** Where watch-page links are kept, once Redis is open; needed with MAILER_WATCH_BASE_URL only. */
+  shares?: () => ShareStore,
 ): DownloadLinks {
   if (mailer.downloadUrlTemplate !== "") return new TemplateLinks(mailer.downloadUrlTemplate);
   if (mailer.watchBaseUrl) {

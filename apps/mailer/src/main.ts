@@ -1,16 +1,10 @@
 import { APP_SECTIONS, loadTenants } from "@recfleet/config";
 import { checkEvictionPolicy, createRedisConnection, JobProducer } from "@recfleet/queues";
-import {
-  DeliveryLog,
-  RecordingStore,
-  recordingKeys,
-  ShareStore,
-  signingEndpoint,
-} from "@recfleet/recordings";
+import { DeliveryLog, RecordingStore, recordingKeys, ShareStore } from "@recfleet/recordings";
 import { createMetricsRegistry, runApp, startHealthServer } from "@recfleet/runtime";
 import { CallbackDispatcher } from "./callbacks/dispatcher.ts";
 import type { MailerContext } from "./context.ts";
-import { createDownloadLinks, validateUrlTemplate, validateWatchBaseUrl } from "./links.ts";
+import { createDownloadLinks } from "./links.ts";
 import { createMailerMetrics } from "./metrics.ts";
 import type { Language } from "./render/index.ts";
 import { DEFAULT_BACKOFF } from "./retry.ts";
@@ -28,10 +22,9 @@ await runApp({
   shutdownDeadlineMs: (config) => graceOf(config.smtp.timeoutMs) + 15_000,
   start: async ({ config, logger, lifecycle }) => {
     const { prefix } = config.redis;
-    // Checked first: a bad template or public URL exits 78 before anything is opened.
-    if (config.mailer.downloadUrlTemplate !== "") validateUrlTemplate(config.mailer.downloadUrlTemplate);
-    else if (config.mailer.watchBaseUrl !== "") validateWatchBaseUrl(config.mailer.watchBaseUrl);
-    else signingEndpoint(config.storage);
+    // Checked first: a bad template or public URL exits 78 before anything is opened. Watch-page
+    // links are kept in Redis, opened below, before any email is sent.
+    const links = createDownloadLinks(config.storage, config.mailer, () => shares);
     // Only callbacks are read here; the API checks the keys.
     const tenants = loadTenants({ apiKeys: [], file: config.tenants.file, requireKeys: false });
     const withCallback = tenants.tenants.filter((tenant) => tenant.callback !== null);
@@ -53,11 +46,7 @@ await runApp({
     const workerConnection = createRedisConnection("worker", config.redis, logger);
     lifecycle.add("redis (worker)", () => workerConnection.quit());
     await checkEvictionPolicy(client, logger);
-    const links = createDownloadLinks(
-      config.storage,
-      config.mailer,
-      new ShareStore({ redis: client, prefix }),
-    );
+    const shares = new ShareStore({ redis: client, prefix });
 
     const transport = createMailTransport(config.smtp, logger);
     lifecycle.add("smtp pool", () => transport.close());

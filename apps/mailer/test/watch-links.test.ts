@@ -32,7 +32,7 @@ const links = () =>
   createDownloadLinks(
     storageConfigFor(),
     { linkExpirySeconds: 86_400, downloadUrlTemplate: "", watchBaseUrl: "https://recordings.example.com/" },
-    shares,
+    () => shares,
   );
 
 describe("watch-page links in emails", () => {
@@ -67,7 +67,7 @@ describe("watch-page links in emails", () => {
         createDownloadLinks(
           storageConfigFor(),
           { linkExpirySeconds: 60, downloadUrlTemplate: "", watchBaseUrl: bad },
-          shares,
+          () => shares,
         ),
       ).toThrow(/MAILER_WATCH_BASE_URL: must be the API's public http\(s\) URL/);
     }

@@ -78,7 +78,7 @@ export {
 } from "./model.ts";
 export { hasWaitNote, WAIT_NOTES, type WaitNote } from "./notes.ts";
 export { downloadFilename, signingEndpoint } from "./presign.ts";
-export { SHARE_TOKEN, type Share, type ShareLookup, ShareStore, shareSchema } from "./shares.ts";
+export { type Share, type ShareLookup, ShareStore, shareExpiry, shareSchema } from "./shares.ts";
 export {
   canTransition,
   DELETABLE,

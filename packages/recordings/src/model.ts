@@ -1,4 +1,9 @@
-import { DEFAULT_TENANT, type EncodingOverrides, encodingOverridesSchema } from "@recfleet/config";
+import {
+  AUTO_RECORD_TRIGGERS,
+  DEFAULT_TENANT,
+  type EncodingOverrides,
+  encodingOverridesSchema,
+} from "@recfleet/config";
 import { z } from "zod";
 import { STATUSES } from "./states.ts";
 
@@ -238,7 +243,7 @@ export type Artifact = z.infer<typeof artifactSchema>;
 /** What started a recording of an auto-record rule. */
 export const triggerSchema = z.object({
   rule: z.string(),
-  event: z.enum(["room_started", "participant_joined", "track_published"]),
+  event: z.enum(AUTO_RECORD_TRIGGERS),
   /** The sid of the room, participant or track whose session it records (RM_…, PA_…, TR_…). */
   sid: z.string(),
 });

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { recordingKeys } from "./keys.ts";
+import type { Recording } from "./model.ts";
 
 /**
  * Share links: a random token (256 bits, base64url) that opens a recording's watch page. Only
@@ -29,13 +30,19 @@ export type ShareLookup =
   | { state: "revoked" | "expired"; share: Share }
   | { state: "unknown" };
 
+/** When a link valid for `validForMs` from `now` stops: then, or when the recording's files go, if sooner. */
+export function shareExpiry(recording: Pick<Recording, "expiresAt">, validForMs: number, now: Date): Date {
+  const wanted = now.getTime() + validForMs;
+  return new Date(recording.expiresAt ? Math.min(wanted, Date.parse(recording.expiresAt)) : wanted);
+}
+
 // An expired or revoked link answers "gone" (410) for this long before it is forgotten (404).
 const KEPT_AFTER_EXPIRY_MS = 30 * 86_400_000;
 
 const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
 /** A token as the API hands them out: 32 bytes, base64url, no padding. */
-export const SHARE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const SHARE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
 export class ShareStore {
   private readonly redis: Redis;
@@ -48,10 +55,9 @@ export class ShareStore {
     this.now = options.now ?? (() => new Date());
   }
 
-  /** Makes a link; answers it with its token, which is nowhere else. */
+  /** Makes a link, the recording owner's; answers it with its token, which is nowhere else. */
   async create(input: {
-    recordingId: string;
-    tenant: string;
+    recording: Pick<Recording, "id" | "tenant">;
     expiresAt: Date;
     note: string | null;
     by: Share["by"];
@@ -59,8 +65,8 @@ export class ShareStore {
     const token = randomBytes(32).toString("base64url");
     const share: Share = {
       id: `sh_${randomBytes(9).toString("base64url")}`,
-      recordingId: input.recordingId,
-      tenant: input.tenant,
+      recordingId: input.recording.id,
+      tenant: input.recording.tenant,
       note: input.note,
       by: input.by,
       createdAt: this.now().toISOString(),
@@ -69,7 +75,7 @@ export class ShareStore {
     };
     const keepMs = Math.max(1, input.expiresAt.getTime() - this.now().getTime()) + KEPT_AFTER_EXPIRY_MS;
     const hash = hashOf(token);
-    const index = this.keys.shares(input.recordingId);
+    const index = this.keys.shares(input.recording.id);
     await this.redis
       .multi()
       .set(this.keys.share(hash), JSON.stringify(share), "PX", keepMs)

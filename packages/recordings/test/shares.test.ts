@@ -25,8 +25,7 @@ const inDays = (days: number) => new Date(now.getTime() + days * 86_400_000);
 describe("share links", () => {
   it("open their recording by a 256-bit token that Redis never holds, only its hash", async () => {
     const { share, token } = await shares.create({
-      recordingId: "rec-1",
-      tenant: "acme",
+      recording: { id: "rec-1", tenant: "acme" },
       expiresAt: inDays(7),
       note: "for the board",
       by: "api",
@@ -47,16 +46,14 @@ describe("share links", () => {
 
   it("are listed per recording, revoked once, and gone (not unknown) once expired or revoked", async () => {
     const first = await shares.create({
-      recordingId: "rec-2",
-      tenant: "acme",
+      recording: { id: "rec-2", tenant: "acme" },
       expiresAt: inDays(1),
       note: null,
       by: "email",
     });
     now = new Date(now.getTime() + 1000);
     const second = await shares.create({
-      recordingId: "rec-2",
-      tenant: "acme",
+      recording: { id: "rec-2", tenant: "acme" },
       expiresAt: inDays(30),
       note: null,
       by: "api",

@@ -1,4 +1,4 @@
-import type { Share } from "@recfleet/recordings";
+import { type Share, shareExpiry } from "@recfleet/recordings";
 import { Router } from "express";
 import { requireScope } from "../http/auth.ts";
 import { jsonBody } from "../http/body.ts";
@@ -32,17 +32,10 @@ export function shareRoutes(ctx: RouteContext): Router {
             extensions: { recording: { id: recording.id, status: recording.status } },
           });
         }
-        const wanted = Date.now() + body.expiresInSeconds * 1000;
-        // No link outlives the files it shows.
-        const expiresAt = new Date(
-          recording.expiresAt ? Math.min(wanted, Date.parse(recording.expiresAt)) : wanted,
-        );
         const { share, token } = await work(
           shares.create({
-            recordingId: recording.id,
-            // The recording's owner, also when an admin key makes the link.
-            tenant: recording.tenant,
-            expiresAt,
+            recording,
+            expiresAt: shareExpiry(recording, body.expiresInSeconds * 1000, new Date()),
             note: body.note ?? null,
             by: "api",
           }),

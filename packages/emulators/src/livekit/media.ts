@@ -23,15 +23,6 @@ export interface MediaRenderer {
   render(spec: RenderSpec): Promise<Buffer>;
 }
 
-/** Whether an ffmpeg binary answers on this machine. */
-export function ffmpegAvailable(binary = "ffmpeg"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(binary, ["-hide_banner", "-version"], { stdio: "ignore" });
-    child.once("error", () => resolve(false));
-    child.once("exit", (code) => resolve(code === 0));
-  });
-}
-
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
 
 /** The ffmpeg arguments of one render: a synthetic meeting (test pattern, the label, a running clock, a tone). */
